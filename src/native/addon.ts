@@ -1,0 +1,168 @@
+/**
+ * The typed face of the native addon (native/tunvpn.cc). The addon does syscalls only: no protocol logic.
+ *
+ * Conventions shared by every function:
+ * - Failures throw a NativeError: `code` is the errno name ('EPERM', 'EBUSY', ...), `errno` the number,
+ *   `syscall` what was attempted (e.g. 'ioctl(TUNSETIFF)'); the message reads "EPERM: ioctl(TUNSETIFF): ...".
+ * - EAGAIN/EWOULDBLOCK never throws: batch calls return how many items they handled (possibly 0), and single
+ *   writes return -1.
+ * - Buffers are borrowed only for the duration of the call; nothing is retained.
+ * - Every fd the addon opens is O_NONBLOCK and O_CLOEXEC.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+/** A uv_poll watcher on an fd, driven by the Node event loop (no threadpool). */
+export interface FdWatcher {
+  /** Start (or change) watching; events is a mask of POLL_READABLE | POLL_WRITABLE. */
+  start(events: number): void;
+  /** Stop watching; may be started again. */
+  stop(): void;
+  /** Stop and release the watcher. Does not close the fd. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Bytes per address slot in recvmmsg/sendmmsg address arenas. Slot layout:
+ *   [0]      family: 4 or 6 (0 = empty)
+ *   [1]      reserved (0)
+ *   [2..3]   port, big-endian
+ *   [4..7]   IPv6 scope id, little-endian (0 for IPv4)
+ *   [8..23]  address: IPv4 in [8..11], IPv6 in [8..23]
+ */
+export const ADDR_SLOT = 24;
+
+export interface NativeAddon {
+  readonly constants: {
+    IFF_TUN: number;
+    IFF_TAP: number;
+    IFF_NO_PI: number;
+    IFF_VNET_HDR: number;
+    IFF_MULTI_QUEUE: number;
+    TUN_F_CSUM: number;
+    TUN_F_TSO4: number;
+    TUN_F_TSO6: number;
+    TUN_F_TSO_ECN: number;
+    TUN_F_USO4: number;
+    TUN_F_USO6: number;
+    POLL_READABLE: number;
+    POLL_WRITABLE: number;
+    SOL_SOCKET: number;
+    SO_MARK: number;
+    SO_RCVBUF: number;
+    SO_SNDBUF: number;
+    SO_RCVBUFFORCE: number;
+    SO_SNDBUFFORCE: number;
+    SOL_UDP: number;
+    UDP_SEGMENT: number;
+    UDP_GRO: number;
+    NETLINK_ROUTE: number;
+  };
+
+  // ---- TUN/TAP -------------------------------------------------------------------------------------
+  /** open("/dev/net/tun") + TUNSETIFF with `flags` (IFF_TUN|IFF_NO_PI typical). Empty name: kernel picks. */
+  tunOpen(name: string, flags: number): { fd: number; name: string };
+  /** TUNSETOFFLOAD with TUN_F_* flags. */
+  tunSetOffload(fd: number, flags: number): void;
+  /** TUNSETVNETHDRSZ. */
+  tunSetVnetHdrSize(fd: number, size: number): void;
+  /** TUNSETPERSIST (a persistent device outlives the fd). */
+  tunSetPersist(fd: number, persist: boolean): void;
+
+  // ---- generic fd I/O ------------------------------------------------------------------------------
+  close(fd: number): void;
+  /** write(2) of buf[offset, offset+length). Returns bytes written, or -1 on EAGAIN. */
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /**
+   * Reads up to `max` packets with read(2): packet i lands at arena[i*slotSize ...], its length in lengths[i].
+   * Stops at the first EAGAIN. Returns the number of packets read (0 if none was ready).
+   */
+  readBatch(fd: number, arena: Uint8Array, slotSize: number, lengths: Int32Array, max: number): number;
+  /**
+   * Writes packets i < count (arena[offsets[i], offsets[i]+lengths[i])) with write(2) each.
+   * Returns how many were written before an EAGAIN (== count when all were).
+   */
+  writeBatch(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  /** A uv_poll watcher; callback(events) on readiness, or callback(-errno) on a poll error. */
+  watch(fd: number, callback: (events: number) => void): FdWatcher;
+
+  // ---- sockets -------------------------------------------------------------------------------------
+  /**
+   * A non-blocking UDP socket bound to address:port (port 0 = kernel picks; '' = any). family 6 sockets are
+   * IPV6_V6ONLY when v6only is true. Returns the fd and the port actually bound.
+   */
+  udpOpen(family: 4 | 6, address: string, port: number, v6only: boolean): { fd: number; port: number };
+  setsockoptInt(fd: number, level: number, name: number, value: number): void;
+  getsockoptInt(fd: number, level: number, name: number): number;
+  /**
+   * recvmmsg: datagram i lands at arena[i*slotSize ...], its length in lengths[i], its source address in
+   * addrs[i*ADDR_SLOT ...]. Returns the count (0 on EAGAIN). A datagram longer than slotSize is truncated and
+   * reported with length -1 (to be dropped).
+   */
+  recvmmsg(fd: number, arena: Uint8Array, slotSize: number, lengths: Int32Array, addrs: Uint8Array, max: number): number;
+  /**
+   * sendmmsg: datagram i is arena[offsets[i], offsets[i]+lengths[i]) to addrs[i*ADDR_SLOT ...]. Returns how many
+   * were sent before EAGAIN. A per-datagram error other than EAGAIN (e.g. ENETUNREACH) skips that datagram and
+   * counts it as handled, so one bad destination does not stall the batch.
+   */
+  sendmmsg(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): number;
+
+  // ---- netlink -------------------------------------------------------------------------------------
+  /**
+   * socket(AF_NETLINK, SOCK_RAW, protocol), bound with nl_pid = 0 (kernel assigns), NETLINK_EXT_ACK and
+   * NETLINK_CAP_ACK on, 1 MiB receive buffer. Returns the fd and the port id the kernel assigned.
+   */
+  netlinkOpen(protocol: number): { fd: number; portId: number };
+  /** send(2) to the kernel. Returns bytes sent, or -1 on EAGAIN. */
+  send(fd: number, buf: Uint8Array): number;
+  /** recv(2) into buf. Returns bytes received, or -1 on EAGAIN; ENOBUFS throws like any error. */
+  recv(fd: number, buf: Uint8Array): number;
+
+  // ---- network namespaces ----------------------------------------------------------------------------
+  /** As iproute2: /run/netns made a shared mount point once, then unshare(CLONE_NEWNET) + bind mount at path. */
+  netnsCreate(path: string): void;
+  /** umount2(path, MNT_DETACH) + unlink(path). */
+  netnsDelete(path: string): void;
+  /**
+   * Runs fn with the calling thread switched (setns) into the namespace at nsPath, then switches back, also when
+   * fn throws. Sockets created inside stay in that namespace. fn must be synchronous.
+   */
+  withNetns<T>(nsPath: string, fn: () => T): T;
+  /** open(path, O_RDONLY|O_CLOEXEC) of a namespace file, e.g. for IFLA_NET_NS_FD. Close with close(). */
+  openNetnsFd(nsPath: string): number;
+}
+
+function findAddon(): string {
+  // Works from src/ (ts loaders) and from dist/src/ (compiled): walk up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'native', 'build', 'Release', 'tunvpn.node');
+    if (existsSync(candidate)) return candidate;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) break;
+    dir = dirname(dir);
+  }
+  throw new Error('tunvpn native addon not built: run `npm ci` (or `npm run build`) in the project root');
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon on first use, so pure modules and unit tests never need it. */
+export function native(): NativeAddon {
+  if (!cached) {
+    const require = createRequire(import.meta.url);
+    cached = require(findAddon()) as NativeAddon;
+  }
+  return cached;
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as NativeError).code === 'string' && typeof (e as NativeError).errno === 'number';
+}
