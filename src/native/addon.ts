@@ -1,9 +1,12 @@
 /**
- * The typed face of the native addon (native/tunvpn.cc). The addon does syscalls only: no protocol logic.
+ * The typed face of the native addon (native/src/*.cc, built to native/build/Release/tunvpn.node). The addon
+ * does syscalls only: no protocol logic.
  *
  * Conventions shared by every function:
- * - Failures throw a NativeError: `code` is the errno name ('EPERM', 'EBUSY', ...), `errno` the number,
- *   `syscall` what was attempted (e.g. 'ioctl(TUNSETIFF)'); the message reads "EPERM: ioctl(TUNSETIFF): ...".
+ * - Failures throw a NativeError: `code` is the errno name ('EPERM', 'EBUSY', ...), `errno` the (positive) errno
+ *   number, `syscall` what was attempted (e.g. 'ioctl(TUNSETIFF)'); the message reads "EPERM: ioctl(TUNSETIFF): ...".
+ * - Bad arguments (wrong type, out-of-range integer, arena/array too small for the batch) throw a TypeError
+ *   (code 'ERR_INVALID_ARG_TYPE') or RangeError (code 'ERR_OUT_OF_RANGE') before any syscall.
  * - EAGAIN/EWOULDBLOCK never throws: batch calls return how many items they handled (possibly 0), and single
  *   writes return -1.
  * - Buffers are borrowed only for the duration of the call; nothing is retained.
@@ -20,13 +23,17 @@ export interface NativeError extends Error {
   syscall: string;
 }
 
-/** A uv_poll watcher on an fd, driven by the Node event loop (no threadpool). */
+/**
+ * A uv_poll watcher on an fd, driven by the Node event loop (no threadpool). One watcher per fd; close the
+ * watcher before closing the fd. A started watcher keeps itself (and the event loop) alive until stop()/close().
+ * The callback runs in a normal Node callback scope: an exception it throws is an ordinary uncaught exception.
+ */
 export interface FdWatcher {
   /** Start (or change) watching; events is a mask of POLL_READABLE | POLL_WRITABLE. */
   start(events: number): void;
   /** Stop watching; may be started again. */
   stop(): void;
-  /** Stop and release the watcher. Does not close the fd. Idempotent. */
+  /** Stop and release the watcher. Does not close the fd. Idempotent; may be called from inside the callback. */
   close(): void;
 }
 
@@ -83,12 +90,15 @@ export interface NativeAddon {
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /**
    * Reads up to `max` packets with read(2): packet i lands at arena[i*slotSize ...], its length in lengths[i].
-   * Stops at the first EAGAIN. Returns the number of packets read (0 if none was ready).
+   * Stops at the first EAGAIN. Returns the number of packets read (0 if none was ready). A hard error throws
+   * only when nothing was read yet; otherwise the next call reports it.
    */
   readBatch(fd: number, arena: Uint8Array, slotSize: number, lengths: Int32Array, max: number): number;
   /**
    * Writes packets i < count (arena[offsets[i], offsets[i]+lengths[i])) with write(2) each.
-   * Returns how many were written before an EAGAIN (== count when all were).
+   * Returns how many were written before an EAGAIN (== count when all were). A hard error (e.g. EINVAL for a
+   * malformed packet, EIO while the device is down) throws if it hits packet 0; on a later packet the count so
+   * far is returned, so the next call, starting at that packet, throws for it.
    */
   writeBatch(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   /** A uv_poll watcher; callback(events) on readiness, or callback(-errno) on a poll error. */
@@ -105,13 +115,16 @@ export interface NativeAddon {
   /**
    * recvmmsg: datagram i lands at arena[i*slotSize ...], its length in lengths[i], its source address in
    * addrs[i*ADDR_SLOT ...]. Returns the count (0 on EAGAIN). A datagram longer than slotSize is truncated and
-   * reported with length -1 (to be dropped).
+   * reported with length -1 (to be dropped). IPv4-mapped IPv6 sources (dual-stack socket) are reported as
+   * family 4. At most 64 datagrams per syscall; larger `max` loops while the socket keeps delivering.
    */
   recvmmsg(fd: number, arena: Uint8Array, slotSize: number, lengths: Int32Array, addrs: Uint8Array, max: number): number;
   /**
    * sendmmsg: datagram i is arena[offsets[i], offsets[i]+lengths[i]) to addrs[i*ADDR_SLOT ...]. Returns how many
    * were sent before EAGAIN. A per-datagram error other than EAGAIN (e.g. ENETUNREACH) skips that datagram and
-   * counts it as handled, so one bad destination does not stall the batch.
+   * counts it as handled, so one bad destination does not stall the batch. Family 4 destinations on an AF_INET6
+   * socket are sent to ::ffff:a.b.c.d; family 6 destinations on an AF_INET socket are skipped that way too.
+   * Every slot i < count must have family 4 or 6 (else RangeError before anything is sent).
    */
   sendmmsg(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): number;
 
@@ -123,13 +136,20 @@ export interface NativeAddon {
   netlinkOpen(protocol: number): { fd: number; portId: number };
   /** send(2) to the kernel. Returns bytes sent, or -1 on EAGAIN. */
   send(fd: number, buf: Uint8Array): number;
-  /** recv(2) into buf. Returns bytes received, or -1 on EAGAIN; ENOBUFS throws like any error. */
+  /**
+   * recv(2) into buf. Returns bytes received, or -1 on EAGAIN; ENOBUFS throws like any error. A message larger
+   * than buf is consumed and throws EMSGSIZE.
+   */
   recv(fd: number, buf: Uint8Array): number;
 
   // ---- network namespaces ----------------------------------------------------------------------------
-  /** As iproute2: /run/netns made a shared mount point once, then unshare(CLONE_NEWNET) + bind mount at path. */
+  /**
+   * As iproute2: the parent directory (e.g. /run/netns) is created and made a shared mount point once, then
+   * unshare(CLONE_NEWNET) + bind mount at path in the calling thread, which then switches back. Throws EEXIST if
+   * path exists; on any failure the file is removed again.
+   */
   netnsCreate(path: string): void;
-  /** umount2(path, MNT_DETACH) + unlink(path). */
+  /** umount2(path, MNT_DETACH) + unlink(path). A missing path throws ENOENT; a file that is not mounted is unlinked. */
   netnsDelete(path: string): void;
   /**
    * Runs fn with the calling thread switched (setns) into the namespace at nsPath, then switches back, also when

@@ -1,0 +1,33 @@
+# The tunvpn native addon: syscalls only (TUN, fd I/O, UDP batches, netlink, netns, fd watchers).
+# Built by `npm ci` (package.json "install") into native/build/Release/tunvpn.node.
+{
+  "targets": [
+    {
+      "target_name": "tunvpn",
+      "sources": [
+        "src/addon.cc",
+        "src/errors.cc",
+        "src/args.cc",
+        "src/tun.cc",
+        "src/fdio.cc",
+        "src/watch.cc",
+        "src/udp.cc",
+        "src/netlink.cc",
+        "src/netns.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      # C++ exceptions on: Napi::Error is thrown in C++ and becomes a JS exception at the binding boundary.
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_CPP_EXCEPTIONS",
+        "_GNU_SOURCE"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions", "-std=gnu++17"]
+    }
+  ]
+}

@@ -1,0 +1,23 @@
+// Module entry: exports the functions and the `constants` object typed in src/native/addon.ts.
+#include <napi.h>
+
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Object constants = Napi::Object::New(env);
+  tunvpn::InitTun(env, exports, constants);
+  tunvpn::InitFdio(env, exports);
+  tunvpn::InitWatch(env, exports, constants);
+  tunvpn::InitUdp(env, exports, constants);
+  tunvpn::InitNetlink(env, exports, constants);
+  tunvpn::InitNetns(env, exports);
+  constants.Freeze();
+  exports.Set("constants", constants);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tunvpn, Init)

@@ -1,0 +1,15 @@
+// Each concern registers its functions (and constants) on the module exports.
+#pragma once
+
+#include <napi.h>
+
+namespace tunvpn {
+
+void InitTun(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void InitFdio(Napi::Env env, Napi::Object exports);
+void InitWatch(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void InitNetlink(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void InitNetns(Napi::Env env, Napi::Object exports);
+
+}  // namespace tunvpn

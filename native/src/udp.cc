@@ -1,0 +1,349 @@
+// UDP sockets: open/bind, int socket options, and batched recvmmsg/sendmmsg with the ADDR_SLOT encoding of
+// src/native/addon.ts:
+//   [0] family 4|6 (0 = empty)  [1] reserved  [2..3] port BE  [4..7] IPv6 scope id LE  [8..23] address
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+
+#include "args.h"
+#include "bindings.h"
+#include "errors.h"
+#include "fdio.h"
+
+namespace tunvpn {
+
+namespace {
+
+constexpr size_t kAddrSlot = 24;      // bytes per address slot (ADDR_SLOT in addon.ts)
+constexpr size_t kAddrOffset = 8;     // address bytes start here in a slot
+constexpr size_t kScopeOffset = 4;    // IPv6 scope id (little-endian) here
+constexpr size_t kPortOffset = 2;     // port (big-endian) here
+constexpr int kChunk = 64;            // datagrams per recvmmsg/sendmmsg syscall (stack arrays)
+constexpr int kMaxSoftRetries = 8;    // queued ICMP-style errors skipped per recvmmsg call
+constexpr size_t kMaxAddressText = 64;
+
+union SockAddr {
+  sockaddr sa;
+  sockaddr_in in4;
+  sockaddr_in6 in6;
+};
+
+// ---- address slots -------------------------------------------------------------------------------------
+
+// Writes the source address into a slot. IPv4-mapped IPv6 addresses are reported as family 4.
+void EncodeSlot(uint8_t* slot, const SockAddr& a, socklen_t len) {
+  memset(slot, 0, kAddrSlot);
+  if (a.sa.sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+    slot[0] = 4;
+    memcpy(slot + kPortOffset, &a.in4.sin_port, 2);
+    memcpy(slot + kAddrOffset, &a.in4.sin_addr, 4);
+  } else if (a.sa.sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    memcpy(slot + kPortOffset, &a.in6.sin6_port, 2);
+    if (IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
+      slot[0] = 4;
+      memcpy(slot + kAddrOffset, a.in6.sin6_addr.s6_addr + 12, 4);
+    } else {
+      slot[0] = 6;
+      uint32_t scope = a.in6.sin6_scope_id;
+      for (int i = 0; i < 4; i++) slot[kScopeOffset + i] = static_cast<uint8_t>(scope >> (8 * i));
+      memcpy(slot + kAddrOffset, &a.in6.sin6_addr, 16);
+    }
+  }
+}
+
+// Fills `a` from a slot for a socket of `domain`. Returns the sockaddr length, or 0 when the destination cannot
+// be reached through this socket (an IPv6 destination on an AF_INET socket).
+socklen_t DecodeSlot(const uint8_t* slot, int domain, SockAddr* a) {
+  memset(a, 0, sizeof *a);
+  if (slot[0] == 4 && domain == AF_INET) {
+    a->in4.sin_family = AF_INET;
+    memcpy(&a->in4.sin_port, slot + kPortOffset, 2);
+    memcpy(&a->in4.sin_addr, slot + kAddrOffset, 4);
+    return sizeof(sockaddr_in);
+  }
+  if (domain != AF_INET6) return 0;
+  a->in6.sin6_family = AF_INET6;
+  memcpy(&a->in6.sin6_port, slot + kPortOffset, 2);
+  if (slot[0] == 4) {  // ::ffff:a.b.c.d
+    a->in6.sin6_addr.s6_addr[10] = 0xff;
+    a->in6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(a->in6.sin6_addr.s6_addr + 12, slot + kAddrOffset, 4);
+  } else {
+    uint32_t scope = 0;
+    for (int i = 0; i < 4; i++) scope |= static_cast<uint32_t>(slot[kScopeOffset + i]) << (8 * i);
+    a->in6.sin6_scope_id = scope;
+    memcpy(&a->in6.sin6_addr, slot + kAddrOffset, 16);
+  }
+  return sizeof(sockaddr_in6);
+}
+
+// Errors that concern the socket itself (or a caller bug), not one destination.
+bool IsSocketError(int err) {
+  switch (err) {
+    case EBADF:
+    case ENOTSOCK:
+    case EFAULT:
+    case EOPNOTSUPP:
+    case EDESTADDRREQ:
+    case ENOTCONN:
+    case EPIPE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Errors a UDP socket may report on receive because of an earlier ICMP error; they are consumed by reading them.
+bool IsSoftReceiveError(int err) {
+  switch (err) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case EMSGSIZE:
+    case EPROTO:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// ---- bindings --------------------------------------------------------------------------------------------
+
+// Parses "addr" or "addr%scope" (scope: interface name or number) for `family`; '' = any.
+void ParseAddress(Napi::Env env, int family, const std::string& text, SockAddr* a, socklen_t* len) {
+  memset(a, 0, sizeof *a);
+  if (family == 4) {
+    a->in4.sin_family = AF_INET;
+    *len = sizeof(sockaddr_in);
+    if (!text.empty() && inet_pton(AF_INET, text.c_str(), &a->in4.sin_addr) != 1) {
+      ThrowErrno(env, EINVAL, "inet_pton", ("not an IPv4 address: '" + text + "'").c_str());
+    }
+    return;
+  }
+  a->in6.sin6_family = AF_INET6;
+  *len = sizeof(sockaddr_in6);
+  if (text.empty()) return;
+  std::string host = text;
+  size_t pct = text.find('%');
+  if (pct != std::string::npos) {
+    host = text.substr(0, pct);
+    std::string scope = text.substr(pct + 1);
+    char* end = nullptr;
+    unsigned long n = strtoul(scope.c_str(), &end, 10);
+    unsigned index = (!scope.empty() && *end == '\0') ? static_cast<unsigned>(n) : if_nametoindex(scope.c_str());
+    if (index == 0) ThrowErrno(env, ENODEV, "if_nametoindex", ("unknown scope '" + scope + "'").c_str());
+    a->in6.sin6_scope_id = index;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &a->in6.sin6_addr) != 1) {
+    ThrowErrno(env, EINVAL, "inet_pton", ("not an IPv6 address: '" + text + "'").c_str());
+  }
+}
+
+// udpOpen(family, address, port, v6only) -> { fd, port }
+Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = static_cast<int>(ArgInt(info, 0, "family", 4, 6));
+  if (family != 4 && family != 6) ThrowRangeError(env, "The \"family\" argument must be 4 or 6");
+  std::string address = ArgString(info, 1, "address", kMaxAddressText);
+  auto port = static_cast<uint16_t>(ArgInt(info, 2, "port", 0, 65535));
+  bool v6only = ArgBool(info, 3, "v6only");
+
+  SockAddr a;
+  socklen_t len;
+  ParseAddress(env, family, address, &a, &len);
+  if (family == 4) {
+    a.in4.sin_port = htons(port);
+  } else {
+    a.in6.sin6_port = htons(port);
+  }
+
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  const char* failed = nullptr;
+  int off = 0, only = v6only ? 1 : 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off) < 0) {
+    failed = "setsockopt(SO_REUSEADDR)";
+  } else if (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) < 0) {
+    failed = "setsockopt(IPV6_V6ONLY)";
+  } else if (bind(fd, &a.sa, len) < 0) {
+    failed = "bind";
+  } else {
+    len = sizeof a;
+    if (getsockname(fd, &a.sa, &len) < 0) failed = "getsockname";
+  }
+  if (failed != nullptr) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, failed);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", Napi::Number::New(env, fd));
+  result.Set("port", Napi::Number::New(env, ntohs(family == 4 ? a.in4.sin_port : a.in6.sin6_port)));
+  return result;
+}
+
+Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  auto level = static_cast<int>(ArgInt(info, 1, "level", INT32_MIN, INT32_MAX));
+  auto name = static_cast<int>(ArgInt(info, 2, "name", INT32_MIN, INT32_MAX));
+  auto value = static_cast<int>(ArgInt(info, 3, "value", INT32_MIN, INT32_MAX));
+  if (setsockopt(fd, level, name, &value, sizeof value) < 0) ThrowErrno(info.Env(), errno, "setsockopt");
+  return info.Env().Undefined();
+}
+
+Napi::Value GetsockoptInt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  auto level = static_cast<int>(ArgInt(info, 1, "level", INT32_MIN, INT32_MAX));
+  auto name = static_cast<int>(ArgInt(info, 2, "name", INT32_MIN, INT32_MAX));
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, level, name, &value, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
+  return Napi::Number::New(info.Env(), value);
+}
+
+// recvmmsg(fd, arena, slotSize, lengths, addrs, max) -> datagrams received (0 on EAGAIN).
+Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  ByteView arena = ArgBytes(info, 1, "arena");
+  int64_t slot = ArgInt(info, 2, "slotSize", 1, kMaxBatchArg);
+  Int32View lengths = ArgInt32s(info, 3, "lengths");
+  ByteView addrs = ArgBytes(info, 4, "addrs");
+  int64_t max = ArgInt(info, 5, "max", 0, kMaxBatchArg);
+  RequireCapacity(env, "arena", arena.length, static_cast<uint64_t>(slot) * static_cast<uint64_t>(max));
+  RequireCapacity(env, "lengths", lengths.length, static_cast<uint64_t>(max));
+  RequireCapacity(env, "addrs", addrs.length, kAddrSlot * static_cast<uint64_t>(max));
+
+  mmsghdr msgs[kChunk];
+  iovec iov[kChunk];
+  SockAddr names[kChunk];
+  int64_t count = 0;
+  int soft = 0;
+  while (count < max) {
+    int n = static_cast<int>(std::min<int64_t>(kChunk, max - count));
+    memset(msgs, 0, sizeof(mmsghdr) * n);
+    for (int i = 0; i < n; i++) {
+      iov[i].iov_base = arena.data + (count + i) * slot;
+      iov[i].iov_len = static_cast<size_t>(slot);
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int r = recvmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (IsSoftReceiveError(err) && soft++ < kMaxSoftRetries) continue;
+      if (count > 0) break;
+      ThrowErrno(env, err, "recvmmsg");
+    }
+    for (int i = 0; i < r; i++) {
+      bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      lengths.data[count + i] = truncated ? -1 : static_cast<int32_t>(msgs[i].msg_len);
+      EncodeSlot(addrs.data + (count + i) * kAddrSlot, names[i], msgs[i].msg_hdr.msg_namelen);
+    }
+    count += r;
+    if (r < n) break;  // drained (or an error is queued for the next call)
+  }
+  return Napi::Number::New(env, static_cast<double>(count));
+}
+
+// sendmmsg(fd, arena, offsets, lengths, addrs, count) -> datagrams handled before EAGAIN.
+// Per-destination errors skip that datagram (counted as handled); socket errors throw when nothing was handled.
+Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  ByteView arena = ArgBytes(info, 1, "arena");
+  Int32View offsets = ArgInt32s(info, 2, "offsets");
+  Int32View lengths = ArgInt32s(info, 3, "lengths");
+  ByteView addrs = ArgBytes(info, 4, "addrs");
+  auto count = static_cast<size_t>(ArgInt(info, 5, "count", 0, kMaxBatchArg));
+  CheckSlices(env, arena, offsets, lengths, count);
+  RequireCapacity(env, "addrs", addrs.length, kAddrSlot * static_cast<uint64_t>(count));
+  for (size_t i = 0; i < count; i++) {
+    uint8_t family = addrs.data[i * kAddrSlot];
+    if (family != 4 && family != 6) {
+      ThrowRangeError(env, "address slot " + std::to_string(i) + " has family " + std::to_string(family) +
+                               " (expected 4 or 6)");
+    }
+  }
+  if (count == 0) return Napi::Number::New(env, 0);
+
+  int domain = 0;
+  socklen_t dlen = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0) ThrowErrno(env, errno, "getsockopt(SO_DOMAIN)");
+
+  mmsghdr msgs[kChunk];
+  iovec iov[kChunk];
+  SockAddr names[kChunk];
+  size_t done = 0;
+  while (done < count) {
+    int n = 0;
+    while (n < kChunk && done + n < count) {
+      size_t i = done + n;
+      socklen_t len = DecodeSlot(addrs.data + i * kAddrSlot, domain, &names[n]);
+      if (len == 0) break;  // unreachable through this socket's family
+      memset(&msgs[n], 0, sizeof msgs[n]);
+      iov[n].iov_base = arena.data + offsets.data[i];
+      iov[n].iov_len = static_cast<size_t>(lengths.data[i]);
+      msgs[n].msg_hdr.msg_name = &names[n];
+      msgs[n].msg_hdr.msg_namelen = len;
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      n++;
+    }
+    if (n == 0) {
+      done++;  // e.g. an IPv6 destination on an AF_INET socket: skip it like any per-datagram error
+      continue;
+    }
+    int r = sendmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+      continue;
+    }
+    int err = r == 0 ? EAGAIN : errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (IsSocketError(err)) {
+      if (done > 0) break;
+      ThrowErrno(env, err, "sendmmsg");
+    }
+    done++;  // ENETUNREACH, EHOSTUNREACH, EPERM, EMSGSIZE, ECONNREFUSED, ENOBUFS...: drop this datagram
+  }
+  return Napi::Number::New(env, static_cast<double>(done));
+}
+
+}  // namespace
+
+void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants) {
+  exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
+  exports.Set("setsockoptInt", Napi::Function::New(env, SetsockoptInt, "setsockoptInt"));
+  exports.Set("getsockoptInt", Napi::Function::New(env, GetsockoptInt, "getsockoptInt"));
+  exports.Set("recvmmsg", Napi::Function::New(env, Recvmmsg, "recvmmsg"));
+  exports.Set("sendmmsg", Napi::Function::New(env, Sendmmsg, "sendmmsg"));
+
+  constants.Set("SOL_SOCKET", SOL_SOCKET);
+  constants.Set("SO_MARK", SO_MARK);
+  constants.Set("SO_RCVBUF", SO_RCVBUF);
+  constants.Set("SO_SNDBUF", SO_SNDBUF);
+  constants.Set("SO_RCVBUFFORCE", SO_RCVBUFFORCE);
+  constants.Set("SO_SNDBUFFORCE", SO_SNDBUFFORCE);
+  constants.Set("SOL_UDP", SOL_UDP);
+  constants.Set("UDP_SEGMENT", UDP_SEGMENT);
+  constants.Set("UDP_GRO", UDP_GRO);
+}
+
+}  // namespace tunvpn

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * The `tunvpn` command line. `run(argv, io)` does all the work and returns the exit status without exiting,
+ * so tests can call it in-process; the few lines at the bottom are the executable's entry point.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { createLogger, type Logger } from '../log.js';
+import { ConfigError } from '../config/types.js';
+import { commands, type CliContext, type CliIo } from './commands/index.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const DEBUG_LEVELS = new Set(['trace', 'debug']);
+/** Standard input beyond this is refused (bytes); no command reads more than a key or a config. */
+const MAX_STDIN_BYTES = 1024 * 1024;
+
+/** A user mistake raised through ctx.fail: printed without a stack trace. */
+class CliFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** $TUNVPN_LOG_LEVEL when it names a level, else 'info'. */
+function defaultLogLevel(): string {
+  const env = process.env.TUNVPN_LOG_LEVEL;
+  return env && LOG_LEVELS.includes(env) ? env : 'info';
+}
+
+/** The real process streams. */
+export function processIo(): CliIo {
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (size > MAX_STDIN_BYTES) throw new CliFailure(`standard input is larger than ${MAX_STDIN_BYTES} bytes`);
+        chunks.push(buf);
+      }
+      const all = Buffer.concat(chunks);
+      const text = all.toString('utf8');
+      all.fill(0); // stdin may carry a private key
+      for (const c of chunks) c.fill(0);
+      return text;
+    },
+  };
+}
+
+/** Build the program (fresh each call: commander objects keep parse state). */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('tunvpn')
+    .description('a userspace WireGuard-compatible VPN for Linux')
+    .version(version(), '-V, --version', 'print the version')
+    .addOption(
+      new Option('--log-level <level>', 'log verbosity (default: $TUNVPN_LOG_LEVEL or info)')
+        .choices(LOG_LEVELS)
+        .default(defaultLogLevel()),
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) })
+    .showSuggestionAfterError();
+  for (const register of commands) register(program, ctx);
+  return program;
+}
+
+/** Run the CLI with `argv` (arguments only, no node/script) and return the exit status. Never exits. */
+export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let logger: Logger | undefined;
+  let program: Command | undefined;
+  const ctx: CliContext = {
+    io,
+    logger: () => (logger ??= createLogger(String(program?.opts().logLevel ?? 'info'))),
+    fail: (message) => {
+      throw new CliFailure(message);
+    },
+  };
+  program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander already printed the message or the help
+    const debug = DEBUG_LEVELS.has(String(program.opts().logLevel));
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (e instanceof ConfigError || e instanceof CliFailure) {
+      io.err(`${err.message}\n`);
+      if (debug && err.stack) io.err(`${err.stack}\n`);
+    } else {
+      io.err(`tunvpn: ${err.message}\n`);
+      io.err(debug && err.stack ? `${err.stack}\n` : '(run with --log-level debug for details)\n');
+    }
+    return 1;
+  }
+}
+
+function invokedAsScript(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (invokedAsScript()) {
+  // A closed pipe (`tunvpn genkey | head -c 4`) is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  process.exitCode = await run(process.argv.slice(2));
+}

@@ -1,0 +1,83 @@
+/** Checks that span sections: duplicate peers, AllowedIPs shared between peers, MTU against IPv6. */
+import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
+import { formatPrefix, prefixContains } from '../util/ip.js';
+import type { ParseContext } from './context.js';
+import type { ParsedInterface } from './interface.js';
+import type { ParsedPeer } from './peer.js';
+import { MIN_MTU_IPV6 } from './values.js';
+
+export function checkInterfaceMtu(ctx: ParseContext, iface: ParsedInterface): void {
+  const mtu = iface.config?.mtu;
+  if (mtu === undefined || mtu >= MIN_MTU_IPV6 || iface.mtuLine === undefined) return;
+  const v6 = iface.config!.addresses.findIndex((a) => a.family === 6);
+  if (v6 < 0) return;
+  ctx.error(
+    iface.mtuLine,
+    `MTU ${mtu} is below ${MIN_MTU_IPV6}, the minimum for IPv6 (Address ${formatPrefix(iface.config!.addresses[v6]!)} at line ${iface.addressLines[v6]})`,
+  );
+}
+
+/** A peer whose key is the interface's own, or the same key twice: both are errors. */
+export function checkPeerKeys(ctx: ParseContext, iface: ParsedInterface, peers: ParsedPeer[]): void {
+  const firstLine = new Map<string, number>();
+  const own = iface.config?.publicKey;
+  for (const peer of peers) {
+    if (!peer.config) continue;
+    if (own && constantTimeEqual(own, peer.config.publicKey)) {
+      ctx.error(peer.publicKeyLine, "peer PublicKey is this interface's own public key (derived from its PrivateKey)");
+    }
+    const key = encodeKey(peer.config.publicKey); // public: fine to use as a map key
+    const first = firstLine.get(key);
+    if (first === undefined) firstLine.set(key, peer.publicKeyLine);
+    else ctx.error(peer.publicKeyLine, `duplicate peer PublicKey: the same key is already used at line ${first}`);
+  }
+}
+
+/**
+ * The same prefix in two peers is an error (which peer would own it depends on order). A prefix nested inside
+ * another peer's prefix is legal (longest prefix wins) and only warned about, except inside a /0: a default
+ * route beside more specific peers is the ordinary "everything else goes here" setup.
+ */
+export function checkAllowedIpOverlap(ctx: ParseContext, peers: ParsedPeer[]): void {
+  interface Claim {
+    peerIndex: number;
+    line: number;
+    peerLine: number;
+  }
+  const exact = new Map<string, Claim>();
+  const all: { claim: Claim; prefixIndex: number }[] = [];
+  peers.forEach((peer, peerIndex) => {
+    const config = peer.config;
+    if (!config) return;
+    config.allowedIPs.forEach((prefix, prefixIndex) => {
+      const claim = { peerIndex, line: peer.allowedIpLines[prefixIndex]!, peerLine: config.line };
+      const text = formatPrefix(prefix);
+      const first = exact.get(text);
+      if (first && first.peerIndex !== peerIndex) {
+        ctx.error(
+          claim.line,
+          `AllowedIPs ${text} is already claimed by the peer at line ${first.peerLine} (AllowedIPs at line ${first.line})`,
+        );
+        return;
+      }
+      exact.set(text, claim);
+      all.push({ claim, prefixIndex });
+    });
+  });
+
+  for (let i = 0; i < all.length; i++) {
+    for (let j = 0; j < all.length; j++) {
+      const a = all[i]!;
+      const b = all[j]!;
+      if (a.claim.peerIndex === b.claim.peerIndex) continue;
+      const outer = peers[a.claim.peerIndex]!.config!.allowedIPs[a.prefixIndex]!;
+      const inner = peers[b.claim.peerIndex]!.config!.allowedIPs[b.prefixIndex]!;
+      if (outer.bits === 0 || outer.bits >= inner.bits || !prefixContains(outer, inner)) continue;
+      ctx.warn(
+        b.claim.line,
+        `AllowedIPs ${formatPrefix(inner)} lies inside ${formatPrefix(outer)} of the peer at line ${a.claim.peerLine} ` +
+          `(line ${a.claim.line}); the longer prefix wins`,
+      );
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A configuration made safe to print: private and preshared keys become "(hidden)"; public keys (not secret)
+ * are shown in full base64. `formatConfig` renders it in wg-quick's own syntax.
+ */
+import { encodeKey } from '../crypto/keys.js';
+import { formatIp, formatPrefix } from '../util/ip.js';
+import type { QuickConfig } from './types.js';
+
+export const HIDDEN = '(hidden)';
+
+export interface RedactedConfig {
+  file: string;
+  interface: {
+    privateKey: typeof HIDDEN;
+    publicKey: string;
+    addresses: string[];
+    listenPort?: number;
+    mtu?: number;
+    table: 'auto' | 'off' | number;
+    fwMark?: number;
+    dns: string[];
+    preUp: string[];
+    postUp: string[];
+    preDown: string[];
+    postDown: string[];
+    saveConfig: boolean;
+  };
+  peers: {
+    line: number;
+    publicKey: string;
+    presharedKey?: typeof HIDDEN;
+    allowedIPs: string[];
+    endpoint?: string;
+    persistentKeepalive?: number;
+  }[];
+  warnings: string[];
+}
+
+export function formatEndpoint(endpoint: { host: string; port: number }): string {
+  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}
+
+export function redactConfig(config: QuickConfig): RedactedConfig {
+  const i = config.interface;
+  return {
+    file: config.file,
+    interface: {
+      privateKey: HIDDEN,
+      publicKey: encodeKey(i.publicKey),
+      addresses: i.addresses.map(formatPrefix),
+      ...(i.listenPort !== undefined && { listenPort: i.listenPort }),
+      ...(i.mtu !== undefined && { mtu: i.mtu }),
+      table: i.table,
+      ...(i.fwMark !== undefined && { fwMark: i.fwMark }),
+      dns: [...i.dns.servers.map(formatIp), ...i.dns.search],
+      preUp: [...i.preUp],
+      postUp: [...i.postUp],
+      preDown: [...i.preDown],
+      postDown: [...i.postDown],
+      saveConfig: i.saveConfig,
+    },
+    peers: config.peers.map((p) => ({
+      line: p.line,
+      publicKey: encodeKey(p.publicKey),
+      ...(p.presharedKey && { presharedKey: HIDDEN }),
+      allowedIPs: p.allowedIPs.map(formatPrefix),
+      ...(p.endpoint && { endpoint: formatEndpoint(p.endpoint) }),
+      ...(p.persistentKeepalive !== undefined && { persistentKeepalive: p.persistentKeepalive }),
+    })),
+    warnings: [...config.warnings],
+  };
+}
+
+/** wg-quick syntax, keys hidden, defaults omitted; the derived public key is shown as a comment. */
+export function formatConfig(config: QuickConfig): string {
+  const r = redactConfig(config);
+  const i = r.interface;
+  const out: string[] = ['[Interface]', `PrivateKey = ${i.privateKey}`, `# PublicKey = ${i.publicKey}`];
+  if (i.addresses.length) out.push(`Address = ${i.addresses.join(', ')}`);
+  if (i.listenPort !== undefined) out.push(`ListenPort = ${i.listenPort}`);
+  if (i.mtu !== undefined) out.push(`MTU = ${i.mtu}`);
+  if (i.table !== 'auto') out.push(`Table = ${i.table}`);
+  if (i.fwMark !== undefined) out.push(`FwMark = 0x${i.fwMark.toString(16)}`);
+  if (i.dns.length) out.push(`DNS = ${i.dns.join(', ')}`);
+  if (i.saveConfig) out.push('SaveConfig = true');
+  for (const [key, commands] of [
+    ['PreUp', i.preUp],
+    ['PostUp', i.postUp],
+    ['PreDown', i.preDown],
+    ['PostDown', i.postDown],
+  ] as const) {
+    for (const c of commands) out.push(`${key} = ${c}`);
+  }
+  for (const p of r.peers) {
+    out.push('', `[Peer]`, `PublicKey = ${p.publicKey}`);
+    if (p.presharedKey) out.push(`PresharedKey = ${p.presharedKey}`);
+    if (p.allowedIPs.length) out.push(`AllowedIPs = ${p.allowedIPs.join(', ')}`);
+    if (p.endpoint) out.push(`Endpoint = ${p.endpoint}`);
+    if (p.persistentKeepalive !== undefined) out.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
+  }
+  return out.join('\n') + '\n';
+}

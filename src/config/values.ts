@@ -1,0 +1,180 @@
+/**
+ * Parsers for single wg-quick values. Each takes the text after '=' (trimmed, comment removed) and returns the
+ * typed value or throws BadValue with a message meant to follow "FILE:LINE: ". Messages may quote the text the
+ * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
+ */
+import { decodeKey, KeyFormatError } from '../crypto/keys.js';
+import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+
+export class BadValue extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadValue';
+  }
+}
+
+export const MAX_PORT = 65535;
+/** Smallest MTU we accept at all (bytes); the IPv4 minimum datagram every host must accept. */
+export const MIN_MTU = 576;
+/** Smallest MTU on a link that carries IPv6 (bytes, RFC 8200 §5). */
+export const MIN_MTU_IPV6 = 1280;
+export const MAX_MTU = 65535;
+export const MAX_KEEPALIVE_SECONDS = 65535;
+export const MAX_U32 = 0xffff_ffff;
+/** Routing tables known by name to iproute2 on every system (/etc/iproute2/rt_tables). */
+export const NAMED_TABLES: Readonly<Record<string, number>> = { default: 253, main: 254, local: 255 };
+
+const MAX_QUOTED = 48;
+const DECIMAL = /^[0-9]+$/;
+const HEXADECIMAL = /^0[xX][0-9a-fA-F]+$/;
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const MAX_HOSTNAME = 253;
+
+/** The user's text in quotes, cut short if long, so messages stay one readable line. */
+export function quote(text: string): string {
+  const short = text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
+  return JSON.stringify(short);
+}
+
+/** A base64 key; the message never contains the text (it may be a secret). */
+export function keyValue(name: string, text: string): Uint8Array {
+  try {
+    return decodeKey(text);
+  } catch (e) {
+    if (e instanceof KeyFormatError) throw new BadValue(`${name} is not a valid key: ${e.reason}`);
+    throw e;
+  }
+}
+
+/** An unsigned decimal integer in [min, max]; `what` describes the range for the message. */
+export function integerValue(name: string, text: string, min: number, max: number, what = `${min}..${max}`): number {
+  if (!DECIMAL.test(text)) throw new BadValue(`${name} must be a number ${what}, got ${quote(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new BadValue(`${name} must be ${what}, got ${text.length > 12 ? quote(text) : n}`);
+  return n;
+}
+
+/** ListenPort: 0..65535, where 0 means "random" and is returned as undefined. */
+export function listenPortValue(text: string): number | undefined {
+  const n = integerValue('ListenPort', text, 0, MAX_PORT, `0..${MAX_PORT} (0 picks a random port)`);
+  return n === 0 ? undefined : n;
+}
+
+export function mtuValue(text: string): number {
+  return integerValue('MTU', text, MIN_MTU, MAX_MTU);
+}
+
+export function tableValue(text: string): 'auto' | 'off' | number {
+  const lower = text.toLowerCase();
+  if (lower === 'auto' || lower === 'off') return lower;
+  const named = NAMED_TABLES[lower];
+  if (named !== undefined) return named;
+  if (!DECIMAL.test(text)) {
+    throw new BadValue(`Table must be auto, off, main, local, default or a number 1..${MAX_U32}, got ${quote(text)}`);
+  }
+  return integerValue('Table', text, 1, MAX_U32);
+}
+
+/** FwMark: decimal or 0x-hex 32-bit value, or 'off'; 0 and 'off' both mean "no mark" (undefined). */
+export function fwMarkValue(text: string): number | undefined {
+  if (text.toLowerCase() === 'off') return undefined;
+  let n: number;
+  if (DECIMAL.test(text)) n = Number(text);
+  else if (HEXADECIMAL.test(text)) n = parseInt(text.slice(2), 16);
+  else throw new BadValue(`FwMark must be off, a decimal number or 0x-prefixed hex, got ${quote(text)}`);
+  if (!(n <= MAX_U32)) throw new BadValue(`FwMark must fit in 32 bits (at most ${MAX_U32}), got ${quote(text)}`);
+  return n === 0 ? undefined : n;
+}
+
+export function persistentKeepaliveValue(text: string): number | undefined {
+  if (text.toLowerCase() === 'off') return undefined;
+  const n = integerValue('PersistentKeepalive', text, 0, MAX_KEEPALIVE_SECONDS, `0..${MAX_KEEPALIVE_SECONDS} seconds or off`);
+  return n === 0 ? undefined : n;
+}
+
+export function booleanValue(name: string, text: string): boolean {
+  const lower = text.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new BadValue(`${name} must be true or false, got ${quote(text)}`);
+}
+
+/** Comma-separated items, trimmed; empty items (a trailing comma) are skipped. */
+export function listItems(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** One prefix "ADDR[/BITS]" with host bits kept; the message explains which half is wrong. */
+export function prefixValue(name: string, text: string): Prefix {
+  const p = parsePrefix(text);
+  if (p) return p;
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const addr = parseIp(addrText);
+  if (!addr) throw new BadValue(`${name} ${quote(text)}: ${quote(addrText)} is not an IPv4 or IPv6 address`);
+  const max = addr.family === 4 ? 32 : 128;
+  throw new BadValue(`${name} ${quote(text)}: prefix length must be 0..${max}`);
+}
+
+/**
+ * An AllowedIPs prefix as the kernel stores it: host bits cleared. `masked` reports when that changed the text's
+ * meaning, so the caller can warn (as `wg` silently normalises it).
+ */
+export function allowedIpValue(text: string): { prefix: Prefix; masked: boolean } {
+  const given = prefixValue('AllowedIPs', text);
+  const prefix = networkOf(given);
+  return { prefix, masked: formatPrefix(prefix) !== formatPrefix(given) };
+}
+
+/** Whether `text` is a syntactically valid DNS hostname (letters, digits, '-', dots; labels 1..63). */
+export function isHostname(text: string): boolean {
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  if (name === '' || name.length > MAX_HOSTNAME) return false;
+  const labels = name.split('.');
+  if (labels.every((l) => DECIMAL.test(l))) return false; // all-numeric: a (bad) IPv4 address, not a name
+  return labels.every((l) => HOST_LABEL.test(l));
+}
+
+export type DnsEntry = { kind: 'server'; address: IpAddress } | { kind: 'search'; domain: string };
+
+/** One DNS = item: an IP address is a resolver, anything name-shaped is a search domain. */
+export function dnsEntryValue(text: string): DnsEntry {
+  const address = parseIp(text);
+  if (address) return { kind: 'server', address };
+  if (isHostname(text)) return { kind: 'search', domain: text };
+  throw new BadValue(`DNS ${quote(text)} is neither an IP address nor a search domain`);
+}
+
+/** Endpoint: "host:port", "[v6]:port"; host is an IPv4 literal or a hostname, port 1..65535. */
+export function endpointValue(text: string): { host: string; port: number } {
+  let host: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) throw new BadValue(`Endpoint ${quote(text)} has '[' without ']'`);
+    host = text.slice(1, close);
+    if (!parseIPv6(host)) throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv6 address`);
+    if (text[close + 1] !== ':') throw new BadValue(`Endpoint ${quote(text)} needs a port: [address]:port`);
+    portText = text.slice(close + 2);
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) throw new BadValue(`Endpoint ${quote(text)} needs a port: host:port`);
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) {
+      throw new BadValue(`Endpoint ${quote(text)}: put an IPv6 address in brackets, as in [2001:db8::1]:51820`);
+    }
+    if (host === '') throw new BadValue(`Endpoint ${quote(text)} has no host`);
+    if (/^[0-9.]+$/.test(host) && !parseIPv4(host)) {
+      throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv4 address`);
+    }
+    if (!parseIPv4(host) && !isHostname(host)) {
+      throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IP address or hostname`);
+    }
+  }
+  const port = integerValue('Endpoint port', portText, 1, MAX_PORT);
+  return { host, port };
+}

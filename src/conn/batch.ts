@@ -1,0 +1,162 @@
+/**
+ * PacketBatch: N preallocated packet slots in one arena, the unit every Tun and Bind reads and writes.
+ *
+ * Layout: slot i spans buf[i*slotSize, (i+1)*slotSize). A packet's bytes are buf[offsets[i], offsets[i]+lengths[i]).
+ * Readers (Tun.start, Bind.start) fill packet i at i*slotSize + headroom, so a consumer can prepend a header in
+ * place (e.g. the 16-byte WireGuard transport header) without copying. Writers (Tun.write, Bind.send) honour any
+ * offsets the caller set, so a producer may lay packets out as it likes inside buf.
+ *
+ * Datagram batches carry one ADDR_SLOT (24 bytes, see src/native/addon.ts) per packet in `addrs`: the source on
+ * receive, the destination on send.
+ *
+ * Ownership: a batch handed to a callback is valid until the callback returns; the reader reuses it for the next
+ * wake-up. A batch passed to write/send is not retained: whatever cannot go out at once is copied to a backlog.
+ *
+ * The buffer has `headroom` spare bytes after the last slot, so a reader may hand the kernel the window
+ * buf.subarray(headroom) and still give every slot a full slotSize bytes.
+ */
+import { ADDR_SLOT } from '../native/addon.js';
+
+export { ADDR_SLOT };
+
+export interface PacketBatchOptions {
+  /** Bytes reserved at the start of each slot, before the packet that a reader fills in. Default 0. */
+  headroom?: number;
+  /** Allocate `addrs` (capacity × ADDR_SLOT bytes) for datagram batches. Default false. */
+  addrs?: boolean;
+}
+
+/** Largest slot we accept: an IPv4/IPv6 packet or UDP datagram never exceeds 64 KiB (plus a header). */
+export const MAX_SLOT_SIZE_BYTES = 65_535 + 256;
+
+export class PacketBatch {
+  readonly buf: Uint8Array;
+  /** Bytes per slot, headroom included. */
+  readonly slotSize: number;
+  readonly headroom: number;
+  /** Number of slots. */
+  readonly capacity: number;
+  readonly offsets: Int32Array;
+  readonly lengths: Int32Array;
+  /** One ADDR_SLOT per packet when created with `addrs: true`. */
+  readonly addrs: Uint8Array | undefined;
+  /** Packets 0..count-1 are valid. */
+  count = 0;
+
+  constructor(capacity: number, slotSize: number, opts: PacketBatchOptions = {}) {
+    const headroom = opts.headroom ?? 0;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`batch capacity must be ≥ 1, got ${capacity}`);
+    if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > MAX_SLOT_SIZE_BYTES) {
+      throw new RangeError(`slot size must be 1..${MAX_SLOT_SIZE_BYTES} bytes, got ${slotSize}`);
+    }
+    if (!Number.isInteger(headroom) || headroom < 0 || headroom >= slotSize) {
+      throw new RangeError(`headroom must be 0..${slotSize - 1} bytes, got ${headroom}`);
+    }
+    this.capacity = capacity;
+    this.slotSize = slotSize;
+    this.headroom = headroom;
+    this.buf = new Uint8Array(capacity * slotSize + headroom);
+    this.offsets = new Int32Array(capacity);
+    this.lengths = new Int32Array(capacity);
+    this.addrs = opts.addrs ? new Uint8Array(capacity * ADDR_SLOT) : undefined;
+    this.resetOffsets();
+  }
+
+  /** The largest packet a slot holds after its headroom. */
+  get maxPacketSize(): number {
+    return this.slotSize - this.headroom;
+  }
+
+  /** Empties the batch (count = 0) and restores the default offsets. */
+  reset(): void {
+    this.count = 0;
+    this.resetOffsets();
+  }
+
+  /** offsets[i] = i*slotSize + headroom for every slot: the layout readers fill. */
+  resetOffsets(): void {
+    for (let i = 0; i < this.capacity; i++) this.offsets[i] = i * this.slotSize + this.headroom;
+  }
+
+  /**
+   * Zero-copy append, step 1: the offset in buf where the next packet (index `count`) should be written, or -1 when
+   * the batch is full. Write at most maxPacketSize bytes there, then call commit(length).
+   */
+  next(): number {
+    if (this.count >= this.capacity) return -1;
+    const at = this.count * this.slotSize + this.headroom;
+    this.offsets[this.count] = at;
+    return at;
+  }
+
+  /** Zero-copy append, step 2: records the packet written at next() and returns its index. */
+  commit(length: number, addr?: Uint8Array, addrOffset = 0): number {
+    const i = this.count;
+    if (i >= this.capacity) throw new RangeError('commit on a full batch');
+    if (length < 0 || length > this.maxPacketSize) throw new RangeError(`packet of ${length} bytes does not fit a slot`);
+    this.lengths[i] = length;
+    if (addr) this.setAddr(i, addr, addrOffset);
+    this.count = i + 1;
+    return i;
+  }
+
+  /**
+   * Copies src[srcOffset, srcOffset+length) in as the next packet (with its ADDR_SLOT when given). Returns the index,
+   * or -1 when the batch is full. Throws RangeError when the packet is larger than a slot.
+   */
+  push(src: Uint8Array, srcOffset = 0, length = src.length - srcOffset, addr?: Uint8Array, addrOffset = 0): number {
+    if (length > this.maxPacketSize || length < 0) {
+      throw new RangeError(`packet of ${length} bytes does not fit a ${this.maxPacketSize}-byte slot`);
+    }
+    const at = this.next();
+    if (at < 0) return -1;
+    this.buf.set(src.subarray(srcOffset, srcOffset + length), at);
+    return this.commit(length, addr, addrOffset);
+  }
+
+  /** Copies packet i of another batch in (data and address). Returns the index or -1 when full. */
+  pushFrom(other: PacketBatch, i: number): number {
+    const addr = other.addrs;
+    return this.push(other.buf, other.offsets[i]!, other.lengths[i]!, addr, addr ? i * ADDR_SLOT : 0);
+  }
+
+  /** Packet i as a subarray (allocates a view object: fine off the hot path). Valid while the batch is. */
+  view(i: number): Uint8Array {
+    if (i < 0 || i >= this.count) throw new RangeError(`packet ${i} out of range 0..${this.count - 1}`);
+    const off = this.offsets[i]!;
+    return this.buf.subarray(off, off + this.lengths[i]!);
+  }
+
+  /** Copies an ADDR_SLOT into packet i's address. */
+  setAddr(i: number, addr: Uint8Array, addrOffset = 0): void {
+    const addrs = this.addrs;
+    if (!addrs) throw new Error('this batch carries no addresses');
+    addrs.set(addr.subarray(addrOffset, addrOffset + ADDR_SLOT), i * ADDR_SLOT);
+  }
+
+  /** Offset of packet i's ADDR_SLOT inside `addrs`. */
+  addrOffset(i: number): number {
+    return i * ADDR_SLOT;
+  }
+
+  /**
+   * Removes packets whose length is negative (e.g. truncated datagrams flagged by recvmmsg), keeping order.
+   * Returns how many were removed. Moves only offsets, lengths and addresses, never packet bytes.
+   */
+  compact(): number {
+    let w = 0;
+    const addrs = this.addrs;
+    for (let r = 0; r < this.count; r++) {
+      if (this.lengths[r]! < 0) continue;
+      if (w !== r) {
+        this.offsets[w] = this.offsets[r]!;
+        this.lengths[w] = this.lengths[r]!;
+        if (addrs) addrs.copyWithin(w * ADDR_SLOT, r * ADDR_SLOT, (r + 1) * ADDR_SLOT);
+      }
+      w++;
+    }
+    const removed = this.count - w;
+    this.count = w;
+    return removed;
+  }
+}

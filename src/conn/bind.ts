@@ -1,0 +1,60 @@
+/**
+ * Bind: the UDP side of the device, batched in both directions (wireguard-go's conn.Bind is the model).
+ *
+ * Life cycle: open(port) → start(onReceive) → send(...)* → close(). open may be called again after close.
+ *
+ * Contracts:
+ * - onReceive gets a PacketBatch whose `addrs` holds each datagram's source ADDR_SLOT. The batch (data and
+ *   addresses) is valid until the callback returns; the bind reuses it for the next wake-up. The callback runs on
+ *   the event loop and must not throw (a throw is logged and the bind keeps running).
+ * - send(batch) sends datagrams 0..count-1, each to its own destination in `addrs`. The bind does not keep the
+ *   batch: datagrams that cannot go out now are copied to a bounded backlog or dropped and counted in stats.
+ *   Datagrams to an unsupported family (e.g. IPv6 when only IPv4 is open) are dropped and counted.
+ * - Errors at open/setMark throw; per-datagram errors never throw from send.
+ */
+import type { PacketBatch } from './batch.js';
+import type { Endpoint } from './endpoint.js';
+
+export type ReceiveCallback = (batch: PacketBatch) => void;
+
+export interface BindStats {
+  /** Datagrams handed to onReceive. */
+  received: number;
+  /** Datagrams the kernel (or fake network) accepted. */
+  sent: number;
+  /** Datagrams dropped on send: backlog full, unsupported family, not open, or a send error. */
+  sendDropped: number;
+  /** Datagrams dropped on receive: longer than a slot. */
+  receiveDropped: number;
+}
+
+export interface Bind {
+  /** Most datagrams per receive callback and per send call that the bind handles in one system call. */
+  readonly batchSize: number;
+  readonly stats: BindStats;
+  /** Opens the sockets on `port` (0 = any free port) and resolves with the port actually bound. */
+  open(port: number): Promise<number>;
+  /** Starts delivering received datagrams. Call once per open. */
+  start(onReceive: ReceiveCallback): void;
+  /** Sends the batch; see the contract above. */
+  send(batch: PacketBatch): void;
+  /** Sends one datagram data[offset, offset+length) to `to` (handshakes, cookie replies). */
+  sendOne?(data: Uint8Array, offset: number, length: number, to: Endpoint): void;
+  /** SO_MARK on every socket (0 clears). May be called before open; applied at open. */
+  setMark(mark: number): void;
+  /** Closes every socket; idempotent. No callback runs after the promise resolves. */
+  close(): Promise<void>;
+}
+
+export function emptyBindStats(): BindStats {
+  return { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0 };
+}
+
+/** Default datagrams per batch: matches the device's batches (wireguard-go uses 128 for its batched Bind). */
+export const DEFAULT_BIND_BATCH_SIZE = 128;
+
+/**
+ * Default receive slot. The size of what arrives depends on the peer's MTU, not ours: a 1420-byte MTU gives
+ * 1452-byte datagrams, a 9000-byte jumbo MTU 9032. 9 KiB covers both; longer datagrams are dropped and counted.
+ */
+export const DEFAULT_DATAGRAM_SLOT_BYTES = 9216;

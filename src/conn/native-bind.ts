@@ -1,0 +1,396 @@
+/**
+ * NativeBind: the batched UDP bind over the addon. One IPv4 socket and one IPv6 (v6only) socket on the same
+ * port, each drained with recvmmsg and written with sendmmsg, driven by uv_poll watchers on the event loop.
+ *
+ * Receive: a readable socket is drained in batches of batchSize into one shared PacketBatch (the callback is
+ * synchronous, so both sockets can share it), at most MAX_BATCHES_PER_WAKE batches per wake-up so the other
+ * socket and the TUN get their turn (uv_poll is level-triggered: what is left wakes us again).
+ * Send: datagrams are grouped by family without allocation (a homogeneous batch goes straight to sendmmsg;
+ * a mixed one is split through per-socket index scratch arrays). On EAGAIN the rest is copied to a bounded
+ * backlog and the socket is watched for POLL_WRITABLE; what does not fit is dropped and counted.
+ */
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
+import { ADDR_SLOT, PacketBatch } from './batch.js';
+import {
+  DEFAULT_BIND_BATCH_SIZE,
+  DEFAULT_DATAGRAM_SLOT_BYTES,
+  emptyBindStats,
+  type Bind,
+  type BindStats,
+  type ReceiveCallback,
+} from './bind.js';
+import type { Endpoint } from './endpoint.js';
+import { Backlog as SocketBacklog } from './backlog.js';
+
+/** Socket buffer size we ask for: wireguard-go asks for 7 MiB too. */
+export const SOCKET_BUFFER_BYTES = 7 << 20;
+/** Batches drained per readiness wake-up before yielding to the event loop. */
+const MAX_BATCHES_PER_WAKE = 8;
+/** open(0): attempts at finding a port free on both families. */
+const PORT_PICK_ATTEMPTS = 10;
+/** Consecutive poll errors on a socket before we stop re-arming its watcher. */
+const MAX_POLL_ERRORS = 10;
+
+export interface NativeBindOptions {
+  batchSize?: number;
+  /** Bytes per receive slot (headroom included); longer datagrams are dropped and counted. */
+  slotSize?: number;
+  /** Bytes reserved before each received datagram (see PacketBatch). */
+  headroom?: number;
+  /** IPv4 address to bind ('' = any). */
+  address4?: string;
+  /** IPv6 address to bind ('' = any). */
+  address6?: string;
+  /** Open the IPv6 socket (default true; skipped quietly when the kernel has no IPv6). */
+  ipv6?: boolean;
+  /** Datagrams per family kept while the socket is full (default 2 × batchSize). */
+  backlog?: number;
+  /** Create the sockets inside this network namespace (e.g. /run/netns/NAME). */
+  netnsPath?: string;
+  logger?: Logger;
+  addon?: NativeAddon;
+}
+
+class UdpSocket {
+  watcher: FdWatcher | undefined;
+  pollErrors = 0;
+  /** Index scratch for splitting a mixed batch by family: entries point into the caller's buf. */
+  readonly scratchOffsets: Int32Array;
+  readonly scratchLengths: Int32Array;
+  readonly scratchAddrs: Uint8Array;
+  scratchCount = 0;
+
+  constructor(
+    readonly family: 4 | 6,
+    readonly fd: number,
+    readonly backlog: SocketBacklog,
+    scratch: number,
+  ) {
+    this.scratchOffsets = new Int32Array(scratch);
+    this.scratchLengths = new Int32Array(scratch);
+    this.scratchAddrs = new Uint8Array(scratch * ADDR_SLOT);
+  }
+}
+
+export class NativeBind implements Bind {
+  readonly batchSize: number;
+  readonly stats: BindStats = emptyBindStats();
+
+  private readonly addon: NativeAddon;
+  private readonly log: Logger;
+  private readonly opts: NativeBindOptions;
+  private readonly rx: PacketBatch;
+  /** rx.buf seen from the first packet byte: recvmmsg fills datagram i at rxArena[i*slotSize]. */
+  private readonly rxArena: Uint8Array;
+  private readonly oneOffsets = new Int32Array(1);
+  private readonly oneLengths = new Int32Array(1);
+  private sockets: UdpSocket[] = [];
+  private onReceive: ReceiveCallback | undefined;
+  private mark = 0;
+  private boundPort = 0;
+
+  constructor(opts: NativeBindOptions = {}) {
+    this.opts = opts;
+    this.addon = opts.addon ?? native();
+    this.log = (opts.logger ?? silentLogger).child({ component: 'bind' });
+    this.batchSize = opts.batchSize ?? DEFAULT_BIND_BATCH_SIZE;
+    const headroom = opts.headroom ?? 0;
+    this.rx = new PacketBatch(this.batchSize, opts.slotSize ?? DEFAULT_DATAGRAM_SLOT_BYTES, { headroom, addrs: true });
+    this.rxArena = this.rx.buf.subarray(headroom);
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The fds of the open sockets (IPv4 first): for tests and diagnostics (e.g. reading SO_MARK back). */
+  get fds(): number[] {
+    return this.sockets.map((s) => s.fd);
+  }
+
+  async open(port: number): Promise<number> {
+    if (this.sockets.length > 0) throw new Error('bind is already open');
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`port out of range: ${port}`);
+    const opened = this.opts.netnsPath
+      ? this.addon.withNetns(this.opts.netnsPath, () => this.openSockets(port))
+      : this.openSockets(port);
+    const backlog = this.opts.backlog ?? 2 * this.batchSize;
+    for (const [family, fd] of opened.fds) {
+      const s = new UdpSocket(family, fd, new SocketBacklog(backlog, this.rx.slotSize), this.batchSize);
+      this.sockets.push(s);
+      this.tuneBuffers(fd);
+    }
+    this.boundPort = opened.port;
+    try {
+      if (this.mark !== 0) this.applyMark(this.mark);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.log.info({ port: opened.port, families: this.sockets.map((s) => s.family) }, 'UDP bind open');
+    return opened.port;
+  }
+
+  start(onReceive: ReceiveCallback): void {
+    if (this.sockets.length === 0) throw new Error('bind: start before open');
+    if (this.onReceive) throw new Error('bind already started');
+    this.onReceive = onReceive;
+    for (const s of this.sockets) {
+      s.watcher = this.addon.watch(s.fd, (events) => this.onPoll(s, events));
+      this.arm(s); // writable too if something was queued before start
+
+    }
+  }
+
+  send(batch: PacketBatch): void {
+    const addrs = batch.addrs;
+    if (!addrs) throw new Error('send needs a batch with addresses');
+    const count = batch.count;
+    if (count === 0) return;
+    // Fast path: one family, nothing queued ahead of it.
+    const family = addrs[0]!;
+    let same = true;
+    for (let i = 1; i < count && same; i++) same = addrs[i * ADDR_SLOT] === family;
+    const only = same ? this.socketFor(family) : undefined;
+    if (only && only.backlog.count === 0) {
+      this.sendRun(only, batch.buf, batch.offsets, batch.lengths, addrs, count);
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      const s = this.socketFor(addrs[i * ADDR_SLOT]!);
+      if (!s) {
+        this.stats.sendDropped++;
+        continue;
+      }
+      if (s.scratchCount === s.scratchOffsets.length) this.flushScratch(s, batch.buf);
+      const k = s.scratchCount++;
+      s.scratchOffsets[k] = batch.offsets[i]!;
+      s.scratchLengths[k] = batch.lengths[i]!;
+      copySlot(addrs, i * ADDR_SLOT, s.scratchAddrs, k * ADDR_SLOT);
+    }
+    for (const s of this.sockets) this.flushScratch(s, batch.buf);
+  }
+
+  sendOne(data: Uint8Array, offset: number, length: number, to: Endpoint): void {
+    const s = this.socketFor(to.family);
+    if (!s) {
+      this.stats.sendDropped++;
+      return;
+    }
+    this.oneOffsets[0] = offset;
+    this.oneLengths[0] = length;
+    if (s.backlog.count > 0) this.toBacklog(s, data, this.oneOffsets, this.oneLengths, to.slot, 0, 1);
+    else this.sendRun(s, data, this.oneOffsets, this.oneLengths, to.slot, 1);
+  }
+
+  setMark(mark: number): void {
+    if (!Number.isInteger(mark) || mark < 0 || mark > 0xffff_ffff) throw new RangeError(`fwmark out of range: ${mark}`);
+    if (this.sockets.length > 0) this.applyMark(mark);
+    this.mark = mark;
+  }
+
+  async close(): Promise<void> {
+    const sockets = this.sockets;
+    this.sockets = [];
+    this.onReceive = undefined;
+    for (const s of sockets) {
+      s.watcher?.close();
+      s.watcher = undefined;
+      try {
+        this.addon.close(s.fd);
+      } catch (e) {
+        this.log.warn({ err: e, fd: s.fd }, 'closing UDP socket failed');
+      }
+    }
+    if (sockets.length > 0) this.log.info({ port: this.boundPort }, 'UDP bind closed');
+    this.boundPort = 0;
+  }
+
+  // ---- open ------------------------------------------------------------------------------------------------
+
+  private openSockets(port: number): { port: number; fds: Array<[4 | 6, number]> } {
+    const a = this.addon;
+    const want6 = this.opts.ipv6 ?? true;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < (port === 0 ? PORT_PICK_ATTEMPTS : 1); attempt++) {
+      let v4: { fd: number; port: number };
+      try {
+        v4 = a.udpOpen(4, this.opts.address4 ?? '', port, false);
+      } catch (e) {
+        lastError = e;
+        break;
+      }
+      if (!want6) return { port: v4.port, fds: [[4, v4.fd]] };
+      try {
+        const v6 = a.udpOpen(6, this.opts.address6 ?? '', v4.port, true);
+        return { port: v4.port, fds: [[4, v4.fd], [6, v6.fd]] };
+      } catch (e) {
+        if (isNativeError(e) && e.code === 'EAFNOSUPPORT') {
+          this.log.warn('IPv6 is not available: UDP bind is IPv4 only');
+          return { port: v4.port, fds: [[4, v4.fd]] };
+        }
+        a.close(v4.fd);
+        lastError = e;
+        // The kernel's free IPv4 port may be taken on IPv6: try another one.
+        if (!(port === 0 && isNativeError(e) && e.code === 'EADDRINUSE')) break;
+      }
+    }
+    const why = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new Error(`cannot open UDP port ${port}: ${why}`, { cause: lastError });
+  }
+
+  private tuneBuffers(fd: number): void {
+    const { SOL_SOCKET, SO_RCVBUFFORCE, SO_RCVBUF, SO_SNDBUFFORCE, SO_SNDBUF } = this.addon.constants;
+    for (const [force, plain] of [
+      [SO_RCVBUFFORCE, SO_RCVBUF],
+      [SO_SNDBUFFORCE, SO_SNDBUF],
+    ] as const) {
+      try {
+        // FORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; the plain option is capped by it.
+        this.addon.setsockoptInt(fd, SOL_SOCKET, force, SOCKET_BUFFER_BYTES);
+      } catch {
+        try {
+          this.addon.setsockoptInt(fd, SOL_SOCKET, plain, SOCKET_BUFFER_BYTES);
+        } catch (e) {
+          this.log.debug({ err: e }, 'could not enlarge socket buffer');
+        }
+      }
+    }
+  }
+
+  private applyMark(mark: number): void {
+    const { SOL_SOCKET, SO_MARK } = this.addon.constants;
+    for (const s of this.sockets) {
+      try {
+        this.addon.setsockoptInt(s.fd, SOL_SOCKET, SO_MARK, mark);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new Error(`cannot set fwmark ${mark} on the IPv${s.family} socket (needs CAP_NET_ADMIN): ${why}`, { cause: e });
+      }
+    }
+  }
+
+  // ---- receive ---------------------------------------------------------------------------------------------
+
+  private onPoll(s: UdpSocket, events: number): void {
+    if (!this.sockets.includes(s)) return;
+    if (events < 0) {
+      this.onPollError(s, events);
+      return;
+    }
+    s.pollErrors = 0;
+    const c = this.addon.constants;
+    if (events & c.POLL_WRITABLE) this.flushBacklog(s);
+    if (events & c.POLL_READABLE) this.drain(s);
+  }
+
+  private onPollError(s: UdpSocket, status: number): void {
+    s.pollErrors++;
+    this.log.error({ family: s.family, status, errors: s.pollErrors }, 'poll error on UDP socket');
+    if (s.pollErrors < MAX_POLL_ERRORS) this.arm(s);
+    else this.log.error({ family: s.family }, 'giving up on UDP socket after repeated poll errors');
+  }
+
+  private drain(s: UdpSocket): void {
+    const rx = this.rx;
+    const max = this.batchSize;
+    for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
+      let n: number;
+      try {
+        n = this.addon.recvmmsg(s.fd, this.rxArena, rx.slotSize, rx.lengths, rx.addrs!, max);
+      } catch (e) {
+        this.log.warn({ err: e, family: s.family }, 'recvmmsg failed');
+        return;
+      }
+      if (n === 0) return;
+      const limit = rx.maxPacketSize;
+      for (let i = 0; i < n; i++) {
+        rx.offsets[i] = i * rx.slotSize + rx.headroom;
+        // A datagram reaching into the next slot's headroom counts as too long, like a truncated one (-1).
+        if (rx.lengths[i]! > limit) rx.lengths[i] = -1;
+      }
+      rx.count = n;
+      this.stats.receiveDropped += rx.compact();
+      this.deliver();
+      if (n < max || this.onReceive === undefined) return;
+    }
+  }
+
+  private deliver(): void {
+    const cb = this.onReceive;
+    if (!cb || this.rx.count === 0) return;
+    this.stats.received += this.rx.count;
+    try {
+      cb(this.rx);
+    } catch (e) {
+      this.log.error({ err: e }, 'receive callback threw');
+    }
+  }
+
+  // ---- send ------------------------------------------------------------------------------------------------
+
+  private socketFor(family: number): UdpSocket | undefined {
+    for (const s of this.sockets) if (s.family === family) return s;
+    return undefined;
+  }
+
+  private flushScratch(s: UdpSocket, buf: Uint8Array): void {
+    const n = s.scratchCount;
+    if (n === 0) return;
+    s.scratchCount = 0;
+    if (s.backlog.count > 0) this.toBacklog(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, 0, n);
+    else this.sendRun(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, n);
+  }
+
+  /** sendmmsg of entries 0..count-1; what the kernel does not take goes to the backlog. */
+  private sendRun(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): void {
+    let sent: number;
+    try {
+      sent = this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
+    } catch (e) {
+      this.log.warn({ err: e, family: s.family }, 'sendmmsg failed');
+      this.stats.sendDropped += count;
+      return;
+    }
+    this.stats.sent += sent;
+    if (sent < count) this.toBacklog(s, buf, offsets, lengths, addrs, sent, count);
+  }
+
+  private toBacklog(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, from: number, to: number): void {
+    const wasEmpty = s.backlog.count === 0;
+    for (let i = from; i < to; i++) {
+      if (!s.backlog.add(buf, offsets[i]!, lengths[i]!, addrs, i * ADDR_SLOT)) this.stats.sendDropped++;
+    }
+    if (wasEmpty && s.backlog.count > 0) this.arm(s);
+  }
+
+  private flushBacklog(s: UdpSocket): void {
+    const b = s.backlog.batch;
+    if (b.count > 0) {
+      let sent: number;
+      try {
+        sent = this.addon.sendmmsg(s.fd, b.buf, b.offsets, b.lengths, b.addrs!, b.count);
+      } catch (e) {
+        this.log.warn({ err: e, family: s.family }, 'sendmmsg of the backlog failed; dropping it');
+        this.stats.sendDropped += b.count;
+        sent = b.count;
+      }
+      this.stats.sent += sent;
+      s.backlog.consume(sent);
+    }
+    if (s.backlog.count === 0) this.arm(s);
+  }
+
+  /** (Re)starts the watcher: readable always, writable while a backlog waits. */
+  private arm(s: UdpSocket): void {
+    if (!s.watcher) return;
+    const c = this.addon.constants;
+    s.watcher.start(s.backlog.count > 0 ? c.POLL_READABLE | c.POLL_WRITABLE : c.POLL_READABLE);
+  }
+}
+
+function copySlot(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number): void {
+  for (let j = 0; j < ADDR_SLOT; j++) dst[dstOff + j] = src[srcOff + j]!;
+}

@@ -1,0 +1,129 @@
+/**
+ * WireGuard keys: generation, Curve25519 public keys, and the two text encodings.
+ *
+ * - base64 is the form `wg` and wg-quick configs use: exactly 44 characters, standard alphabet, one '=' of
+ *   padding, decoding to 32 bytes. Like `wg`, the encoding must be canonical: the character before '=' carries
+ *   two unused bits that must be zero, so every key has exactly one accepted spelling.
+ * - hex is the form of the `wg` configuration protocol (UAPI): 64 hex digits; we emit lowercase and, like `wg`,
+ *   accept either case on input.
+ *
+ * Nothing here logs, and errors never echo the key text back (a mistyped private key is still mostly secret).
+ */
+import { randomFillSync } from 'node:crypto';
+import { x25519 } from '@noble/curves/ed25519.js';
+
+/** Bytes in every WireGuard key (private, public, preshared). */
+export const KEY_LENGTH = 32;
+/** Characters in a base64-encoded key: ceil(32 / 3) * 4. */
+export const KEY_BASE64_LENGTH = 44;
+/** Characters in a hex-encoded key. */
+export const KEY_HEX_LENGTH = 64;
+
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]*$/;
+/** 43 data characters encode 258 bits; the last one's two low bits are padding and must be zero. */
+const CANONICAL_LAST = /[AEIMQUYcgkosw048]/;
+const HEX = /^[0-9a-fA-F]*$/;
+
+/** Raised by decodeKey/decodeHexKey; `reason` says what is wrong without repeating the input. */
+export class KeyFormatError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'KeyFormatError';
+  }
+}
+
+/** Clamp a Curve25519 private key in place, as RFC 7748 §5 requires, and return it. */
+export function clampPrivateKey(key: Uint8Array): Uint8Array {
+  checkLength(key);
+  key[0]! &= 248;
+  key[31]! &= 127;
+  key[31]! |= 64;
+  return key;
+}
+
+/** A fresh, clamped private key (what `wg genkey` prints). */
+export function generatePrivateKey(): Uint8Array {
+  return clampPrivateKey(randomFillSync(new Uint8Array(KEY_LENGTH)));
+}
+
+/** A fresh preshared key: 32 uniformly random bytes, no clamping (what `wg genpsk` prints). */
+export function generatePresharedKey(): Uint8Array {
+  return randomFillSync(new Uint8Array(KEY_LENGTH));
+}
+
+/** The X25519 public key of `privateKey` (scalar times the base point; the scalar is clamped internally). */
+export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  checkLength(privateKey);
+  return x25519.getPublicKey(privateKey);
+}
+
+export function encodeKey(key: Uint8Array): string {
+  checkLength(key);
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64');
+}
+
+/** The reason `text` is not a valid base64 key, or undefined if it is one. */
+export function base64KeyProblem(text: string): string | undefined {
+  if (text.length !== KEY_BASE64_LENGTH) {
+    return `expected ${KEY_BASE64_LENGTH} base64 characters, got ${text.length}`;
+  }
+  if (text[KEY_BASE64_LENGTH - 1] !== '=') return "must end with '='";
+  const body = text.slice(0, KEY_BASE64_LENGTH - 1);
+  if (!BASE64_ALPHABET.test(body)) {
+    const at = [...body].findIndex((c) => !BASE64_ALPHABET.test(c));
+    return `character ${at + 1} is not in the base64 alphabet`;
+  }
+  if (!CANONICAL_LAST.test(body[body.length - 1]!)) return 'not canonical base64 (character 43 has padding bits set)';
+  return undefined;
+}
+
+/** Decode a base64 key exactly as `wg` accepts it; throws KeyFormatError otherwise. */
+export function decodeKey(text: string): Uint8Array {
+  const problem = base64KeyProblem(text);
+  if (problem) throw new KeyFormatError(problem);
+  const buf = Buffer.from(text, 'base64');
+  const out = new Uint8Array(KEY_LENGTH);
+  out.set(buf);
+  buf.fill(0);
+  return out;
+}
+
+export function encodeHexKey(key: Uint8Array): string {
+  checkLength(key);
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}
+
+/** Decode 64 hex digits (either case); throws KeyFormatError otherwise. */
+export function decodeHexKey(text: string): Uint8Array {
+  if (text.length !== KEY_HEX_LENGTH) {
+    throw new KeyFormatError(`expected ${KEY_HEX_LENGTH} hex digits, got ${text.length}`);
+  }
+  if (!HEX.test(text)) throw new KeyFormatError('contains a character that is not a hex digit');
+  const buf = Buffer.from(text, 'hex');
+  const out = new Uint8Array(KEY_LENGTH);
+  out.set(buf);
+  buf.fill(0);
+  return out;
+}
+
+/**
+ * Whether two byte strings are equal, in time that depends only on their lengths (lengths are not secret for
+ * keys, which are always 32 bytes).
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Whether the key is all zeros (`wg` treats an all-zero key as "no key"). Constant time. */
+export function isZeroKey(key: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < key.length; i++) acc |= key[i]!;
+  return acc === 0;
+}
+
+function checkLength(key: Uint8Array): void {
+  if (key.length !== KEY_LENGTH) throw new KeyFormatError(`a key is ${KEY_LENGTH} bytes, got ${key.length}`);
+}

@@ -1,0 +1,97 @@
+/**
+ * The device's side of the UAPI: a snapshot for `get=1`, and `set=1` transactions applied in wireguard-go's order
+ * (see src/uapi/control.ts for the semantics). The UAPI server validated the request before calling apply().
+ */
+import { Endpoint } from '../conn/endpoint.js';
+import type { Logger } from '../log.js';
+import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOperation } from '../uapi/control.js';
+import { EADDRINUSE, UapiError } from '../uapi/errors.js';
+import type { Device } from './device.js';
+
+const MS_PER_S = 1000;
+const NS_PER_MS = 1_000_000;
+
+function isZero(key: Uint8Array): boolean {
+  return key.every((b) => b === 0);
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export class DeviceControlAdapter implements DeviceControl {
+  constructor(private readonly device: Device, private readonly log: Logger) {}
+
+  get(): DeviceSnapshot {
+    const d = this.device;
+    const peers: PeerSnapshot[] = [];
+    for (const peer of d.protocol.allPeers()) {
+      const psk = peer.handshake.presharedKey;
+      const last = peer.timers.lastHandshakeAt;
+      const wallMs = last === null ? 0 : d.wallClock(last);
+      peers.push({
+        publicKey: peer.publicKey,
+        presharedKey: isZero(psk) ? undefined : psk,
+        endpoint: peer.endpoint?.toString(),
+        persistentKeepaliveInterval: Math.round(peer.timers.persistentKeepaliveIntervalMs / MS_PER_S),
+        lastHandshakeTimeSec: Math.floor(wallMs / MS_PER_S),
+        lastHandshakeTimeNsec: Math.floor((wallMs % MS_PER_S) * NS_PER_MS),
+        rxBytes: peer.rxBytes,
+        txBytes: peer.txBytes,
+        allowedIps: d.protocol.allowedIps
+          .entriesFor(peer)
+          .map((e) => ({ family: e.family, bytes: e.address, bits: e.cidr })),
+        protocolVersion: 1,
+      });
+    }
+    return { privateKey: d.privateKeyCopy(), listenPort: d.listenPort, fwmark: d.fwMark, peers };
+  }
+
+  apply(op: SetOperation): void {
+    const d = this.device;
+    if (op.privateKey) d.setPrivateKey(op.privateKey);
+    if (op.listenPort !== undefined && op.listenPort !== d.listenPort) {
+      try {
+        d.setListenPortSync(op.listenPort);
+      } catch (e) {
+        throw new UapiError(EADDRINUSE, `cannot bind port ${op.listenPort}: ${(e as Error).message}`);
+      }
+    }
+    if (op.fwmark !== undefined && op.fwmark !== d.fwMark) {
+      try {
+        d.setFwMark(op.fwmark);
+      } catch (e) {
+        throw new UapiError(EADDRINUSE, `cannot set fwmark ${op.fwmark}: ${(e as Error).message}`);
+      }
+    }
+    if (op.replacePeers) for (const peer of [...d.protocol.allPeers()]) d.removePeer(peer);
+    for (const p of op.peers) this.applyPeer(p);
+  }
+
+  private applyPeer(p: PeerOperation): void {
+    const d = this.device;
+    if (sameKey(p.publicKey, d.publicKey)) return;
+    const existing = d.peer(p.publicKey);
+    if (p.remove) {
+      if (existing) d.removePeer(existing);
+      return;
+    }
+    if (p.updateOnly && !existing) return;
+    const peer = d.setPeer({ publicKey: p.publicKey });
+    if (p.presharedKey) peer.handshake.setPresharedKey(p.presharedKey);
+    if (p.endpoint) d.setPeer({ publicKey: p.publicKey, endpoint: Endpoint.fromString(p.endpoint.text) });
+    if (p.persistentKeepaliveInterval !== undefined) d.setKeepalive(peer, p.persistentKeepaliveInterval);
+    const trie = d.protocol.allowedIps;
+    if (p.replaceAllowedIps) trie.removeByValue(peer);
+    for (const a of p.allowedIps) {
+      if (a.remove) {
+        if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && sameKey(e.address, a.prefix.bytes))) {
+          trie.removeExact(a.prefix.family, a.prefix.bytes, a.prefix.bits);
+        }
+      } else {
+        trie.insert(a.prefix.family, a.prefix.bytes, a.prefix.bits, peer);
+      }
+    }
+    this.log.debug('peer configured through UAPI');
+  }
+}

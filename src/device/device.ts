@@ -1,0 +1,277 @@
+/**
+ * The device: one WireGuard interface. It owns the protocol core, glues it to a Tun and a Bind through the send and
+ * receive pipelines, runs the protocol's timers on the event loop, and implements the UAPI's DeviceControl so `wg`
+ * can read and change it. Everything runs on the one event loop: no locks, no worker threads.
+ *
+ * Time: `now` is monotonic milliseconds from `clock()` (performance.now by default), read once per batch and
+ * passed into the protocol, which never reads a clock itself.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Bind } from '../conn/bind.js';
+import { DEFAULT_DATAGRAM_SLOT_BYTES } from '../conn/bind.js';
+import type { PacketBatch } from '../conn/batch.js';
+import { Endpoint } from '../conn/endpoint.js';
+import { systemRng, type Rng } from '../crypto/random.js';
+import { publicKeyOf } from '../crypto/keys.js';
+import { silentLogger, type Logger } from '../log.js';
+import { Protocol, type Peer } from '../protocol/index.js';
+import type { Tun } from '../tun/tun.js';
+import { type Prefix } from '../util/ip.js';
+import { EndpointCache } from './endpoints.js';
+import { ReceivePipeline } from './receive.js';
+import { SendPipeline } from './send.js';
+import { emptyDeviceStats, type DeviceStats } from './stats.js';
+
+/** Largest IP packet the device carries: a jumbo-frame MTU. */
+export const MAX_PACKET_BYTES = 9000;
+/** Seconds → ms. */
+const MS_PER_S = 1000;
+
+export interface PeerSettings {
+  publicKey: Uint8Array;
+  presharedKey?: Uint8Array;
+  allowedIPs?: Prefix[];
+  endpoint?: Endpoint;
+  /** Seconds; 0 or absent = off. */
+  persistentKeepalive?: number;
+}
+
+export interface DeviceOptions {
+  tun: Tun;
+  bind: Bind;
+  privateKey: Uint8Array;
+  /** 0 = a random port. */
+  listenPort?: number;
+  fwMark?: number;
+  log?: Logger;
+  /** Monotonic milliseconds. */
+  clock?: () => number;
+  rng?: Rng;
+}
+
+export class Device {
+  readonly stats: DeviceStats = emptyDeviceStats();
+  protocol: Protocol<Endpoint>;
+  private readonly tun: Tun;
+  private readonly bind: Bind;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly rng: Rng;
+  private readonly endpoints = new EndpointCache();
+  private send: SendPipeline;
+  private receive: ReceivePipeline;
+  private privateKey: Uint8Array;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline = Infinity;
+  private started = false;
+  private closed = false;
+  listenPort: number;
+  fwMark: number;
+
+  constructor(opts: DeviceOptions) {
+    this.tun = opts.tun;
+    this.bind = opts.bind;
+    this.log = opts.log ?? silentLogger;
+    this.clock = opts.clock ?? (() => performance.now());
+    this.rng = opts.rng ?? systemRng;
+    this.listenPort = opts.listenPort ?? 0;
+    this.fwMark = opts.fwMark ?? 0;
+    this.privateKey = Uint8Array.from(opts.privateKey);
+    this.protocol = this.makeProtocol(this.privateKey);
+    this.send = this.makeSend();
+    this.receive = this.makeReceive();
+  }
+
+  private makeProtocol(privateKey: Uint8Array): Protocol<Endpoint> {
+    return new Protocol<Endpoint>({
+      privateKey,
+      rng: this.rng,
+      epochOffsetMs: Date.now() - this.clock(),
+      endpointBytes: (ep) => ep.slot,
+    });
+  }
+
+  private makeSend(): SendPipeline {
+    return new SendPipeline(this.protocol, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES);
+  }
+
+  private makeReceive(): ReceivePipeline {
+    return new ReceivePipeline(this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
+  }
+
+  get publicKey(): Uint8Array {
+    return this.protocol.local.publicKey;
+  }
+
+  /** Binds the UDP port, starts reading the TUN device and the socket. Resolves with the bound port. */
+  async start(): Promise<number> {
+    if (this.started) throw new Error('device already started');
+    this.started = true;
+    if (this.fwMark) this.bind.setMark(this.fwMark);
+    this.listenPort = await this.bind.open(this.listenPort);
+    this.bind.start((batch) => this.onDatagrams(batch));
+    this.tun.start((batch) => this.onTunPackets(batch));
+    // Peers configured before start with persistent keepalive (or staged packets) get going now.
+    const now = this.clock();
+    for (const peer of this.protocol.allPeers()) {
+      if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) peer.sendKeepalive(now);
+    }
+    this.send.flushOutbound();
+    this.schedule();
+    this.log.info({ port: this.listenPort }, 'device started');
+    return this.listenPort;
+  }
+
+  /** Stops timers, closes the socket and the TUN device, and wipes every key. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const peer of [...this.protocol.allPeers()]) this.protocol.removePeer(peer);
+    this.privateKey.fill(0);
+    await this.bind.close();
+    await this.tun.close();
+  }
+
+  /* ---------------- pipelines ---------------- */
+
+  private onTunPackets(batch: PacketBatch): void {
+    if (this.closed) return;
+    this.send.encryptBatch(batch, this.clock());
+    this.schedule();
+  }
+
+  private onDatagrams(batch: PacketBatch): void {
+    if (this.closed) return;
+    this.receive.decryptBatch(batch, this.clock());
+    this.send.flushOutbound();
+    this.schedule();
+  }
+
+  /* ---------------- timers ---------------- */
+
+  /** Arms one timer for the earliest peer deadline (re-armed only when that deadline moves earlier). */
+  private schedule(): void {
+    if (this.closed) return;
+    const deadline = this.protocol.nextDeadline();
+    if (deadline === Infinity || deadline >= this.timerDeadline) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDeadline = deadline;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(deadline - this.clock())));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerDeadline = Infinity;
+    if (this.closed) return;
+    this.protocol.tick(this.clock());
+    this.send.flushOutbound();
+    this.schedule();
+  }
+
+  /* ---------------- configuration ---------------- */
+
+  peer(publicKey: Uint8Array): Peer<Endpoint> | undefined {
+    return this.protocol.getPeer(publicKey);
+  }
+
+  /** Adds a peer, or updates the one with this public key. Returns it. */
+  setPeer(s: PeerSettings): Peer<Endpoint> {
+    let peer = this.protocol.getPeer(s.publicKey);
+    if (peer === undefined) {
+      peer = this.protocol.addPeer(s.publicKey, s.presharedKey);
+      this.log.debug({ peer: b64short(s.publicKey) }, 'peer added');
+    } else if (s.presharedKey) {
+      peer.handshake.setPresharedKey(s.presharedKey);
+    }
+    if (s.endpoint) peer.endpoint = this.endpoints.canonical(s.endpoint);
+    for (const p of s.allowedIPs ?? []) this.protocol.allowedIps.insert(p.family, p.bytes, p.bits, peer);
+    if (s.persistentKeepalive !== undefined) this.setKeepalive(peer, s.persistentKeepalive);
+    this.schedule();
+    return peer;
+  }
+
+  setKeepalive(peer: Peer<Endpoint>, seconds: number): void {
+    const ms = seconds * MS_PER_S;
+    if (!this.started || this.closed || !peer.endpoint) {
+      peer.timers.persistentKeepaliveIntervalMs = ms;
+      return;
+    }
+    peer.setPersistentKeepalive(ms, this.clock());
+    this.send.flushOutbound();
+  }
+
+  removePeer(peer: Peer<Endpoint>): void {
+    this.protocol.removePeer(peer);
+  }
+
+  /** Replaces the private key: the protocol core is rebuilt with the same peers (sessions restart). */
+  setPrivateKey(key: Uint8Array): void {
+    const old = this.protocol;
+    const peers = [...old.allPeers()].map((p) => ({
+      publicKey: Uint8Array.from(p.publicKey),
+      presharedKey: Uint8Array.from(p.handshake.presharedKey),
+      endpoint: p.endpoint,
+      keepalive: p.timers.persistentKeepaliveIntervalMs,
+      allowed: old.allowedIps.entriesFor(p),
+    }));
+    for (const p of [...old.allPeers()]) old.removePeer(p);
+    this.privateKey.fill(0);
+    this.privateKey = Uint8Array.from(key);
+    this.protocol = this.makeProtocol(this.privateKey);
+    this.send = this.makeSend();
+    this.receive = this.makeReceive();
+    for (const p of peers) {
+      if (equalKeys(p.publicKey, publicKeyOf(key))) continue;
+      const peer = this.protocol.addPeer(p.publicKey, p.presharedKey);
+      peer.endpoint = p.endpoint;
+      peer.timers.persistentKeepaliveIntervalMs = p.keepalive;
+      for (const e of p.allowed) this.protocol.allowedIps.insert(e.family, e.address, e.cidr, peer);
+    }
+  }
+
+  /**
+   * Rebinds to another port (0 = random). The UAPI's set is synchronous, so the rebind completes in the background;
+   * if the new port cannot be bound the device goes back to the old one and logs why.
+   */
+  setListenPortSync(port: number): void {
+    const previous = this.listenPort;
+    const rebind = async () => {
+      await this.bind.close();
+      try {
+        this.listenPort = await this.bind.open(port);
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, `cannot bind UDP port ${port}; staying on ${previous}`);
+        this.listenPort = await this.bind.open(previous);
+      }
+      this.bind.start((batch) => this.onDatagrams(batch));
+      this.log.info({ port: this.listenPort }, 'listening');
+    };
+    this.listenPort = port;
+    rebind().catch((e: Error) => this.log.error({ err: e.message }, 'rebinding the UDP socket failed'));
+  }
+
+  privateKeyCopy(): Uint8Array {
+    return Uint8Array.from(this.privateKey);
+  }
+
+  setFwMark(mark: number): void {
+    this.fwMark = mark;
+    this.bind.setMark(mark);
+  }
+
+  /** Wall-clock ms of a monotonic time. */
+  wallClock(monotonicMs: number): number {
+    return Date.now() - this.clock() + monotonicMs;
+  }
+}
+
+function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function b64short(key: Uint8Array): string {
+  const s = Buffer.from(key).toString('base64');
+  return `${s.slice(0, 4)}…${s.slice(-5, -1)}`;
+}

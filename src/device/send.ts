@@ -1,0 +1,83 @@
+/**
+ * The outbound pipeline, TUN → network. Runs on the event loop, once per TUN wake-up:
+ *
+ *   1. a batch of IP packets arrives from the TUN device (valid until we return);
+ *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted);
+ *   3. the peer's current session encrypts it straight into the next slot of a preallocated datagram batch,
+ *      addressed to the peer's endpoint (no session yet: the protocol stages a copy and starts a handshake);
+ *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
+ *   5. one bind.send() for the whole batch.
+ *
+ * Nothing here allocates per packet; staging (no session yet) copies, which is the rare path.
+ */
+import type { Bind } from '../conn/bind.js';
+import { PacketBatch } from '../conn/batch.js';
+import type { Endpoint } from '../conn/endpoint.js';
+import { transportMessageLength, type Protocol } from '../protocol/index.js';
+import type { DeviceStats } from './stats.js';
+
+export class SendPipeline {
+  /** Datagrams being assembled for one bind.send(). */
+  private readonly out: PacketBatch;
+
+  constructor(
+    private readonly protocol: Protocol<Endpoint>,
+    private readonly bind: Bind,
+    private readonly stats: DeviceStats,
+    batchSize: number,
+    maxPacketBytes: number,
+  ) {
+    this.out = new PacketBatch(batchSize, transportMessageLength(maxPacketBytes), { addrs: true });
+  }
+
+  /** Steps 2–5 for one batch of TUN packets. */
+  encryptBatch(batch: PacketBatch, now: number): void {
+    const { protocol, out, stats } = this;
+    stats.tunPackets += batch.count;
+    out.reset();
+    for (let i = 0; i < batch.count; i++) {
+      const off = batch.offsets[i]!;
+      const len = batch.lengths[i]!;
+      const peer = protocol.routeFor(batch.buf, off, len);
+      if (peer === undefined) {
+        stats.noRoute++;
+        continue;
+      }
+      if (transportMessageLength(len) > out.maxPacketSize) {
+        stats.noRoute++;
+        continue;
+      }
+      const at = out.next();
+      const n = protocol.encapsulate(peer, batch.buf, off, len, out.buf, at, now);
+      if (n === 0) continue; // staged until a session exists
+      const ep = peer.endpoint;
+      if (ep === undefined) {
+        stats.noEndpoint++;
+        continue;
+      }
+      out.commit(n, ep.slot);
+      if (out.count === out.capacity) this.send();
+    }
+    this.flushOutbound();
+  }
+
+  /** Steps 4–5: sends whatever the protocol queued (handshakes, keepalives, staged data, cookie replies). */
+  flushOutbound(): void {
+    const { out } = this;
+    for (const o of this.protocol.takeOutbound()) {
+      if (o.data.length > out.maxPacketSize) continue;
+      if (out.push(o.data, 0, o.data.length, o.endpoint.slot) < 0) {
+        this.send();
+        out.push(o.data, 0, o.data.length, o.endpoint.slot);
+      }
+    }
+    this.send();
+  }
+
+  private send(): void {
+    if (this.out.count === 0) return;
+    this.stats.sent += this.out.count;
+    this.bind.send(this.out);
+    this.out.reset();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Device counters. Every dropped packet or datagram is counted under the reason it was dropped, so hostile or
+ * malformed input is visible (`tunvpn show --json`, debug logs) and never silent.
+ */
+import type { ErrorKind } from '../protocol/index.js';
+
+export interface DeviceStats {
+  /** IP packets read from the TUN device. */
+  tunPackets: number;
+  /** Datagrams received from the network. */
+  datagrams: number;
+  /** IP packets written to the TUN device. */
+  delivered: number;
+  /** Datagrams handed to the bind. */
+  sent: number;
+  /** Outgoing packets whose destination belongs to no peer. */
+  noRoute: number;
+  /** Outgoing packets for a peer with no known endpoint (the packet waits for a handshake from the peer). */
+  noEndpoint: number;
+  /** Incoming datagrams dropped, by reason. */
+  dropped: Partial<Record<ErrorKind | 'oversized', number>>;
+}
+
+export function emptyDeviceStats(): DeviceStats {
+  return { tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, noEndpoint: 0, dropped: {} };
+}
+
+export function countDrop(stats: DeviceStats, reason: ErrorKind | 'oversized'): void {
+  stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
+}
+
+export function totalDropped(stats: DeviceStats): number {
+  let n = 0;
+  for (const v of Object.values(stats.dropped)) n += v ?? 0;
+  return n;
+}

@@ -1,0 +1,64 @@
+/**
+ * Rtnl: the rtnetlink operations on one NETLINK_ROUTE socket, optionally inside a named namespace.
+ *
+ *   const rtnl = Rtnl.open({ netns: 'site-a' });
+ *   await rtnl.links.create({ kind: 'vxlan', name: 'vx0', id: 42, dstPort: 4789, remote: '10.0.0.2' });
+ *   await rtnl.links.set('vx0', { up: true, mtu: 1400 });
+ *   await rtnl.addresses.add('vx0', '10.42.0.1/24');
+ *   rtnl.close();
+ *
+ * Requests on one Rtnl run one at a time, in call order. Errors are NetlinkError (kernel refusals, code = errno
+ * name, message names the operation) or NetlinkArgumentError (refused before sending).
+ */
+import type { LinkRef } from './link-codec.js';
+import { getLinkRequest, parseLink } from './link-codec.js';
+import { LinkOps } from './links.js';
+import { netnsPath } from './netns.js';
+import { AddressOps, FdbOps, RouteOps, RuleOps } from './ops.js';
+import { NetlinkSocket } from './socket.js';
+import type { RtnlContext } from './context.js';
+import { checkInt } from './validate.js';
+
+export interface RtnlOptions {
+  /** Open the socket inside /run/netns/NAME; every operation then acts in that namespace. */
+  netns?: string;
+}
+
+export class Rtnl {
+  readonly links: LinkOps;
+  readonly addresses: AddressOps;
+  readonly routes: RouteOps;
+  readonly rules: RuleOps;
+  readonly fdb: FdbOps;
+
+  constructor(
+    readonly socket: NetlinkSocket,
+    readonly netns?: string,
+  ) {
+    const ctx: RtnlContext = { socket, netns, index: (ref, op) => this.index(ref, op) };
+    this.links = new LinkOps(ctx);
+    this.addresses = new AddressOps(ctx);
+    this.routes = new RouteOps(ctx);
+    this.rules = new RuleOps(ctx);
+    this.fdb = new FdbOps(ctx);
+  }
+
+  /** Opens a socket in the caller's namespace, or in `netns`. Close it with close(). */
+  static open(opts: RtnlOptions = {}): Rtnl {
+    if (opts.netns === undefined) return new Rtnl(NetlinkSocket.open());
+    return new Rtnl(NetlinkSocket.open({ netnsPath: netnsPath(opts.netns) }), opts.netns);
+  }
+
+  /** An ifindex as is; a name resolved in this namespace. `op` prefixes the ENODEV error. */
+  async index(ref: LinkRef, op: string): Promise<number> {
+    if (typeof ref === 'number') return checkInt(op, 'link index', ref, 1, 0x7fffffff);
+    const [reply] = await this.socket.request(getLinkRequest(ref, `${op} ${ref}`));
+    if (!reply) throw new Error(`${op} ${ref}: no reply`);
+    return parseLink(reply).index;
+  }
+
+  /** Rejects pending requests and releases the socket. */
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Allowed IPs: a binary trie per address family mapping prefixes to a value (a peer), with longest-prefix match.
+ * lookup() reads the address straight out of a packet buffer at an offset and allocates nothing. Plain one-bit-per-
+ * level trie: at most 32 (IPv4) or 128 (IPv6) steps per lookup.
+ */
+
+export type Family = 4 | 6;
+
+interface Node<T> {
+  zero: Node<T> | null;
+  one: Node<T> | null;
+  value: T | null;
+}
+
+export interface AllowedIpEntry {
+  family: Family;
+  /** Network address, host bits zero (4 or 16 bytes). */
+  address: Uint8Array;
+  cidr: number;
+}
+
+function addrBytes(family: Family): number {
+  return family === 4 ? 4 : 16;
+}
+
+function newNode<T>(): Node<T> {
+  return { zero: null, one: null, value: null };
+}
+
+function bitAt(buf: Uint8Array, off: number, i: number): number {
+  return (buf[off + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
+}
+
+export class AllowedIps<T> {
+  private readonly roots: { 4: Node<T>; 6: Node<T> } = { 4: newNode(), 6: newNode() };
+
+  private checkPrefix(family: Family, address: Uint8Array, cidr: number): void {
+    if (family !== 4 && family !== 6) throw new RangeError(`bad address family ${String(family)}`);
+    if (address.length !== addrBytes(family)) throw new RangeError(`IPv${family} address must be ${addrBytes(family)} bytes`);
+    if (!Number.isInteger(cidr) || cidr < 0 || cidr > addrBytes(family) * 8) throw new RangeError(`bad prefix length ${cidr}`);
+  }
+
+  /** Maps address/cidr (host bits ignored) to value, replacing any previous owner of exactly that prefix. */
+  insert(family: Family, address: Uint8Array, cidr: number, value: T): void {
+    this.checkPrefix(family, address, cidr);
+    let node = this.roots[family];
+    for (let i = 0; i < cidr; i++) {
+      if (bitAt(address, 0, i)) node = node.one ??= newNode();
+      else node = node.zero ??= newNode();
+    }
+    node.value = value;
+  }
+
+  /** Removes exactly address/cidr; returns whether it existed. */
+  removeExact(family: Family, address: Uint8Array, cidr: number): boolean {
+    this.checkPrefix(family, address, cidr);
+    const path: Node<T>[] = [this.roots[family]];
+    let node: Node<T> | null = this.roots[family];
+    for (let i = 0; i < cidr && node; i++) {
+      node = bitAt(address, 0, i) ? node.one : node.zero;
+      if (node) path.push(node);
+    }
+    if (!node || node.value === null) return false;
+    node.value = null;
+    this.prunePath(path, address);
+    return true;
+  }
+
+  private prunePath(path: Node<T>[], address: Uint8Array): void {
+    for (let depth = path.length - 1; depth > 0; depth--) {
+      const n = path[depth]!;
+      if (n.value !== null || n.zero || n.one) return;
+      const parent = path[depth - 1]!;
+      if (bitAt(address, 0, depth - 1)) parent.one = null;
+      else parent.zero = null;
+    }
+  }
+
+  /** Removes every prefix mapped to value. */
+  removeByValue(value: T): void {
+    for (const family of [4, 6] as const) this.removeIn(this.roots[family], value);
+  }
+
+  /** Returns true if the subtree became empty (so the parent drops it). */
+  private removeIn(node: Node<T>, value: T): boolean {
+    if (node.zero && this.removeIn(node.zero, value)) node.zero = null;
+    if (node.one && this.removeIn(node.one, value)) node.one = null;
+    if (node.value === value) node.value = null;
+    return node.value === null && !node.zero && !node.one;
+  }
+
+  /**
+   * Longest-prefix match of the address at buf[off] (4 bytes for IPv4, 16 for IPv6). Returns the value or
+   * undefined. Allocates nothing; the caller guarantees the bytes are in range.
+   */
+  lookup(family: Family, buf: Uint8Array, off: number): T | undefined {
+    const bits = family === 4 ? 32 : 128;
+    let node: Node<T> | null = this.roots[family];
+    let best: T | null = node.value;
+    for (let i = 0; i < bits; i++) {
+      node = bitAt(buf, off, i) ? node.one : node.zero;
+      if (node === null) break;
+      if (node.value !== null) best = node.value;
+    }
+    return best === null ? undefined : best;
+  }
+
+  /** All prefixes mapped to value (IPv4 first, each family in address order). */
+  entriesFor(value: T): AllowedIpEntry[] {
+    const out: AllowedIpEntry[] = [];
+    for (const family of [4, 6] as const) {
+      const addr = new Uint8Array(addrBytes(family));
+      const walk = (node: Node<T>, depth: number): void => {
+        if (node.value === value) out.push({ family, address: Uint8Array.from(addr), cidr: depth });
+        if (node.zero) walk(node.zero, depth + 1);
+        if (node.one) {
+          addr[depth >>> 3]! |= 0x80 >>> (depth & 7);
+          walk(node.one, depth + 1);
+          addr[depth >>> 3]! &= ~(0x80 >>> (depth & 7));
+        }
+      };
+      walk(this.roots[family], 0);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,11 @@
+/** Public surface of the pure WireGuard core (see README.md). */
+export * from './constants.js';
+export { AllowedIps, type AllowedIpEntry, type Family } from './allowedips.js';
+export { Protocol, plaintextCapacity, type ErrorKind, type ProtocolOptions, type Result } from './protocol.js';
+export { Peer, type Outbound } from './peer.js';
+export { Session, transportMessageLength, paddedLength } from './session.js';
+export { LocalStatic, Handshake, consumeInitiation, type NoiseError } from './noise.js';
+export { classify, type MessageType, type ParseError } from './messages.js';
+export { tai64n, compareTai64n } from './tai64n.js';
+export { ReplayWindow } from './replay.js';
+export { CookieChecker, CookieGenerator } from './cookie.js';

@@ -1,0 +1,308 @@
+/**
+ * The Noise_IKpsk2 handshake as WireGuard instantiates it (whitepaper §5.4.2–§5.4.3). Each step is tagged with its
+ * Noise token (e, es, s, ss, t for the timestamp; e, ee, se, psk for the response) so it reads beside the spec.
+ *
+ * Pure: randomness comes from an injected Rng, times are passed in. Secrets held by the state are wiped when the
+ * handshake completes or is cleared. Functions that consume wire messages compute into temporaries and only commit
+ * to the state on success, so a forged message cannot corrupt an ongoing handshake.
+ */
+import { aeadOpen, aeadSeal } from '../crypto/aead.js';
+import { hash, kdf } from '../crypto/blake2s.js';
+import type { Rng } from '../crypto/random.js';
+import { equalBytes, isZero, wipe } from '../crypto/wipe.js';
+import { dh, generatePrivateKey, publicKey } from '../crypto/x25519.js';
+import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE_MS, IDENTIFIER, KEY_BYTES } from './constants.js';
+import { formatInitiation, formatResponse, type Initiation, type Response } from './messages.js';
+import { compareTai64n, tai64n } from './tai64n.js';
+
+const encoder = new TextEncoder();
+/** Ci = HASH(CONSTRUCTION): the initial chaining key. */
+export const INITIAL_CHAIN_KEY: Uint8Array = hash(encoder.encode(CONSTRUCTION));
+/** Hi = HASH(Ci || IDENTIFIER): the initial hash, before mixing in the responder's static key. */
+export const INITIAL_HASH: Uint8Array = hash(INITIAL_CHAIN_KEY, encoder.encode(IDENTIFIER));
+const EMPTY = new Uint8Array(0);
+
+export type NoiseError =
+  | 'invalidState' // the message does not fit the handshake's current state
+  | 'decryptFailed' // an AEAD did not authenticate
+  | 'unknownPeer' // the initiator's static key is not one of our peers
+  | 'badPublicKey' // a DH produced all zeros (low-order point)
+  | 'replayedTimestamp' // initiation timestamp not newer than the last one accepted from that peer
+  | 'initiationFlood'; // more than one initiation per HANDSHAKE_INITIATION_RATE_MS from that peer
+
+/** Our static identity, with the hash of our public key precomputed for the responder role. */
+export class LocalStatic {
+  readonly publicKey: Uint8Array;
+  /** HASH(INITIAL_HASH || our public key). */
+  readonly responderHash: Uint8Array;
+  constructor(readonly privateKey: Uint8Array) {
+    if (privateKey.length !== KEY_BYTES) throw new RangeError('private key must be 32 bytes');
+    this.publicKey = publicKey(privateKey);
+    this.responderHash = hash(INITIAL_HASH, this.publicKey);
+  }
+}
+
+export type HandshakeState =
+  | 'zeroed'
+  | 'initiationCreated' // initiator: sent an initiation, awaiting the response
+  | 'responseConsumed' // initiator: response authenticated, keys derivable
+  | 'initiationConsumed' // responder: authenticated an initiation
+  | 'responseCreated'; // responder: sent the response, keys derivable
+
+/** Transport keys produced by a completed handshake. The receiver owns (and must wipe) the key buffers. */
+export interface DerivedKeys {
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  isInitiator: boolean;
+  localIndex: number;
+  remoteIndex: number;
+}
+
+/** Per-peer handshake state. */
+export class Handshake {
+  state: HandshakeState = 'zeroed';
+  readonly remoteStatic: Uint8Array;
+  /** HASH(INITIAL_HASH || remote public key), for the initiator role. */
+  private readonly initiatorHash: Uint8Array;
+  /** DH(our static, their static); null if their key is low order (the peer can never handshake). */
+  readonly precomputedStaticStatic: Uint8Array | null;
+  presharedKey: Uint8Array = new Uint8Array(KEY_BYTES);
+
+  chainKey: Uint8Array = new Uint8Array(KEY_BYTES);
+  hash: Uint8Array = new Uint8Array(KEY_BYTES);
+  localEphemeral: Uint8Array = new Uint8Array(KEY_BYTES);
+  remoteEphemeral: Uint8Array = new Uint8Array(KEY_BYTES);
+  localIndex = 0;
+  remoteIndex = 0;
+  /** Greatest TAI64N accepted from this peer (replay protection survives clear()). */
+  lastTimestamp: Uint8Array = new Uint8Array(12);
+  /** Monotonic ms of the last consumed initiation (flood protection). */
+  lastInitiationConsumedAt = -Infinity;
+
+  constructor(local: LocalStatic, remoteStatic: Uint8Array, presharedKey?: Uint8Array) {
+    if (remoteStatic.length !== KEY_BYTES) throw new RangeError('public key must be 32 bytes');
+    this.remoteStatic = Uint8Array.from(remoteStatic);
+    this.initiatorHash = hash(INITIAL_HASH, this.remoteStatic);
+    this.precomputedStaticStatic = dh(local.privateKey, this.remoteStatic);
+    if (presharedKey) this.setPresharedKey(presharedKey);
+  }
+
+  setPresharedKey(psk: Uint8Array): void {
+    if (psk.length !== KEY_BYTES) throw new RangeError('preshared key must be 32 bytes');
+    this.presharedKey.set(psk);
+  }
+
+  /** Wipe the in-progress handshake (not the peer's identity, PSK or replay data). */
+  clear(): void {
+    wipe(this.chainKey, this.hash, this.localEphemeral, this.remoteEphemeral);
+    this.state = 'zeroed';
+    this.localIndex = 0;
+    this.remoteIndex = 0;
+  }
+
+  /* ---------------- initiator ---------------- */
+
+  /**
+   * Builds a 148-byte initiation (mac fields zero; cookie.ts fills them). `localIndex` must be a fresh index the
+   * caller registered; `wallClockMs` is Unix time for the TAI64N timestamp.
+   */
+  createInitiation(local: LocalStatic, localIndex: number, wallClockMs: number, rng: Rng): Uint8Array | NoiseError {
+    if (this.precomputedStaticStatic === null) return 'badPublicKey';
+    const ephemeralPrivate = generatePrivateKey(rng);
+    const ephemeralPublic = publicKey(ephemeralPrivate);
+    let ck: Uint8Array = Uint8Array.from(INITIAL_CHAIN_KEY);
+    let h: Uint8Array = this.initiatorHash;
+    // e
+    [ck] = kdf(1, ck, ephemeralPublic);
+    h = hash(h, ephemeralPublic);
+    // es
+    const es = dh(ephemeralPrivate, this.remoteStatic);
+    if (es === null) return 'badPublicKey';
+    let k: Uint8Array;
+    [ck, k] = kdf(2, ck, es);
+    wipe(es);
+    // s
+    const encryptedStatic = aeadSeal(k, 0, local.publicKey, h);
+    h = hash(h, encryptedStatic);
+    // ss
+    wipe(k);
+    [ck, k] = kdf(2, ck, this.precomputedStaticStatic);
+    // t (the TAI64N timestamp)
+    const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallClockMs), h);
+    h = hash(h, encryptedTimestamp);
+    wipe(k);
+
+    this.clear();
+    this.chainKey = ck;
+    this.hash = h;
+    this.localEphemeral = ephemeralPrivate;
+    this.localIndex = localIndex;
+    this.state = 'initiationCreated';
+    return formatInitiation({ senderIndex: localIndex, ephemeral: ephemeralPublic, encryptedStatic, encryptedTimestamp });
+  }
+
+  /**
+   * Consumes a response addressed to our initiation (the caller matched msg.receiverIndex to this handshake).
+   * On success the handshake state is ready for deriveKeys().
+   */
+  consumeResponse(local: LocalStatic, msg: Response): NoiseError | null {
+    if (this.state !== 'initiationCreated' || msg.receiverIndex !== this.localIndex) return 'invalidState';
+    let ck: Uint8Array = this.chainKey;
+    let h: Uint8Array = this.hash;
+    // e
+    [ck] = kdf(1, ck, msg.ephemeral);
+    h = hash(h, msg.ephemeral);
+    // ee
+    const ee = dh(this.localEphemeral, msg.ephemeral);
+    if (ee === null) return 'badPublicKey';
+    [ck] = kdf(1, ck, ee);
+    wipe(ee);
+    // se
+    const se = dh(local.privateKey, msg.ephemeral);
+    if (se === null) return 'badPublicKey';
+    [ck] = kdf(1, ck, se);
+    wipe(se);
+    // psk
+    let tau: Uint8Array;
+    let k: Uint8Array;
+    [ck, tau, k] = kdf(3, ck, this.presharedKey);
+    h = hash(h, tau);
+    wipe(tau);
+    const empty = aeadOpen(k, 0, msg.encryptedNothing, h);
+    wipe(k);
+    if (empty === null || empty.length !== 0) {
+      wipe(ck);
+      return 'decryptFailed';
+    }
+    h = hash(h, msg.encryptedNothing);
+
+    wipe(this.chainKey, this.hash, this.localEphemeral);
+    this.chainKey = ck;
+    this.hash = h;
+    this.remoteIndex = msg.senderIndex;
+    this.remoteEphemeral = Uint8Array.from(msg.ephemeral);
+    this.state = 'responseConsumed';
+    return null;
+  }
+
+  /* ---------------- responder ---------------- */
+
+  /** Builds the 92-byte response (mac fields zero) to the initiation this handshake consumed. */
+  createResponse(localIndex: number, rng: Rng): Uint8Array | NoiseError {
+    if (this.state !== 'initiationConsumed') return 'invalidState';
+    const ephemeralPrivate = generatePrivateKey(rng);
+    const ephemeralPublic = publicKey(ephemeralPrivate);
+    let ck: Uint8Array = this.chainKey;
+    let h: Uint8Array = this.hash;
+    // e
+    [ck] = kdf(1, ck, ephemeralPublic);
+    h = hash(h, ephemeralPublic);
+    // ee
+    const ee = dh(ephemeralPrivate, this.remoteEphemeral);
+    if (ee === null) return 'badPublicKey';
+    [ck] = kdf(1, ck, ee);
+    wipe(ee);
+    // se
+    const se = dh(ephemeralPrivate, this.remoteStatic);
+    if (se === null) return 'badPublicKey';
+    [ck] = kdf(1, ck, se);
+    wipe(se);
+    // psk
+    let tau: Uint8Array;
+    let k: Uint8Array;
+    [ck, tau, k] = kdf(3, ck, this.presharedKey);
+    h = hash(h, tau);
+    wipe(tau);
+    const encryptedNothing = aeadSeal(k, 0, EMPTY, h);
+    wipe(k);
+    h = hash(h, encryptedNothing);
+
+    wipe(this.chainKey, this.hash);
+    this.chainKey = ck;
+    this.hash = h;
+    this.localEphemeral = ephemeralPrivate;
+    this.localIndex = localIndex;
+    this.state = 'responseCreated';
+    return formatResponse({ senderIndex: localIndex, receiverIndex: this.remoteIndex, ephemeral: ephemeralPublic, encryptedNothing });
+  }
+
+  /**
+   * Transport keys from the finished handshake: (T1, T2) = KDF2(Ck, ε); the initiator sends with T1.
+   * Valid after consumeResponse() succeeded (initiator) or createResponse() (responder). Wipes the handshake.
+   */
+  deriveKeys(): DerivedKeys | NoiseError {
+    const isInitiator = this.state === 'responseConsumed';
+    if (!isInitiator && this.state !== 'responseCreated') return 'invalidState';
+    const [t1, t2] = kdf(2, this.chainKey, EMPTY);
+    const keys: DerivedKeys = {
+      sendKey: isInitiator ? t1 : t2,
+      recvKey: isInitiator ? t2 : t1,
+      isInitiator,
+      localIndex: this.localIndex,
+      remoteIndex: this.remoteIndex,
+    };
+    this.clear();
+    return keys;
+  }
+}
+
+/** Result of consuming an initiation: the handshake of the peer it came from, now in state initiationConsumed. */
+export interface ConsumedInitiation<P> {
+  peer: P;
+  handshake: Handshake;
+}
+
+/**
+ * Responder side: decrypts an initiation, identifies the peer through `lookup(staticPublicKey)`, applies timestamp
+ * replay and flood protection, and on success stores the state in that peer's handshake. `now` is monotonic ms.
+ */
+export function consumeInitiation<P>(
+  local: LocalStatic,
+  msg: Initiation,
+  lookup: (remoteStatic: Uint8Array) => { peer: P; handshake: Handshake } | undefined,
+  now: number,
+): ConsumedInitiation<P> | NoiseError {
+  let ck: Uint8Array = Uint8Array.from(INITIAL_CHAIN_KEY);
+  let h: Uint8Array = local.responderHash;
+  // e
+  [ck] = kdf(1, ck, msg.ephemeral);
+  h = hash(h, msg.ephemeral);
+  // es
+  const es = dh(local.privateKey, msg.ephemeral);
+  if (es === null) return 'badPublicKey';
+  let k: Uint8Array;
+  [ck, k] = kdf(2, ck, es);
+  wipe(es);
+  // s
+  const remoteStatic = aeadOpen(k, 0, msg.encryptedStatic, h);
+  wipe(k);
+  if (remoteStatic === null) return 'decryptFailed';
+  h = hash(h, msg.encryptedStatic);
+  const found = lookup(remoteStatic);
+  if (found === undefined) return 'unknownPeer';
+  const hs = found.handshake;
+  if (!equalBytes(hs.remoteStatic, remoteStatic)) return 'unknownPeer';
+  // ss
+  if (hs.precomputedStaticStatic === null || isZero(hs.precomputedStaticStatic)) return 'badPublicKey';
+  [ck, k] = kdf(2, ck, hs.precomputedStaticStatic);
+  // t
+  const timestamp = aeadOpen(k, 0, msg.encryptedTimestamp, h);
+  wipe(k);
+  if (timestamp === null) return 'decryptFailed';
+  h = hash(h, msg.encryptedTimestamp);
+
+  if (compareTai64n(timestamp, hs.lastTimestamp) <= 0) return 'replayedTimestamp';
+  if (now - hs.lastInitiationConsumedAt <= HANDSHAKE_INITIATION_RATE_MS) return 'initiationFlood';
+
+  const registeredIndex = hs.localIndex; // still in the index table: the peer releases it when it responds
+  hs.clear();
+  hs.localIndex = registeredIndex;
+  hs.chainKey = ck;
+  hs.hash = h;
+  hs.remoteEphemeral = Uint8Array.from(msg.ephemeral);
+  hs.remoteIndex = msg.senderIndex;
+  hs.lastTimestamp = timestamp;
+  hs.lastInitiationConsumedAt = now;
+  hs.state = 'initiationConsumed';
+  return { peer: found.peer, handshake: hs };
+}

@@ -1,0 +1,278 @@
+/**
+ * The device core: our static key, the peers (by public key), the receiver-index table, the allowed-IPs trie and
+ * the cookie checker. Turns inputs into results and queued datagrams; does no I/O and reads no clock.
+ *
+ *   decapsulate(datagram from the network) → Result (tunnel packet written into the caller's buffer | done | error)
+ *   encapsulate(packet from the TUN)        → bytes written into the caller's buffer (0: staged for a handshake)
+ *   tick(now)                               → fires peer timers
+ *   takeOutbound()                          → every other datagram to send (handshakes, keepalives, staged data,
+ *                                             cookie replies); drain it after each call or batch.
+ *
+ * `E` is the device's endpoint type (e.g. "address:port" or a sockaddr object); the core only stores and returns it.
+ * Contract: single-threaded; a returned Result object may be reused by the next call (copy what you keep).
+ */
+import type { Rng } from '../crypto/random.js';
+import { equalBytes } from '../crypto/wipe.js';
+import { AllowedIps, type Family } from './allowedips.js';
+import { CookieChecker } from './cookie.js';
+import { IndexTable } from './index-table.js';
+import {
+  classify, INIT_OFF_MAC1, parseCookieReply, parseInitiation, parseResponse, readU32LE, RESP_OFF_MAC1,
+  transportReceiver, type ParseError,
+} from './messages.js';
+import { consumeInitiation, LocalStatic, type NoiseError } from './noise.js';
+import { Peer, type IndexEntry, type Outbound, type PeerContext } from './peer.js';
+import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED } from './session.js';
+import { NEVER } from './timers.js';
+import { TRANSPORT_HEADER_BYTES } from './constants.js';
+import { TRANSPORT_TAG_LEN } from '../crypto/transport-aead.js';
+
+export type ErrorKind =
+  | ParseError
+  | NoiseError
+  | 'invalidMac1'
+  | 'cookieSent' // under load and no valid mac2: we answered with a cookie reply instead
+  | 'unknownIndex'
+  | 'invalidCookieReply'
+  | 'expiredSession'
+  | 'authFailed'
+  | 'replayedCounter'
+  | 'badInnerPacket'
+  | 'disallowedSource';
+
+export type Result<E> =
+  | { kind: 'done'; peer: Peer<E> | null } // consumed (handshake, cookie, keepalive); check takeOutbound()
+  | { kind: 'error'; error: ErrorKind }
+  | { kind: 'tunnel'; peer: Peer<E>; offset: number; length: number }; // IP packet at dst[offset, offset+length)
+
+export interface ProtocolOptions<E> {
+  privateKey: Uint8Array;
+  rng: Rng;
+  /** Unix ms minus monotonic ms, so TAI64N timestamps are wall-clock based but never go backwards. */
+  epochOffsetMs: number;
+  /** Bytes identifying an endpoint (address || port) for cookies; only called for handshakes under load. */
+  endpointBytes: (endpoint: E) => Uint8Array;
+}
+
+const IPV4_HEADER_MIN = 20;
+const IPV6_HEADER_BYTES = 40;
+const IPV4_SRC_OFF = 12;
+const IPV6_SRC_OFF = 8;
+
+export class Protocol<E> {
+  readonly local: LocalStatic;
+  readonly allowedIps = new AllowedIps<Peer<E>>();
+  /** Set by the device when its handshake queue is congested: then initiations need a valid mac2. */
+  underLoad = false;
+  private readonly peers = new Map<string, Peer<E>>();
+  private readonly ctx: PeerContext<E>;
+  private readonly checker: CookieChecker;
+  private outbound: Outbound<E>[] = [];
+  private readonly tunnelResult = { kind: 'tunnel' as const, peer: null as unknown as Peer<E>, offset: 0, length: 0 };
+  private readonly errors = new Map<ErrorKind, Result<E>>();
+
+  constructor(private readonly opts: ProtocolOptions<E>) {
+    this.local = new LocalStatic(opts.privateKey);
+    this.checker = new CookieChecker(this.local.publicKey, opts.rng);
+    const self = this;
+    this.ctx = {
+      local: this.local,
+      rng: opts.rng,
+      indices: new IndexTable<IndexEntry<E>>(opts.rng),
+      get outbound() { return self.outbound; },
+      wallClock: (now) => now + opts.epochOffsetMs,
+    };
+  }
+
+  /* ---------------- peers ---------------- */
+
+  addPeer(publicKey: Uint8Array, presharedKey?: Uint8Array): Peer<E> {
+    const id = keyId(publicKey);
+    if (this.peers.has(id)) throw new Error('peer already exists');
+    if (equalBytes(publicKey, this.local.publicKey)) throw new Error('peer key equals our own public key');
+    const peer = new Peer<E>(this.ctx, publicKey, presharedKey);
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  getPeer(publicKey: Uint8Array): Peer<E> | undefined {
+    return this.peers.get(keyId(publicKey));
+  }
+
+  removePeer(peer: Peer<E>): void {
+    this.peers.delete(keyId(peer.publicKey));
+    this.allowedIps.removeByValue(peer);
+    peer.destroy();
+  }
+
+  allPeers(): IterableIterator<Peer<E>> {
+    return this.peers.values();
+  }
+
+  /** The peer whose allowed IPs contain the destination of the IP packet at buf[off, off+len), if any. */
+  routeFor(buf: Uint8Array, off: number, len: number): Peer<E> | undefined {
+    if (len < 1) return undefined;
+    const v = buf[off]! >>> 4;
+    if (v === 4 && len >= IPV4_HEADER_MIN) return this.allowedIps.lookup(4, buf, off + 16);
+    if (v === 6 && len >= IPV6_HEADER_BYTES) return this.allowedIps.lookup(6, buf, off + 24);
+    return undefined;
+  }
+
+  /* ---------------- outbound ---------------- */
+
+  /** Returns and clears the queued datagrams. */
+  takeOutbound(): Outbound<E>[] {
+    const out = this.outbound;
+    this.outbound = [];
+    return out;
+  }
+
+  /**
+   * Encrypts the IP packet src[srcOff, srcOff+len) for `peer` into dst at dstOff (which needs
+   * transportMessageLength(len) bytes). Returns the datagram length to send to peer.endpoint, or 0 when the packet
+   * was staged (handshake started) or flushed through takeOutbound().
+   */
+  encapsulate(peer: Peer<E>, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number, now: number): number {
+    return peer.send(src, srcOff, len, dst, dstOff, now);
+  }
+
+  /* ---------------- inbound ---------------- */
+
+  /**
+   * Processes the datagram buf[off, off+len) from `source`. Transport data is decrypted into dst at dstOff (which
+   * needs len - 32 bytes; dst may be buf with dstOff = off + 16 for in-place). Never throws on wire input.
+   */
+  decapsulate(buf: Uint8Array, off: number, len: number, source: E, now: number, dst: Uint8Array, dstOff: number): Result<E> {
+    const type = classify(buf, off, len);
+    switch (type) {
+      case 4: return this.receiveTransport(buf, off, len, source, now, dst, dstOff);
+      case 1: return this.receiveInitiation(buf.subarray(off, off + len), source, now);
+      case 2: return this.receiveResponse(buf.subarray(off, off + len), source, now);
+      case 3: return this.receiveCookieReply(buf.subarray(off, off + len), now);
+      default: return this.error(type);
+    }
+  }
+
+  private receiveTransport(buf: Uint8Array, off: number, len: number, source: E, now: number, dst: Uint8Array, dstOff: number): Result<E> {
+    const entry = this.ctx.indices.get(transportReceiver(buf, off));
+    const session = entry?.session;
+    if (entry === undefined || session === null || session === undefined || !entry.peer.owns(session)) {
+      return this.error('unknownIndex');
+    }
+    if (!session.canReceive(now)) return this.error('expiredSession');
+    const n = session.decrypt(buf, off, len, dst, dstOff);
+    if (n === DECRYPT_AUTH_FAILED) return this.error('authFailed');
+    if (n === DECRYPT_REPLAYED) return this.error('replayedCounter');
+    const peer = entry.peer;
+    peer.receivedTransport(session, source, len, n, now);
+    if (n === 0) return { kind: 'done', peer };
+    const inner = this.innerPacketLength(dst, dstOff, n);
+    if (inner < 0) return this.error('badInnerPacket');
+    const family: Family = (dst[dstOff]! >>> 4) === 4 ? 4 : 6;
+    const srcOff = dstOff + (family === 4 ? IPV4_SRC_OFF : IPV6_SRC_OFF);
+    if (this.allowedIps.lookup(family, dst, srcOff) !== peer) return this.error('disallowedSource');
+    const r = this.tunnelResult;
+    r.peer = peer;
+    r.offset = dstOff;
+    r.length = inner;
+    return r;
+  }
+
+  /** Length of the IP packet at buf[off] given `avail` decrypted bytes (padding removed), or -1 if malformed. */
+  private innerPacketLength(buf: Uint8Array, off: number, avail: number): number {
+    const v = buf[off]! >>> 4;
+    if (v === 4) {
+      if (avail < IPV4_HEADER_MIN) return -1;
+      const total = (buf[off + 2]! << 8) | buf[off + 3]!;
+      return total >= IPV4_HEADER_MIN && total <= avail ? total : -1;
+    }
+    if (v === 6) {
+      if (avail < IPV6_HEADER_BYTES) return -1;
+      const total = IPV6_HEADER_BYTES + ((buf[off + 4]! << 8) | buf[off + 5]!);
+      return total <= avail ? total : -1;
+    }
+    return -1;
+  }
+
+  /** mac1 always; under load also mac2, answering with a cookie reply when it is missing or stale. */
+  private checkMacs(msg: Uint8Array, mac1Off: number, source: E, now: number): ErrorKind | null {
+    if (!this.checker.checkMac1(msg, mac1Off)) return 'invalidMac1';
+    if (!this.underLoad) return null;
+    const sourceBytes = this.opts.endpointBytes(source);
+    if (this.checker.checkMac2(msg, mac1Off, sourceBytes, now)) return null;
+    const sender = readU32LE(msg, 4);
+    const reply = this.checker.createReply(msg, mac1Off, sender, sourceBytes, now);
+    this.outbound.push({ peer: null, endpoint: source, data: reply });
+    return 'cookieSent';
+  }
+
+  private receiveInitiation(msg: Uint8Array, source: E, now: number): Result<E> {
+    const macErr = this.checkMacs(msg, INIT_OFF_MAC1, source, now);
+    if (macErr !== null) return this.error(macErr);
+    const consumed = consumeInitiation(this.local, parseInitiation(msg, 0), (key) => {
+      const peer = this.peers.get(keyId(key));
+      return peer === undefined ? undefined : { peer, handshake: peer.handshake };
+    }, now);
+    if (typeof consumed === 'string') return this.error(consumed);
+    const err = consumed.peer.respondToInitiation(source, now);
+    if (err !== null) return this.error(err);
+    return { kind: 'done', peer: consumed.peer };
+  }
+
+  private receiveResponse(msg: Uint8Array, source: E, now: number): Result<E> {
+    const macErr = this.checkMacs(msg, RESP_OFF_MAC1, source, now);
+    if (macErr !== null) return this.error(macErr);
+    const parsed = parseResponse(msg, 0);
+    const entry = this.ctx.indices.get(parsed.receiverIndex);
+    if (entry === undefined || entry.session !== null) return this.error('unknownIndex');
+    const peer = entry.peer;
+    const err = peer.handshake.consumeResponse(this.local, parsed);
+    if (err !== null) return this.error(err);
+    const err2 = peer.completeAsInitiator(source, now);
+    if (err2 !== null) return this.error(err2);
+    return { kind: 'done', peer };
+  }
+
+  private receiveCookieReply(msg: Uint8Array, now: number): Result<E> {
+    const reply = parseCookieReply(msg, 0);
+    const entry = this.ctx.indices.get(reply.receiverIndex);
+    if (entry === undefined) return this.error('unknownIndex');
+    if (!entry.peer.cookies.consumeReply(reply, now)) return this.error('invalidCookieReply');
+    return { kind: 'done', peer: entry.peer };
+  }
+
+  private error(kind: ErrorKind): Result<E> {
+    let r = this.errors.get(kind);
+    if (r === undefined) {
+      r = Object.freeze({ kind: 'error' as const, error: kind });
+      this.errors.set(kind, r);
+    }
+    return r;
+  }
+
+  /* ---------------- timers ---------------- */
+
+  /** Fires every expired peer timer; resulting datagrams go to takeOutbound(). */
+  tick(now: number): void {
+    for (const peer of this.peers.values()) peer.tick(now);
+  }
+
+  /** Earliest timer deadline over all peers (monotonic ms), or Infinity. */
+  nextDeadline(): number {
+    let d = NEVER;
+    for (const peer of this.peers.values()) d = Math.min(d, peer.timers.nextDeadline());
+    return d;
+  }
+}
+
+/** Map key for a 32-byte public key. */
+function keyId(key: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]!);
+  return s;
+}
+
+/** Bytes dst must have room for when decapsulating a datagram of `len` bytes. */
+export function plaintextCapacity(len: number): number {
+  return Math.max(0, len - TRANSPORT_HEADER_BYTES - TRANSPORT_TAG_LEN);
+}

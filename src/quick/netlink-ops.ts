@@ -1,0 +1,60 @@
+/**
+ * InterfaceOps over our rtnetlink module. Deletions tolerate "already gone" (the TUN device's removal takes its
+ * addresses and routes with it, so undoing them afterwards finds nothing), every other kernel refusal is an error.
+ */
+import { isNetlinkError, type Rtnl } from '../netlink/index.js';
+import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import type { InterfaceOps, RuleSpec } from './apply.js';
+
+const ALREADY_GONE = new Set(['ENODEV', 'ESRCH', 'ENOENT', 'EADDRNOTAVAIL', 'ENXIO']);
+
+async function ignoreGone(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (isNetlinkError(e) && ALREADY_GONE.has(e.code)) return;
+    throw e;
+  }
+}
+
+function toRule(r: RuleSpec) {
+  return { family: r.family, table: r.table, fwmark: r.fwMark, invert: r.invert, suppressPrefixLength: r.suppressPrefixLength };
+}
+
+export function netlinkInterfaceOps(rtnl: Rtnl): InterfaceOps {
+  const linkMtu = async (index: number) => (await rtnl.links.get(index)).mtu;
+  const routeMtu = async (route: { mtu?: number; dev?: number }) => {
+    if (route.mtu) return route.mtu;
+    return route.dev ? linkMtu(route.dev) : undefined;
+  };
+  return {
+    addAddress: (ifindex: number, prefix: Prefix) =>
+      rtnl.addresses.add(ifindex, formatPrefix(prefix), { nodad: prefix.family === 6 }),
+    deleteAddress: (ifindex, prefix) => ignoreGone(rtnl.addresses.delete(ifindex, formatPrefix(prefix))),
+    setMtu: (ifindex, mtu) => rtnl.links.set(ifindex, { mtu }),
+    setUp: (ifindex, up) => (up ? rtnl.links.up(ifindex) : ignoreGone(rtnl.links.down(ifindex))),
+    addRoute: (ifindex, prefix, table) => rtnl.routes.add({ dst: formatPrefix(prefix), dev: ifindex, table }),
+    deleteRoute: (ifindex, prefix, table) => ignoreGone(rtnl.routes.delete({ dst: formatPrefix(prefix), dev: ifindex, table })),
+    tableInUse: async (table) => {
+      for (const family of [4, 6] as const) {
+        if ((await rtnl.routes.list({ family, table })).length > 0) return true;
+      }
+      return false;
+    },
+    addRule: (r) => rtnl.rules.add(toRule(r)),
+    deleteRule: (r) => ignoreGone(rtnl.rules.delete(toRule(r))),
+    routeMtuTowards: async (dst: IpAddress) => {
+      try {
+        return await routeMtu(await rtnl.routes.get(formatIp(dst)));
+      } catch (e) {
+        if (isNetlinkError(e)) return undefined; // no route (ENETUNREACH): ignore this endpoint, as wg-quick does
+        throw e;
+      }
+    },
+    defaultRouteMtu: async () => {
+      const routes = await rtnl.routes.list({ family: 4, table: 254 });
+      const def = routes.find((r) => r.dst === '0.0.0.0/0');
+      return def ? routeMtu(def) : undefined;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * What `tunvpn up` does to the system, as data: config → ordered steps. Pure (no netlink, no clock), so the order
+ * and the wg-quick rules it follows are unit-tested without root. apply.ts carries the steps out.
+ *
+ * The rules follow wg-quick's contract:
+ * - addresses first, then MTU (MTU key, else the route MTU towards the peers minus 80), then link up;
+ * - a route for every AllowedIPs prefix, longest prefix first, skipping prefixes already covered by one of the
+ *   interface's own address prefixes (the kernel's connected route carries them);
+ * - `Table = off` adds no route; `Table = N` puts every route in table N;
+ * - with `Table = auto`, a /0 prefix becomes a "default route" step: a fwmark'ed socket, a dedicated table, and
+ *   the rules `not fwmark T lookup T` and `lookup main suppress_prefixlength 0`, so the tunnel's own encrypted
+ *   packets never route into the tunnel.
+ */
+import type { QuickConfig } from '../config/types.js';
+import { formatIp, formatPrefix, networkOf, prefixContains, type Family, type Prefix } from '../util/ip.js';
+
+/** wg-quick's default table (and fwmark) for full-tunnel routes when FwMark is not set. */
+export const DEFAULT_TUNNEL_TABLE = 51820;
+/** Bytes of WireGuard overhead subtracted from the route MTU: IPv6 40 + UDP 8 + WireGuard 32. */
+export const MTU_OVERHEAD = 80;
+/** The route MTU assumed when no route tells one. */
+export const FALLBACK_LINK_MTU = 1500;
+
+export type Step =
+  | { op: 'address'; prefix: Prefix }
+  | { op: 'mtu'; mtu: number }
+  | { op: 'mtu-auto'; endpoints: string[] }
+  | { op: 'up' }
+  | { op: 'route'; prefix: Prefix; table?: number }
+  /** Full tunnel for one family: fwmark on the socket, table T (free one chosen at apply time unless fixed). */
+  | { op: 'default-route'; prefix: Prefix; fwMark?: number }
+  | { op: 'dns'; servers: string[]; search: string[] };
+
+export function describe(step: Step, ifname: string): string {
+  switch (step.op) {
+    case 'address':
+      return `ip -${step.prefix.family} address add ${formatPrefix(step.prefix)} dev ${ifname}`;
+    case 'mtu':
+      return `ip link set mtu ${step.mtu} dev ${ifname}`;
+    case 'mtu-auto':
+      return `ip link set mtu (route MTU towards ${step.endpoints.length ? step.endpoints.join(', ') : 'the default route'} − ${MTU_OVERHEAD}) dev ${ifname}`;
+    case 'up':
+      return `ip link set up dev ${ifname}`;
+    case 'route':
+      return `ip -${step.prefix.family} route add ${formatPrefix(step.prefix)} dev ${ifname}${step.table !== undefined ? ` table ${step.table}` : ''}`;
+    case 'default-route':
+      return `full tunnel for ${formatPrefix(step.prefix)}: fwmark, table, rules 'not fwmark' and 'suppress_prefixlength 0'`;
+    case 'dns':
+      return `resolvconf -a ${ifname}: nameservers ${step.servers.join(' ')}${step.search.length ? `, search ${step.search.join(' ')}` : ''}`;
+  }
+}
+
+/** Endpoint hosts as given (hostnames resolve at apply time), for the automatic MTU. */
+function endpointHosts(config: QuickConfig): string[] {
+  return config.peers.flatMap((p) => (p.endpoint ? [p.endpoint.host] : []));
+}
+
+/** Every AllowedIPs prefix once (several peers may not repeat one; the parser rejects that), longest first. */
+export function allowedPrefixes(config: QuickConfig): Prefix[] {
+  const seen = new Set<string>();
+  const all: Prefix[] = [];
+  for (const peer of config.peers) {
+    for (const p of peer.allowedIPs) {
+      const key = formatPrefix(p);
+      if (!seen.has(key)) {
+        seen.add(key);
+        all.push(p);
+      }
+    }
+  }
+  // Stable sort: longest prefix first, file order among equals (wg-quick sorts with `sort -nr -k 2 -t /`).
+  return all.map((p, i) => ({ p, i })).sort((a, b) => b.p.bits - a.p.bits || a.i - b.i).map(({ p }) => p);
+}
+
+function coveredByOwnAddress(prefix: Prefix, own: Prefix[]): boolean {
+  return own.some((a) => prefixContains(networkOf(a), prefix));
+}
+
+export function planRoutes(config: QuickConfig): Step[] {
+  const { table } = config.interface;
+  if (table === 'off') return [];
+  const steps: Step[] = [];
+  const own = config.interface.addresses;
+  for (const prefix of allowedPrefixes(config)) {
+    if (typeof table === 'number') {
+      steps.push({ op: 'route', prefix, table });
+    } else if (prefix.bits === 0) {
+      steps.push({ op: 'default-route', prefix, fwMark: config.interface.fwMark });
+    } else if (!coveredByOwnAddress(prefix, own)) {
+      steps.push({ op: 'route', prefix });
+    }
+  }
+  return steps;
+}
+
+/** The interface steps of `up`, in order. TUN creation, sockets and hooks are the daemon's, around these. */
+export function planUp(config: QuickConfig): Step[] {
+  const iface = config.interface;
+  const steps: Step[] = iface.addresses.map((prefix) => ({ op: 'address', prefix }) as Step);
+  steps.push(iface.mtu !== undefined ? { op: 'mtu', mtu: iface.mtu } : { op: 'mtu-auto', endpoints: endpointHosts(config) });
+  steps.push({ op: 'up' });
+  if (iface.dns.servers.length || iface.dns.search.length) {
+    steps.push({ op: 'dns', servers: iface.dns.servers.map((s) => formatIp(s)), search: iface.dns.search });
+  }
+  steps.push(...planRoutes(config));
+  return steps;
+}
+
+/** wg-quick's MTU rule: the largest route MTU towards any endpoint (else the default route's), minus 80. */
+export function autoMtu(routeMtus: number[], defaultRouteMtu: number | undefined): number {
+  let mtu = Math.max(0, ...routeMtus);
+  if (mtu === 0 && defaultRouteMtu) mtu = defaultRouteMtu;
+  if (mtu === 0) mtu = FALLBACK_LINK_MTU;
+  return mtu - MTU_OVERHEAD;
+}
+
+export function familiesOf(steps: Step[]): Family[] {
+  const fams = new Set<Family>();
+  for (const s of steps) if (s.op === 'default-route') fams.add(s.prefix.family);
+  return [...fams];
+}

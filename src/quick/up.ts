@@ -1,0 +1,189 @@
+/**
+ * `tunvpn up`: wg-quick's `up` and wireguard-go's daemon in one process.
+ *
+ *   validate → PreUp → TUN device → device (UDP socket, peers) → addresses, MTU, link up, routes (plan.ts)
+ *   → UAPI socket → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI socket's removal
+ *   → PreDown → undo everything in reverse → PostDown.
+ *
+ * Every step is announced before it is made and registered in a Transaction, so a failure at any point leaves
+ * nothing behind: no link, route, rule, socket or file.
+ */
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
+import { NativeBind } from '../conn/native-bind.js';
+import { Endpoint } from '../conn/endpoint.js';
+import type { Bind } from '../conn/bind.js';
+import { Device } from '../device/device.js';
+import { DeviceControlAdapter } from '../device/control.js';
+import type { Logger } from '../log.js';
+import { Rtnl } from '../netlink/index.js';
+import { LinuxTun } from '../tun/linux-tun.js';
+import { UapiServer } from '../uapi/server.js';
+import { parseIp, type IpAddress } from '../util/ip.js';
+import { applySteps } from './apply.js';
+import { runHook, type HookPhase } from './hooks.js';
+import { netlinkInterfaceOps } from './netlink-ops.js';
+import { planUp } from './plan.js';
+import { Transaction } from './transaction.js';
+
+/** Where `up` records its pid, for `tunvpn down`. */
+export const PID_DIR = '/run/tunvpn';
+const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
+
+export interface UpOptions {
+  configPath: string;
+  /** Overrides the name taken from the file name. */
+  ifname?: string;
+  log: Logger;
+  /** UAPI socket directory (default /var/run/wireguard). */
+  uapiDir?: string;
+  pidDir?: string;
+  /** The UDP bind; the batched native one by default. */
+  makeBind?: (log: Logger) => Bind;
+}
+
+export interface RunningInterface {
+  readonly ifname: string;
+  readonly listenPort: number;
+  readonly device: Device;
+  /** Resolves (with the reason) once the interface has been taken down and everything undone. */
+  readonly stopped: Promise<string>;
+  /** Takes the interface down: PreDown, undo, PostDown. Idempotent. */
+  stop(reason: string): Promise<string>;
+}
+
+export function interfaceName(configPath: string, override?: string): string {
+  if (override === undefined) return interfaceNameFromPath(configPath);
+  if (!INTERFACE_NAME.test(override)) {
+    throw new Error(`invalid interface name "${override}": 1 to 15 of a-z A-Z 0-9 _ = + . -`);
+  }
+  return override;
+}
+
+export async function up(opts: UpOptions): Promise<RunningInterface> {
+  const { log } = opts;
+  const config = await loadConfig(opts.configPath);
+  for (const w of config.warnings) log.warn(w);
+  const ifname = interfaceName(opts.configPath, opts.ifname);
+  const resolved = await resolveEndpoints(config);
+
+  const tx = new Transaction(log);
+  const rtnl = Rtnl.open();
+  tx.onRollback('close the netlink socket', () => rtnl.close());
+  try {
+    if (await rtnl.links.exists(ifname)) throw new Error(`interface ${ifname} already exists`);
+    await runHooks(tx, 'PreUp', config.interface.preUp, ifname);
+    const { device, tun } = await startDevice(tx, config, ifname, resolved, opts);
+    const ifindex = (await rtnl.links.get(ifname)).index;
+    const endpoints = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : [])) as IpAddress[];
+    await applySteps(planUp(config), {
+      ifname,
+      ifindex,
+      ops: netlinkInterfaceOps(rtnl),
+      log,
+      tx,
+      endpoints,
+      fwMark: config.interface.fwMark,
+      setFwMark: (mark) => device.setFwMark(mark),
+    });
+    const uapi = await startUapi(tx, device, ifname, opts);
+    await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR);
+    await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
+    const handle = running(tx, config, ifname, device, log);
+    // As wireguard-go: the daemon ends when its TUN device or its configuration socket is removed.
+    tun.once('closed', (why) => void handle.stop(`TUN device closed: ${why}`));
+    uapi.once('removed', () => void handle.stop('configuration socket removed'));
+    return handle;
+  } catch (e) {
+    log.error(`[!] ${(e as Error).message}: undoing what was done`);
+    await tx.rollback();
+    throw e;
+  }
+}
+
+async function runHooks(tx: Transaction, phase: HookPhase, commands: string[], ifname: string): Promise<void> {
+  for (const cmd of commands) {
+    await tx.step(`${phase}: ${cmd.replaceAll('%i', ifname)}`, async () => ({ value: await runHook(phase, cmd, ifname) }));
+  }
+}
+
+async function startDevice(
+  tx: Transaction,
+  config: QuickConfig,
+  ifname: string,
+  resolved: Awaited<ReturnType<typeof resolveEndpoints>>,
+  opts: UpOptions,
+): Promise<{ device: Device; tun: LinuxTun }> {
+  const { log } = opts;
+  const tun = await tx.step(`create TUN device ${ifname}`, () => {
+    const t = LinuxTun.open({ name: ifname, logger: log });
+    return { value: t, undo: () => t.close() };
+  });
+  const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
+  const iface = config.interface;
+  const device = new Device({ tun, bind, privateKey: iface.privateKey, listenPort: iface.listenPort ?? 0, fwMark: iface.fwMark, log });
+  config.peers.forEach((p, i) => {
+    const r = resolved[i];
+    device.setPeer({
+      publicKey: p.publicKey,
+      presharedKey: p.presharedKey,
+      allowedIPs: p.allowedIPs,
+      endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined,
+      persistentKeepalive: p.persistentKeepalive,
+    });
+  });
+  await tx.step(`listen on UDP port ${iface.listenPort ?? '(random)'}`, async () => {
+    await device.start();
+    return { value: undefined, undo: () => device.close() };
+  });
+  log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
+  return { device, tun };
+}
+
+async function startUapi(tx: Transaction, device: Device, ifname: string, opts: UpOptions): Promise<UapiServer> {
+  return tx.step(`serve the configuration socket for ${ifname}`, async () => {
+    const server = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, opts.log), dir: opts.uapiDir, logger: opts.log });
+    await server.listen();
+    return { value: server, undo: () => server.close() };
+  });
+}
+
+async function writePidFile(tx: Transaction, ifname: string, dir: string): Promise<void> {
+  const path = join(dir, `${ifname}.pid`);
+  await tx.step(`write ${path}`, async () => {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+    return { value: undefined, undo: () => unlink(path).catch(() => undefined) };
+  });
+}
+
+function running(tx: Transaction, config: QuickConfig, ifname: string, device: Device, log: Logger): RunningInterface {
+  let resolveStopped!: (reason: string) => void;
+  const stopped = new Promise<string>((r) => (resolveStopped = r));
+  let stopping: Promise<string> | undefined;
+  const stop = (reason: string): Promise<string> => {
+    stopping ??= (async () => {
+      log.info(`${ifname}: going down (${reason})`);
+      await runTeardownHooks('PreDown', config.interface.preDown, ifname, log);
+      await tx.rollback();
+      await runTeardownHooks('PostDown', config.interface.postDown, ifname, log);
+      resolveStopped(reason);
+      return reason;
+    })();
+    return stopping;
+  };
+  return { ifname, listenPort: device.listenPort, device, stopped, stop };
+}
+
+/** Teardown hooks: a failure is reported but does not stop the teardown. */
+async function runTeardownHooks(phase: HookPhase, commands: string[], ifname: string, log: Logger): Promise<void> {
+  for (const cmd of commands) {
+    log.info(`[#] ${phase}: ${cmd.replaceAll('%i', ifname)}`);
+    try {
+      await runHook(phase, cmd, ifname);
+    } catch (e) {
+      log.warn(`[!] ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The SiteSystem over rtnetlink (src/netlink). The "host" is the namespace given as `host` (a name under
+ * /run/netns: how tests keep off the real root namespace) or, without it, the process's own namespace. Links
+ * inside a site namespace are configured from inside: one Rtnl opened in that namespace, cached until the
+ * namespace is deleted (an open socket would keep a deleted namespace, and its veth ends, alive).
+ */
+import { native } from '../native/addon.js';
+import { createNetns, deleteNetns, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
+import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '../util/ip.js';
+import type { Action, CreateSpec } from './actions.js';
+import type { FdbState, LinkState, NetnsState, RouteState, SystemState } from './state.js';
+import type { SiteSystem } from './system.js';
+
+/** The main routing table (RT_TABLE_MAIN): the only one a site writes to. */
+const RT_TABLE_MAIN = 254;
+/** The process's own network namespace, for moving a link back to a host that is not under /run/netns. */
+const SELF_NETNS_PATH = '/proc/self/ns/net';
+/** errno names that mean "already gone" when deleting. */
+const GONE = new Set(['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL']);
+
+export interface NetlinkSiteSystemOptions {
+  /** Treat this /run/netns namespace as the host (default: the process's own namespace). */
+  host?: string;
+}
+
+export class NetlinkSiteSystem implements SiteSystem {
+  private readonly host: string | undefined;
+  private readonly sockets = new Map<string, Rtnl>();
+
+  constructor(opts: NetlinkSiteSystemOptions = {}) {
+    this.host = opts.host;
+  }
+
+  /** The Rtnl for a site namespace (undefined = the host). */
+  private rtnl(netns: string | undefined): Rtnl {
+    const target = netns ?? this.host;
+    const key = target ?? '';
+    let r = this.sockets.get(key);
+    if (!r) {
+      r = Rtnl.open(target === undefined ? {} : { netns: target });
+      this.sockets.set(key, r);
+    }
+    return r;
+  }
+
+  private release(netns: string): void {
+    this.sockets.get(netns)?.close();
+    this.sockets.delete(netns);
+  }
+
+  async snapshot(namespaces: readonly string[], underlay: readonly IpAddress[] = []): Promise<SystemState> {
+    const { state: host, byIndex } = await this.readNetns(undefined, true);
+    const netns = new Map<string, NetnsState>();
+    for (const name of namespaces) if (netnsExists(name)) netns.set(name, (await this.readNetns(name, false)).state);
+    const underlayMtu = new Map<string, number>();
+    for (const addr of underlay) {
+      const text = formatIp(addr);
+      try {
+        const route = await this.rtnl(undefined).routes.get(text);
+        const mtu = route.mtu ?? (route.dev === undefined ? undefined : byIndex.get(route.dev)?.mtu);
+        if (mtu !== undefined) underlayMtu.set(text, mtu);
+      } catch (e) {
+        if (!isNetlinkError(e)) throw e; // no route: the default MTU applies
+      }
+    }
+    return { host, netns, underlayMtu };
+  }
+
+  private async readNetns(netns: string | undefined, withFdb: boolean): Promise<{ state: NetnsState; byIndex: Map<number, LinkState> }> {
+    const rtnl = this.rtnl(netns);
+    const infos = await rtnl.links.list();
+    const nameOf = new Map(infos.map((l) => [l.index, l.name]));
+    const byIndex = new Map(infos.map((l) => [l.index, toLinkState(l, nameOf)]));
+    for (const a of await rtnl.addresses.list()) {
+      const p = parsePrefix(`${a.address}/${a.prefixLen}`);
+      if (p) byIndex.get(a.index)?.addresses.push(p);
+    }
+    const routes: RouteState[] = [];
+    for (const family of [4, 6] as const) {
+      for (const r of await rtnl.routes.list({ family, table: RT_TABLE_MAIN })) {
+        const dst = parsePrefix(r.dst);
+        if (!dst) continue;
+        const gateway = r.gateway === undefined ? undefined : parseIp(r.gateway);
+        const dev = r.dev === undefined ? undefined : nameOf.get(r.dev);
+        routes.push({ dst, ...(gateway && { gateway }), ...(dev !== undefined && { dev }) });
+      }
+    }
+    const fdb: FdbState[] = [];
+    const vxlans = new Set(infos.filter((l) => l.kind === 'vxlan').map((l) => l.index));
+    if (withFdb && vxlans.size > 0) {
+      for (const e of await rtnl.fdb.list()) {
+        if (!vxlans.has(e.index)) continue;
+        const dst = e.dst === undefined ? undefined : parseIp(e.dst);
+        fdb.push({ dev: nameOf.get(e.index)!, lladdr: e.mac, ...(dst && { dst }) });
+      }
+    }
+    return { state: { links: [...byIndex.values()], routes, fdb }, byIndex };
+  }
+
+  async perform(a: Action): Promise<void> {
+    switch (a.op) {
+      case 'netns-add':
+        createNetns(a.name);
+        return;
+      case 'netns-del':
+        this.release(a.name);
+        if (netnsExists(a.name)) deleteNetns(a.name);
+        return;
+      case 'link-add':
+        await this.rtnl(undefined).links.create(toLinkSpec(a.name, a.spec));
+        return;
+      case 'link-del':
+        if (a.netns !== undefined && !netnsExists(a.netns)) return;
+        return ignoreGone(this.rtnl(a.netns).links.delete(a.name));
+      case 'link-move':
+        return this.move(a.netns, a.name, a.to, a.newName);
+      case 'link-set-master':
+        return this.rtnl(a.netns).links.set(a.name, { master: a.master });
+      case 'link-set-mtu':
+        return this.rtnl(a.netns).links.set(a.name, { mtu: a.mtu });
+      case 'link-set-up':
+        return this.rtnl(a.netns).links.set(a.name, { up: a.up });
+      case 'addr-add':
+        return this.rtnl(a.netns).addresses.add(a.name, formatPrefix(a.prefix));
+      case 'addr-del':
+        if (a.netns !== undefined && !netnsExists(a.netns)) return;
+        return ignoreGone(this.rtnl(a.netns).addresses.delete(a.name, formatPrefix(a.prefix)));
+      case 'route-add':
+      case 'route-del': {
+        if (a.op === 'route-del' && a.netns !== undefined && !netnsExists(a.netns)) return;
+        const r = {
+          dst: formatPrefix(a.dst),
+          ...(a.gateway && { gateway: formatIp(a.gateway) }),
+          ...(a.dev !== undefined && { dev: a.dev }),
+        };
+        const routes = this.rtnl(a.netns).routes;
+        return a.op === 'route-add' ? routes.add(r) : ignoreGone(routes.delete(r));
+      }
+      case 'fdb-add':
+        return this.rtnl(a.netns).fdb.append({ dev: a.dev, mac: a.lladdr, dst: formatIp(a.dst) });
+      case 'fdb-del':
+        return ignoreGone(this.rtnl(a.netns).fdb.delete({ dev: a.dev, mac: a.lladdr, dst: formatIp(a.dst) }));
+    }
+  }
+
+  /** Moves and renames in one RTM_NEWLINK (IFLA_NET_NS_FD + IFLA_IFNAME), so the final name never meets the host. */
+  private async move(from: string | undefined, name: string, to: string | undefined, newName: string): Promise<void> {
+    const target = to ?? this.host;
+    if (target !== undefined) {
+      await this.rtnl(from).links.set(name, { netns: target, name: newName });
+      return;
+    }
+    const fd: NetnsRef = native().openNetnsFd(SELF_NETNS_PATH);
+    try {
+      await this.rtnl(from).links.set(name, { netns: fd, name: newName });
+    } finally {
+      native().close(fd);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.sockets.values()) r.close();
+    this.sockets.clear();
+  }
+}
+
+async function ignoreGone(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (isNetlinkError(e) && GONE.has(e.code)) return;
+    throw e;
+  }
+}
+
+function toLinkState(l: LinkInfo, nameOf: Map<number, string>): LinkState {
+  const s: LinkState = { name: l.name, mtu: l.mtu, up: l.up, addresses: [] };
+  if (l.kind !== undefined) s.kind = l.kind;
+  if (l.master !== undefined) {
+    const m = nameOf.get(l.master);
+    if (m !== undefined) s.master = m;
+  }
+  if (l.vxlan) {
+    const v = l.vxlan;
+    const parent = v.dev === undefined ? undefined : nameOf.get(v.dev);
+    s.details = {
+      ...(v.id !== undefined && { id: v.id }),
+      ...(v.dstPort !== undefined && { port: v.dstPort }),
+      ...(v.local !== undefined && { local: v.local }),
+      ...(parent !== undefined && { parent }),
+    };
+  }
+  return s;
+}
+
+function toLinkSpec(name: string, spec: CreateSpec): LinkSpec {
+  switch (spec.kind) {
+    case 'bridge':
+    case 'tap':
+      return { kind: spec.kind, name };
+    case 'vxlan':
+      return {
+        kind: 'vxlan',
+        name,
+        id: spec.id,
+        dstPort: spec.port,
+        ...(spec.local && { local: formatIp(spec.local) }),
+        ...(spec.dev !== undefined && { dev: spec.dev }),
+      };
+    case 'geneve':
+      return { kind: 'geneve', name, id: spec.id, remote: formatIp(spec.remote), dstPort: spec.port };
+    case 'veth':
+      return { kind: 'veth', name, peerName: spec.peer };
+    case 'macvlan':
+    case 'ipvlan':
+      return spec.kind === 'macvlan' ? { kind: 'macvlan', name, parent: spec.parent, mode: spec.mode } : { kind: 'ipvlan', name, parent: spec.parent, mode: spec.mode };
+    case 'vlan':
+      return { kind: 'vlan', name, parent: spec.parent, id: spec.id };
+  }
+}

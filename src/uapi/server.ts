@@ -1,0 +1,290 @@
+/**
+ * The UAPI server: a unix stream socket at DIR/IFACE.sock (mode 0600, DIR created 0755) that answers get/set
+ * requests from wg(8) and `tunvpn` against a DeviceControl. Each connection carries any number of requests, one
+ * reply per request, in order; connections are independent and served concurrently (apply() is synchronous, so a
+ * transaction never interleaves with another).
+ *
+ * Like wireguard-go, the server watches its socket file: when it is deleted (or replaced by another file) the
+ * server emits 'removed' once, and the daemon is expected to shut down.
+ *
+ * Lifecycle: `await listen()` → serve → `await close()` (closes every connection and removes the socket file if it
+ * is still ours). A stale socket left by a dead daemon is replaced; a live one makes listen() fail with EADDRINUSE.
+ */
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { silentLogger, type Logger } from '../log.js';
+import type { DeviceControl } from './control.js';
+import { EPROTO, toUapiError } from './errors.js';
+import { RequestFramer, type Request } from './framing.js';
+import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
+import { formatErrnoReply, formatGetReply, parseSetBody } from './protocol.js';
+
+const SOCKET_MODE = 0o600;
+const DIR_MODE = 0o755;
+/** How long to wait for a live daemon to accept our probe connection, in ms. */
+const PROBE_TIMEOUT_MS = 1000;
+/** Fallback poll of the socket file (fs.watch is the fast path), in ms. */
+const DEFAULT_WATCH_INTERVAL_MS = 1000;
+/** A connection idle this long is closed, in ms (wg(8) finishes in milliseconds). */
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Concurrent connections accepted; further ones are refused by the kernel backlog/Node. */
+const MAX_CONNECTIONS = 64;
+
+export interface UapiServerOptions {
+  iface: string;
+  control: DeviceControl;
+  /** Socket directory; default /var/run/wireguard. */
+  dir?: string;
+  logger?: Logger;
+  watchIntervalMs?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface UapiServerEvents {
+  /** The socket file was deleted or replaced: the daemon should exit. Emitted at most once. */
+  removed: [];
+}
+
+export class UapiServer extends EventEmitter<UapiServerEvents> {
+  readonly iface: string;
+  readonly path: string;
+  readonly #control: DeviceControl;
+  readonly #log: Logger;
+  readonly #watchIntervalMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+  #identity: Stats | undefined;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #removed = false;
+  #closed = false;
+
+  constructor(opts: UapiServerOptions) {
+    super();
+    this.iface = opts.iface;
+    this.path = socketPath(opts.iface, opts.dir ?? DEFAULT_SOCKET_DIR);
+    this.#control = opts.control;
+    this.#log = (opts.logger ?? silentLogger).child({ uapi: this.iface });
+    this.#watchIntervalMs = opts.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
+  async listen(): Promise<void> {
+    if (this.#server || this.#closed) throw new Error('UapiServer.listen() may be called once');
+    const dir = dirname(this.path);
+    await makeDirectory(dir);
+    await this.#clearPath();
+    // Bind inside a private 0700 directory, tighten the mode, then move the socket into place: the socket is never
+    // reachable with a wider mode, no process-wide umask is touched, and libuv's unlink-on-close hits the private
+    // name rather than a path a newer daemon may own by then.
+    const privateDir = await mkdtemp(join(dir, `.${this.iface}-`));
+    const bindPath = join(privateDir, 'sock');
+    let server: Server | undefined;
+    try {
+      server = await this.#bind(bindPath);
+      await chmod(bindPath, SOCKET_MODE);
+      await rename(bindPath, this.path);
+    } catch (err) {
+      server?.close();
+      throw err;
+    } finally {
+      await rm(privateDir, { recursive: true, force: true });
+    }
+    this.#server = server;
+    this.#identity = await lstat(this.path);
+    this.#startWatching();
+    this.#log.info({ path: this.path }, 'UAPI listening');
+  }
+
+  /** Stop serving: close every connection, stop watching, remove the socket file if it is still ours. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopWatching();
+    for (const s of this.#sockets) s.destroy();
+    const server = this.#server;
+    if (!server) return;
+    const stillOurs = await this.#isOurFile();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (stillOurs) await unlink(this.path).catch(() => undefined);
+  }
+
+  #bind(path: string): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ allowHalfOpen: true }, (s) => this.#onConnection(s));
+      server.maxConnections = MAX_CONNECTIONS;
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen(path, () => {
+        server.off('error', onError);
+        server.on('error', (e) => this.#log.error({ err: e }, 'UAPI server error'));
+        resolve(server);
+      });
+    });
+  }
+
+  /** Make the path free: remove a socket nobody answers on; refuse a live one or a non-socket. */
+  async #clearPath(): Promise<void> {
+    const st = await lstat(this.path).catch(() => undefined);
+    if (!st) return;
+    if (!st.isSocket()) {
+      throw Object.assign(new Error(`${this.path} exists and is not a socket; refusing to replace it`), { code: 'EEXIST' });
+    }
+    if (await isLive(this.path)) {
+      throw Object.assign(new Error(`interface ${this.iface} is already served by a running daemon (${this.path})`), {
+        code: 'EADDRINUSE',
+      });
+    }
+    this.#log.warn({ path: this.path }, 'replacing stale UAPI socket');
+    await unlink(this.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  #startWatching(): void {
+    try {
+      this.#watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || file === basename(this.path)) void this.#check();
+      });
+      this.#watcher.on('error', () => this.#watcher?.close());
+    } catch {
+      this.#watcher = undefined; // the poll below still notices
+    }
+    this.#timer = setInterval(() => void this.#check(), this.#watchIntervalMs);
+    this.#timer.unref();
+  }
+
+  #stopWatching(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #isOurFile(): Promise<boolean> {
+    const st = await lstat(this.path).catch(() => undefined);
+    return st !== undefined && this.#identity !== undefined && st.ino === this.#identity.ino && st.dev === this.#identity.dev;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#removed || this.#closed) return;
+    if (await this.#isOurFile()) return;
+    if (this.#removed || this.#closed) return;
+    this.#removed = true;
+    this.#stopWatching();
+    this.#log.warn({ path: this.path }, 'UAPI socket file removed');
+    this.emit('removed');
+  }
+
+  #onConnection(sock: Socket): void {
+    if (this.#closed) {
+      sock.destroy();
+      return;
+    }
+    this.#sockets.add(sock);
+    sock.on('close', () => this.#sockets.delete(sock));
+    sock.on('error', (err) => this.#log.debug({ err }, 'UAPI connection error'));
+    sock.setTimeout(this.#idleTimeoutMs, () => sock.destroy());
+    const framer = new RequestFramer();
+    let waitingDrain = false;
+    let peerEnded = false;
+    let finished = false;
+
+    const pump = (): void => {
+      while (!waitingDrain && !finished) {
+        const req = framer.next();
+        if (!req) break;
+        const reply = this.#handle(req);
+        if (req.kind === 'error') {
+          finished = true;
+          sock.end(reply);
+          return;
+        }
+        if (!sock.write(reply)) {
+          waitingDrain = true;
+          sock.pause();
+          sock.once('drain', () => {
+            waitingDrain = false;
+            sock.resume();
+            pump();
+          });
+        }
+      }
+      if (peerEnded && !waitingDrain && !finished) {
+        finished = true;
+        if (framer.midRequest) this.#log.debug('UAPI client closed mid-request; nothing applied');
+        sock.end();
+      }
+    };
+    sock.on('data', (chunk: Buffer) => {
+      framer.push(chunk);
+      pump();
+    });
+    sock.on('end', () => {
+      peerEnded = true;
+      pump();
+    });
+  }
+
+  /** The reply bytes for one request. Never throws. */
+  #handle(req: Request): string {
+    switch (req.kind) {
+      case 'get':
+        try {
+          return formatGetReply(this.#control.get());
+        } catch (err) {
+          const e = toUapiError(err);
+          this.#log.error({ errno: e.errno }, `UAPI get failed: ${e.message}`);
+          return formatErrnoReply('get', e.errno);
+        }
+      case 'set': {
+        const parsed = parseSetBody(req.lines);
+        if (!parsed.ok) {
+          this.#log.warn({ errno: parsed.error.errno }, `UAPI set rejected: ${parsed.error.message}`);
+          return formatErrnoReply('set', parsed.error.errno);
+        }
+        try {
+          this.#control.apply(parsed.value);
+          return formatErrnoReply('set', 0);
+        } catch (err) {
+          const e = toUapiError(err);
+          this.#log.warn({ errno: e.errno }, `UAPI set failed: ${e.message}`);
+          return formatErrnoReply('set', e.errno);
+        }
+      }
+      case 'error':
+        this.#log.warn({ errno: req.errno }, `UAPI protocol error: ${req.message}`);
+        return formatErrnoReply(req.request, req.errno || EPROTO);
+    }
+  }
+}
+
+/** mkdir -p with mode 0755 for the directories it creates (set explicitly: the umask must not narrow it). */
+async function makeDirectory(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await chmod(d, DIR_MODE);
+    if (d === first || d === dirname(d)) break;
+  }
+}
+
+/** Whether something accepts connections on the unix socket at `path`. */
+export function isLive(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    const done = (live: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(live);
+    };
+    // A daemon too busy to accept within the timeout is still alive: do not steal its socket.
+    const timer = setTimeout(() => done(true), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * NativeBind over loopback (root: SO_MARK and the FORCE buffer options need CAP_NET_ADMIN). Skipped, with a
+ * logged reason, when the addon is not built or we are not root.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { PacketBatch } from '../../src/conn/batch.js';
+import { Endpoint } from '../../src/conn/endpoint.js';
+import { NativeBind } from '../../src/conn/native-bind.js';
+import { native, type NativeAddon } from '../../src/native/addon.js';
+
+function loadAddon(): NativeAddon | string {
+  try {
+    return native();
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const addon = loadAddon();
+const isRoot = process.getuid?.() === 0;
+const why = typeof addon === 'string' ? `native addon unavailable: ${addon}` : !isRoot ? 'needs root' : '';
+/** test.serial, or test.skip with the reason in the title when the environment cannot run it. */
+const nativeTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
+  if (why) test.skip(`${title} [skipped: ${why}]`, fn);
+  else test.serial(title, fn);
+};
+
+const BATCH = 64;
+const WAIT_MS = 5_000;
+
+interface Got {
+  from: string;
+  seq: number;
+  length: number;
+}
+
+/** Starts the bind and resolves once `want` datagrams have arrived (rejects after WAIT_MS). */
+function receiveN(bind: NativeBind, want: number, batches: number[] = []): Promise<Got[]> {
+  const got: Got[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`received ${got.length} of ${want} datagrams`)), WAIT_MS);
+    bind.start((batch) => {
+      batches.push(batch.count);
+      for (let i = 0; i < batch.count; i++) {
+        const v = batch.view(i);
+        got.push({ from: Endpoint.fromSlot(batch.addrs!, i * 24).toString(), seq: (v[0]! << 8) | v[1]!, length: v.length });
+      }
+      if (got.length >= want) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+function batchOf(dests: Endpoint[], count: number, size = 100): PacketBatch {
+  const b = new PacketBatch(count, 2048, { addrs: true });
+  const payload = new Uint8Array(size);
+  for (let i = 0; i < count; i++) {
+    payload[0] = i >> 8;
+    payload[1] = i & 0xff;
+    payload.fill(i & 0xff, 2);
+    b.push(payload, 0, size, dests[i % dests.length]!.slot);
+  }
+  return b;
+}
+
+async function openPair(t: { teardown(fn: () => Promise<void>): void }): Promise<[NativeBind, NativeBind]> {
+  const a = new NativeBind({ address4: '127.0.0.1', address6: '::1', batchSize: BATCH });
+  const b = new NativeBind({ address4: '127.0.0.1', address6: '::1', batchSize: BATCH });
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  await a.open(0);
+  await b.open(0);
+  return [a, b];
+}
+
+nativeTest('port 0 gets one port for both families, and a batch of 64 arrives with the right source', async (t) => {
+  const [a, b] = await openPair(t);
+  t.is(a.fds.length, 2, 'IPv4 and IPv6 sockets');
+  t.true(a.port > 0 && a.port !== b.port);
+  const batches: number[] = [];
+  const arriving = receiveN(b, BATCH, batches);
+  a.send(batchOf([Endpoint.fromString(`127.0.0.1:${b.port}`)], BATCH));
+  const got = await arriving;
+  t.deepEqual(got.map((g) => g.seq), Array.from({ length: BATCH }, (_, i) => i));
+  t.true(got.every((g) => g.from === `127.0.0.1:${a.port}` && g.length === 100));
+  t.true(batches.some((n) => n > 1), `recvmmsg returned more than one datagram at a time: ${batches.join(',')}`);
+  t.is(a.stats.sent, BATCH);
+  t.is(a.stats.sendDropped, 0);
+  t.is(b.stats.received, BATCH);
+});
+
+nativeTest('a mixed IPv4/IPv6 batch is split by family and answered back', async (t) => {
+  const [a, b] = await openPair(t);
+  const arriving = receiveN(b, BATCH);
+  const dests = [Endpoint.fromString(`127.0.0.1:${b.port}`), Endpoint.fromString(`[::1]:${b.port}`)];
+  a.send(batchOf(dests, BATCH));
+  const got = await arriving;
+  const v4 = got.filter((g) => g.from === `127.0.0.1:${a.port}`).map((g) => g.seq);
+  const v6 = got.filter((g) => g.from === `[::1]:${a.port}`).map((g) => g.seq);
+  t.deepEqual(v4, Array.from({ length: BATCH / 2 }, (_, i) => 2 * i));
+  t.deepEqual(v6, Array.from({ length: BATCH / 2 }, (_, i) => 2 * i + 1));
+  const back = receiveN(a, 1);
+  b.sendOne(Uint8Array.of(0, 7, 9), 0, 3, Endpoint.fromString(`[::1]:${a.port}`));
+  t.deepEqual(await back, [{ from: `[::1]:${b.port}`, seq: 7, length: 3 }]);
+});
+
+nativeTest('datagrams longer than a slot are dropped and counted, the next ones still arrive', async (t) => {
+  const a = new NativeBind({ address4: '127.0.0.1', ipv6: false });
+  const b = new NativeBind({ address4: '127.0.0.1', ipv6: false, slotSize: 64 });
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  await a.open(0);
+  await b.open(0);
+  const arriving = receiveN(b, 1);
+  const to = [Endpoint.fromString(`127.0.0.1:${b.port}`)];
+  a.send(batchOf(to, 1, 200));
+  a.send(batchOf(to, 1, 10));
+  const got = await arriving;
+  t.deepEqual(got.map((g) => g.length), [10]);
+  t.is(b.stats.receiveDropped, 1);
+  // IPv6 was not opened: an IPv6 destination is dropped and counted, not thrown.
+  a.send(batchOf([Endpoint.fromString('[::1]:9')], 1));
+  t.is(a.stats.sendDropped, 1);
+});
+
+nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), before or after open', async (t) => {
+  const n = addon as NativeAddon;
+  const { SOL_SOCKET, SO_MARK } = n.constants;
+  const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
+  t.teardown(() => a.close());
+  a.setMark(0x51);
+  await a.open(0);
+  t.deepEqual(a.fds.map((fd) => n.getsockoptInt(fd, SOL_SOCKET, SO_MARK)), [0x51, 0x51]);
+  a.setMark(0xca6c);
+  t.deepEqual(a.fds.map((fd) => n.getsockoptInt(fd, SOL_SOCKET, SO_MARK)), [0xca6c, 0xca6c]);
+  t.throws(() => a.setMark(-1), { instanceOf: RangeError });
+});
+
+nativeTest('an explicit port that is taken fails clearly; close releases the sockets', async (t) => {
+  const n = addon as NativeAddon;
+  const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
+  t.teardown(() => a.close());
+  const port = await a.open(0);
+  const b = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
+  await t.throwsAsync(b.open(port), { message: new RegExp(`cannot open UDP port ${port}.*EADDRINUSE`) });
+  const fds = a.fds;
+  await a.close();
+  await a.close();
+  for (const fd of fds) t.throws(() => n.getsockoptInt(fd, n.constants.SOL_SOCKET, n.constants.SO_MARK), { message: /EBADF/ });
+  // The port is free again.
+  t.is(await b.open(port), port);
+  await b.close();
+});

@@ -1,0 +1,133 @@
+import test from 'ava';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hash, hmac, kdf, keyedBlake2s, mac } from '../../src/crypto/blake2s.js';
+import { aeadOpen, aeadSeal, counterNonce, xaeadOpen, xaeadSeal } from '../../src/crypto/aead.js';
+import { TransportCipher } from '../../src/crypto/transport-aead.js';
+import { dh, publicKey } from '../../src/crypto/x25519.js';
+import { INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../src/protocol/noise.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+test('BLAKE2s-256 RFC 7693 "abc" vector and OpenSSL agree', (t) => {
+  t.is(toHex(hash(ascii('abc'))), '508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982');
+  for (const len of [0, 1, 63, 64, 65, 200]) {
+    const m = randomBytes(len);
+    t.is(toHex(hash(m.subarray(0, len >> 1), m.subarray(len >> 1))), createHash('blake2s256').update(m).digest('hex'));
+  }
+});
+
+test('keyed BLAKE2s: reference KAT (key 00..1f, empty input) and 16-byte MAC length', (t) => {
+  const key = Uint8Array.from({ length: 32 }, (_, i) => i);
+  t.is(toHex(keyedBlake2s(key, new Uint8Array(0), 32)), '48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49');
+  t.is(mac(key, ascii('x')).length, 16);
+  t.notDeepEqual(mac(key, ascii('x')), mac(key, ascii('y')));
+});
+
+test('HMAC-BLAKE2s matches OpenSSL HMAC(blake2s256)', (t) => {
+  for (let i = 0; i < 20; i++) {
+    const key = randomBytes(32);
+    const msg = randomBytes(i * 7);
+    t.is(toHex(hmac(key, msg)), createHmac('blake2s256', key).update(msg).digest('hex'));
+  }
+});
+
+test('KDF1/2/3 follow the whitepaper HKDF chain', (t) => {
+  const ck = randomBytes(32);
+  const input = randomBytes(32);
+  const h = (k: Uint8Array, m: Uint8Array): Buffer => createHmac('blake2s256', k).update(m).digest();
+  const prk = h(ck, input);
+  const t1 = h(prk, Uint8Array.of(1));
+  const t2 = h(prk, Buffer.concat([t1, Uint8Array.of(2)]));
+  const t3 = h(prk, Buffer.concat([t2, Uint8Array.of(3)]));
+  const [a] = kdf(1, ck, input);
+  const [b1, b2] = kdf(2, ck, input);
+  const [c1, c2, c3] = kdf(3, ck, input);
+  t.is(toHex(a), t1.toString('hex'));
+  t.deepEqual([toHex(b1), toHex(b2)], [t1.toString('hex'), t2.toString('hex')]);
+  t.deepEqual([toHex(c1), toHex(c2), toHex(c3)], [t1, t2, t3].map((x) => x.toString('hex')));
+});
+
+test('Noise construction constants: initial chaining key and hash', (t) => {
+  t.is(toHex(INITIAL_CHAIN_KEY), '60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36');
+  t.is(toHex(INITIAL_HASH), '2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3');
+});
+
+test('X25519 RFC 7748 vectors; low-order point rejected', (t) => {
+  t.is(toHex(dh(hex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4'),
+    hex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c'))!),
+  'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552');
+  const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+  const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+  t.is(toHex(publicKey(alice)), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+  t.is(toHex(publicKey(bob)), 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
+  const shared = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+  t.is(toHex(dh(alice, publicKey(bob))!), shared);
+  t.is(toHex(dh(bob, publicKey(alice))!), shared);
+  t.is(dh(alice, new Uint8Array(32)), null);
+});
+
+const SUNSCREEN = ascii("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+const KEY_80 = Uint8Array.from({ length: 32 }, (_, i) => 0x80 + i);
+const AAD = hex('50515253c0c1c2c3c4c5c6c7');
+
+test('ChaCha20-Poly1305 RFC 8439 §2.8.2 vector; WireGuard counter-nonce layout', (t) => {
+  const nonce = hex('070000004041424344454647');
+  const sealed = chacha20poly1305(KEY_80, nonce, AAD).encrypt(SUNSCREEN);
+  t.is(toHex(sealed.subarray(0, 16)), 'd31a8d34648e60db7b86afbc53ef7ec2');
+  t.is(toHex(sealed.subarray(sealed.length - 16)), '1ae10b594f09e26a7e902ecbd0600691');
+  // Our counter-nonce layout: 4 zero bytes then the u64 LE counter.
+  t.is(toHex(counterNonce(0x0102030405)), '000000000504030201000000');
+});
+
+test('XChaCha20-Poly1305 draft-irtf-cfrg-xchacha A.3.1 vector; tamper and wrong AAD rejected', (t) => {
+  const nonce = hex('404142434445464748494a4b4c4d4e4f5051525354555657');
+  const sealed = xaeadSeal(KEY_80, nonce, SUNSCREEN, AAD);
+  t.is(toHex(sealed.subarray(0, 16)), 'bd6d179d3e83d43b9576579493c0e939');
+  t.is(toHex(sealed.subarray(sealed.length - 16)), 'c0875924c1c7987947deafd8780acf49');
+  t.deepEqual(xaeadOpen(KEY_80, nonce, sealed, AAD), SUNSCREEN);
+  t.is(xaeadOpen(KEY_80, nonce, sealed, new Uint8Array(0)), null);
+  sealed[3] ^= 1;
+  t.is(xaeadOpen(KEY_80, nonce, sealed, AAD), null);
+});
+
+test('handshake AEAD round-trips and rejects a wrong counter', (t) => {
+  const key = randomBytes(32);
+  const sealed = aeadSeal(key, 7, ascii('hello'), ascii('h'));
+  t.deepEqual(aeadOpen(key, 7, sealed, ascii('h')), ascii('hello'));
+  t.is(aeadOpen(key, 8, sealed, ascii('h')), null);
+  t.is(aeadOpen(key, 7, sealed.subarray(0, 10), ascii('h')), null);
+});
+
+test('sodium transport cipher equals noble ChaCha20-Poly1305 on random inputs, both directions, in place', (t) => {
+  for (let i = 0; i < 200; i++) {
+    const key = randomBytes(32);
+    const len = i === 0 ? 0 : randomBytes(2).readUInt16LE() % 1500;
+    const plain = randomBytes(len);
+    const hi = i % 3 === 0 ? randomBytes(4).readUInt32LE() : 0;
+    const lo = randomBytes(4).readUInt32LE();
+    const nonce = new Uint8Array(12);
+    new DataView(nonce.buffer).setUint32(4, lo, true);
+    new DataView(nonce.buffer).setUint32(8, hi, true);
+    const expected = chacha20poly1305(key, nonce).encrypt(plain);
+
+    const cipher = new TransportCipher(key);
+    const off = 5;
+    const dst = new Uint8Array(off + len + 16 + 3);
+    t.is(cipher.seal(hi, lo, plain, 0, len, dst, off), len + 16);
+    t.is(toHex(dst.subarray(off, off + len + 16)), toHex(expected));
+
+    // Decrypt in place.
+    const n = cipher.open(hi, lo, dst, off, len + 16, dst, off);
+    t.is(n, len);
+    t.is(toHex(dst.subarray(off, off + len)), toHex(plain));
+
+    // Noble ciphertext, flipped bit, rejected without throwing.
+    const bad = Uint8Array.from(expected);
+    bad[bad.length - 1] ^= 0x40;
+    t.is(cipher.open(hi, lo, bad, 0, bad.length, new Uint8Array(len), 0), -1);
+    t.is(cipher.open(hi, lo ^ 1, expected, 0, expected.length, new Uint8Array(len), 0), -1);
+  }
+});
