@@ -186,41 +186,51 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
 
   // ---- write -----------------------------------------------------------------------------------------------
 
-  /** Writes entries 0..count-1; fromBacklog says the arrays are the backlog's own. */
+  /**
+   * Writes entries 0..count-1 and returns how many were dealt with (written or dropped); the rest hit EAGAIN and,
+   * unless they are the backlog's own (fromBacklog), were queued. writeBatch stops short both on EAGAIN and on a
+   * refused packet, so after a short batch we go on one packet at a time, which tells the two apart.
+   */
   private writeRun(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number, fromBacklog: boolean): number {
     let done = 0;
+    try {
+      done = this.addon.writeBatch(this.fd, buf, offsets, lengths, count);
+      this.stats.written += done;
+    } catch (e) {
+      if (!this.refused(e, count)) return count;
+      done = 1;
+    }
     while (done < count && !this.isClosed) {
       let n: number;
       try {
-        n = done === 0 ? this.addon.writeBatch(this.fd, buf, offsets, lengths, count) : this.writeFrom(buf, offsets, lengths, done, count);
+        n = this.addon.write(this.fd, buf, offsets[done]!, lengths[done]!);
       } catch (e) {
-        // The packet at `done` was refused: drop it and go on with the next, unless the device is gone.
-        if (!this.onIoError(e, 'write')) {
-          this.stats.writeDropped += count - done;
-          return count;
-        }
-        this.stats.writeDropped++;
+        if (!this.refused(e, count - done)) return count;
         done++;
         continue;
       }
-      this.stats.written += n;
-      done += n;
-      if (done < count) {
+      if (n < 0) {
         // EAGAIN: keep the rest for POLL_WRITABLE.
         if (!fromBacklog) this.toBacklog(buf, offsets, lengths, done, count);
         return done;
       }
+      this.stats.written++;
+      done++;
     }
     return done;
   }
 
-  /** writeBatch starting at entry `from` (after a refused packet): one packet at a time, no subarray views. */
-  private writeFrom(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, from: number, count: number): number {
-    let i = from;
-    for (; i < count; i++) {
-      if (this.addon.write(this.fd, buf, offsets[i]!, lengths[i]!) < 0) break;
+  /**
+   * A write threw: count the refused packet as dropped and return true to go on, or, when the device is gone,
+   * count all `remaining` packets as dropped and return false.
+   */
+  private refused(e: unknown, remaining: number): boolean {
+    if (this.onIoError(e, 'write')) {
+      this.stats.writeDropped++;
+      return true;
     }
-    return i - from;
+    this.stats.writeDropped += remaining;
+    return false;
   }
 
   private toBacklog(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, from: number, to: number): void {

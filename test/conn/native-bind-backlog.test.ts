@@ -59,13 +59,13 @@ test('EAGAIN: the rest is kept in order, later sends queue behind it, overflow i
   t.is(state.watchers.get(fd4)!.events, READABLE | WRITABLE, 'waits for writability');
   t.is(state.watchers.get(fd6)!.events, READABLE);
   state.room = Infinity;
-  bind.send(batch(5, 6, [v4])); // 2 queued + 6 new > 6: the last one overflows
+  bind.send(batch(5, 6, [v4])); // 2 queued + 6 new > 6: the last two overflow
   t.deepEqual(state.sent.map((s) => s.seq), [0, 1, 2], 'nothing jumps the queue');
-  t.is(bind.stats.sendDropped, 1);
+  t.is(bind.stats.sendDropped, 2);
   state.watchers.get(fd4)!.cb(WRITABLE);
-  t.deepEqual(state.sent.map((s) => s.seq), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.deepEqual(state.sent.map((s) => s.seq), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   t.is(state.watchers.get(fd4)!.events, READABLE, 'back to readable only');
-  t.is(bind.stats.sent, 10);
+  t.is(bind.stats.sent, 9);
   await bind.close();
 });
 

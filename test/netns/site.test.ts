@@ -21,6 +21,27 @@ import { parseSite } from '../../src/site/parse.js';
 import type { Action } from '../../src/site/actions.js';
 import type { SiteSystem } from '../../src/site/system.js';
 import { deleteNs, isRoot, RUN_TAG, sh } from './harness.js';
+import { Command } from 'commander';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerSite } from '../../src/cli/commands/site.js';
+import { silentLogger } from '../../src/log.js';
+
+/** `tunvpn site ...` in-process; returns stdout, throws the ctx.fail message. */
+async function cli(argv: string[]): Promise<string> {
+  let out = '';
+  const program = new Command('tunvpn').exitOverride();
+  registerSite(program, {
+    io: { out: (s) => void (out += s), err: () => undefined, readStdin: async () => '' },
+    logger: () => silentLogger,
+    fail: (message) => {
+      throw new Error(message);
+    },
+  });
+  await program.parseAsync(argv, { from: 'user' });
+  return out;
+}
 
 const SITE = `
 [Bridge]
@@ -61,8 +82,9 @@ function canRun(): string | undefined {
 }
 
 const why = canRun();
-const serial = why === undefined ? test.serial : test.skip;
-if (why !== undefined) test('site integration skipped', (t) => t.log(`skipped: ${why}`) ?? t.is(why.length > 0, true));
+/** test.serial, or test.skip with the reason in the title when this environment cannot run it. */
+const serial = (title: string, fn: (t: ExecutionContext) => Promise<void>) =>
+  why === undefined ? test.serial(title, fn) : test.skip(`${title} [${why}]`, fn);
 
 function capture() {
   const lines: string[] = [];
@@ -136,6 +158,18 @@ serial('up builds a bridge with two container namespaces that ping each other; u
   t.deepEqual(show.filter((r) => r.status !== 'present'), []);
   t.true(show.some((r) => r.object === 'fdb 00:00:00:00:00:00 dst 10.213.0.2 on vx-lan'));
 
+  // The same through the CLI, with the file on disk and the test namespace as the host.
+  const dir = mkdtempSync(join(tmpdir(), 'tv-site-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'lab.site');
+  writeFileSync(file, SITE);
+  const common = [file, '--host-netns', w.host, '--ns-prefix', `${w.tag}-`];
+  const json = JSON.parse(await cli(['site', 'show', ...common, '--json'])) as { objects: Array<{ status: string }> };
+  t.is(json.objects.length, show.length);
+  t.true(json.objects.every((o) => o.status === 'present'));
+  await cli(['site', 'up', ...common]);
+  t.deepEqual(await siteShow(w.site, w.system), show, 'CLI up on a complete site changes nothing');
+
   const down = await siteDown(w.site, w.system, capture().log);
   t.true(down.changes.length > 0);
   t.deepEqual(listNetns().filter((n) => n === c1 || n === c2), []);
@@ -184,6 +218,7 @@ serial('a kernel refusal (vlan where 8021q is missing, or a missing parent) also
     t.deepEqual((await siteShow(site, w.system)).filter((r) => r.status !== 'present'), []);
     await siteDown(site, w.system, capture().log);
   } catch (e) {
+    t.log(`rolled back after: ${(e as Error).message}`);
     t.true(e instanceof SiteApplyError, String(e));
     t.regex((e as Error).message, /create vlan vl10 link br-lan id 10: .*undone$/);
   }

@@ -11,6 +11,9 @@ import type { Command } from 'commander';
 import type { Logger } from '../../log.js';
 import { registerCheck } from './check.js';
 import { registerGenkey, registerGenpsk, registerPubkey } from './keys.js';
+import { registerUp } from './up.js';
+import { registerDown } from './down.js';
+import { registerShow } from './show.js';
 
 export interface CliIo {
   /** Write text to standard output (add the newline yourself). */
@@ -31,4 +34,12 @@ export interface CliContext {
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const commands: RegisterCommand[] = [registerCheck, registerGenkey, registerPubkey, registerGenpsk];
+export const commands: RegisterCommand[] = [
+  registerUp,
+  registerDown,
+  registerShow,
+  registerCheck,
+  registerGenkey,
+  registerPubkey,
+  registerGenpsk,
+];

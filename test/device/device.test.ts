@@ -1,0 +1,146 @@
+/**
+ * Two devices in one process, wired through an in-memory network and in-memory TUN devices: no root, no kernel.
+ * They handshake, carry packets both ways, enforce cryptokey routing, roam, and drop garbage with a count.
+ */
+import test from 'ava';
+import { MemoryNetwork } from '../../src/conn/memory-bind.js';
+import { Endpoint } from '../../src/conn/endpoint.js';
+import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { Device } from '../../src/device/device.js';
+import { DeviceControlAdapter } from '../../src/device/control.js';
+import { totalDropped } from '../../src/device/stats.js';
+import { silentLogger } from '../../src/log.js';
+import { MemoryTun } from '../../src/tun/memory-tun.js';
+import { buildIcmpEcho, buildUdp, parseIpPacket } from '../../src/tun/packet.js';
+import { parsePrefix, type Prefix } from '../../src/util/ip.js';
+
+const P = (s: string): Prefix => parsePrefix(s)!;
+
+async function pair(opts: { keepalive?: number } = {}) {
+  const net = new MemoryNetwork();
+  const keyA = generatePrivateKey();
+  const keyB = generatePrivateKey();
+  const tunA = new MemoryTun({ name: 'a' });
+  const tunB = new MemoryTun({ name: 'b' });
+  const bindA = net.createBind('192.0.2.1');
+  const bindB = net.createBind('192.0.2.2');
+  const a = new Device({ tun: tunA, bind: bindA, privateKey: keyA, listenPort: 51820, log: silentLogger });
+  const b = new Device({ tun: tunB, bind: bindB, privateKey: keyB, listenPort: 51821, log: silentLogger });
+  a.setPeer({
+    publicKey: publicKeyOf(keyB),
+    allowedIPs: [P('10.0.0.2/32'), P('10.1.0.0/24'), P('fd00::2/128')],
+    endpoint: Endpoint.fromString('192.0.2.2:51821'),
+    persistentKeepalive: opts.keepalive,
+  });
+  b.setPeer({ publicKey: publicKeyOf(keyA), allowedIPs: [P('10.0.0.1/32'), P('fd00::1/128')] });
+  await a.start();
+  await b.start();
+  const close = async () => {
+    await a.close();
+    await b.close();
+  };
+  return { net, a, b, tunA, tunB, bindA, bindB, keyA, keyB, close };
+}
+
+test('a ping crosses the tunnel after a handshake, and the reply comes back', async (t) => {
+  const { a, b, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const request = buildIcmpEcho({ src: '10.0.0.1', dst: '10.0.0.2', id: 7, seq: 1, payload: new Uint8Array([1, 2, 3]) });
+  tunA.inject(request);
+  const got = await tunB.nextWritten();
+  t.deepEqual(got, request);
+  const reply = buildIcmpEcho({ src: '10.0.0.2', dst: '10.0.0.1', id: 7, seq: 1, reply: true });
+  tunB.inject(reply);
+  t.deepEqual(await tunA.nextWritten(), reply);
+  // b's view of a: endpoint learned from the handshake, a completed handshake, bytes counted.
+  const snapB = new DeviceControlAdapter(b, silentLogger).get();
+  t.is(snapB.peers.length, 1);
+  t.is(snapB.peers[0]!.endpoint, '192.0.2.1:51820');
+  t.true(snapB.peers[0]!.lastHandshakeTimeSec > 0);
+  t.true(snapB.peers[0]!.rxBytes > 0 && snapB.peers[0]!.txBytes > 0);
+  t.is(a.stats.noRoute, 0);
+});
+
+test('IPv6 packets and a routed subnet reach the right peer', async (t) => {
+  const { tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const v6 = buildUdp({ src: 'fd00::1', dst: 'fd00::2', srcPort: 1000, dstPort: 2000, payload: new Uint8Array(100) });
+  tunA.inject(v6);
+  t.deepEqual(await tunB.nextWritten(), v6);
+  const toLan = buildUdp({ src: '10.0.0.1', dst: '10.1.0.77', srcPort: 1, dstPort: 2, payload: new Uint8Array(1300) });
+  tunA.inject(toLan);
+  t.deepEqual(await tunB.nextWritten(), toLan);
+});
+
+test('packets to no peer are dropped and counted', async (t) => {
+  const { a, tunA, close } = await pair();
+  t.teardown(close);
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.9.9.9', srcPort: 1, dstPort: 2, payload: new Uint8Array(10) }));
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  t.is(a.stats.noRoute, 1);
+});
+
+test('a decrypted packet whose inner source is not the sender\'s allowed IP is dropped', async (t) => {
+  const { a, b, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
+  await tunB.nextWritten();
+  // a claims to be 10.0.0.99, which b does not allow from a.
+  tunA.inject(buildUdp({ src: '10.0.0.99', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
+  const before = b.stats.dropped.disallowedSource ?? 0;
+  await until(() => (b.stats.dropped.disallowedSource ?? 0) > before);
+  t.is(b.stats.dropped.disallowedSource, before + 1);
+  t.is(a.stats.noRoute, 0);
+});
+
+test('garbage datagrams are dropped and counted, and the tunnel keeps working', async (t) => {
+  const { a, b, bindA, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const target = Endpoint.fromString('192.0.2.2:51821');
+  for (let len = 0; len < 200; len++) {
+    const junk = new Uint8Array(len).map((_, i) => (i * 31 + len) & 0xff);
+    if (len > 0) junk[0] = (len % 6) as number;
+    bindA.sendOne(junk, 0, junk.length, target);
+  }
+  await until(() => b.stats.datagrams >= 200);
+  t.is(totalDropped(b.stats), 200);
+  const p = buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 5, dstPort: 6, payload: new Uint8Array(64) });
+  tunA.inject(p);
+  t.deepEqual(await tunB.nextWritten(), p);
+  t.true(a.stats.sent > 0);
+});
+
+test('roaming: b follows a to its new address', async (t) => {
+  const { b, bindA, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const p = buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 5, dstPort: 6, payload: new Uint8Array(8) });
+  tunA.inject(p);
+  await tunB.nextWritten();
+  bindA.setAddresses('192.0.2.77');
+  tunA.inject(p);
+  await tunB.nextWritten();
+  const snap = new DeviceControlAdapter(b, silentLogger).get();
+  t.is(snap.peers[0]!.endpoint, '192.0.2.77:51820');
+  // and b's answers reach a at the new address
+  const back = buildUdp({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 6, dstPort: 5, payload: new Uint8Array(8) });
+  tunB.inject(back);
+  const got = await tunA.nextWritten();
+  t.is(parseIpPacket(got)?.dst, '10.0.0.1');
+});
+
+test('persistent keepalive starts the handshake without any traffic', async (t) => {
+  const { b, close } = await pair({ keepalive: 25 });
+  t.teardown(close);
+  await until(() => (b.protocol.allPeers().next().value?.timers.lastHandshakeAt ?? null) !== null);
+  const snap = new DeviceControlAdapter(b, silentLogger).get();
+  t.is(snap.peers[0]!.endpoint, '192.0.2.1:51820');
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
