@@ -6,6 +6,6 @@ export interface RtnlContext {
   readonly socket: NetlinkSocket;
   /** The namespace the socket lives in (a name under /run/netns), or undefined for the caller's own. */
   readonly netns: string | undefined;
-  /** An ifindex as is; a name looked up with RTM_GETLINK (ENODEV names `op`). */
-  index(ref: LinkRef, op: string): Promise<number>;
+  /** An ifindex as is; a name looked up with RTM_GETLINK. ENODEV reads "<op>: <role> <ref>: ENODEV: ...". */
+  index(ref: LinkRef, op: string, role?: string): Promise<number>;
 }

@@ -68,8 +68,8 @@ export class LinkOps {
     const op = describeCreate(spec);
     if (spec.kind === 'tun' || spec.kind === 'tap') return this.createTun(spec);
     const refs: ResolvedRefs = {};
-    if ('parent' in spec) refs.parent = await this.ctx.index(spec.parent, `${op}: parent`);
-    if (spec.kind === 'vxlan' && spec.dev !== undefined) refs.dev = await this.ctx.index(spec.dev, `${op}: dev`);
+    if ('parent' in spec) refs.parent = await this.ctx.index(spec.parent, op, 'parent');
+    if (spec.kind === 'vxlan' && spec.dev !== undefined) refs.dev = await this.ctx.index(spec.dev, op, 'dev');
     let fdToClose: number | undefined;
     if (spec.kind === 'veth' && typeof spec.peerNetns === 'string') {
       fdToClose = openNetnsFd(spec.peerNetns);
@@ -127,7 +127,7 @@ export class LinkOps {
     if (s.up !== undefined) change.up = s.up;
     if (s.mtu !== undefined) change.mtu = s.mtu;
     if (s.name !== undefined) change.name = s.name;
-    if (s.master !== undefined) change.master = s.master === null ? 0 : await this.ctx.index(s.master, `${op}: master`);
+    if (s.master !== undefined) change.master = s.master === null ? 0 : await this.ctx.index(s.master, op, 'master');
     let fdToClose: number | undefined;
     if (s.netns !== undefined) {
       if (typeof s.netns === 'number') change.netnsFd = s.netns;

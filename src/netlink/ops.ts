@@ -39,7 +39,7 @@ export class RouteOps {
   private async send(cmd: RouteCommand, r: RouteParams): Promise<void> {
     const { dev, ...rest } = r;
     const spec: RouteSpec = rest;
-    if (dev !== undefined) spec.dev = await this.ctx.index(dev, `${cmd} route ${r.dst}: dev`);
+    if (dev !== undefined) spec.dev = await this.ctx.index(dev, `${cmd} route ${r.dst}`, 'dev');
     await this.ctx.socket.request(routeRequest(cmd, spec));
   }
 

@@ -18,6 +18,7 @@ import { AddressOps, FdbOps, RouteOps, RuleOps } from './ops.js';
 import { NetlinkSocket } from './socket.js';
 import type { RtnlContext } from './context.js';
 import { checkInt } from './validate.js';
+import { NetlinkError } from './errors.js';
 
 export interface RtnlOptions {
   /** Open the socket inside /run/netns/NAME; every operation then acts in that namespace. */
@@ -35,7 +36,7 @@ export class Rtnl {
     readonly socket: NetlinkSocket,
     readonly netns?: string,
   ) {
-    const ctx: RtnlContext = { socket, netns, index: (ref, op) => this.index(ref, op) };
+    const ctx: RtnlContext = { socket, netns, index: (ref, op, role) => this.index(ref, op, role) };
     this.links = new LinkOps(ctx);
     this.addresses = new AddressOps(ctx);
     this.routes = new RouteOps(ctx);
@@ -49,11 +50,15 @@ export class Rtnl {
     return new Rtnl(NetlinkSocket.open({ netnsPath: netnsPath(opts.netns) }), opts.netns);
   }
 
-  /** An ifindex as is; a name resolved in this namespace. `op` prefixes the ENODEV error. */
-  async index(ref: LinkRef, op: string): Promise<number> {
-    if (typeof ref === 'number') return checkInt(op, 'link index', ref, 1, 0x7fffffff);
-    const [reply] = await this.socket.request(getLinkRequest(ref, `${op} ${ref}`));
-    if (!reply) throw new Error(`${op} ${ref}: no reply`);
+  /**
+   * An ifindex as is; a name resolved in this namespace. Errors name both: "create link mv0 (macvlan): parent
+   * eth9: ENODEV: no such device".
+   */
+  async index(ref: LinkRef, op: string, role = 'link'): Promise<number> {
+    if (typeof ref === 'number') return checkInt(op, `${role} index`, ref, 1, 0x7fffffff);
+    const what = `${op}: ${role} ${ref}`;
+    const [reply] = await this.socket.request(getLinkRequest(ref, what));
+    if (!reply) throw new NetlinkError(what, 61 /* ENODATA */, 'the kernel sent no link');
     return parseLink(reply).index;
   }
 

@@ -65,6 +65,10 @@ export function findConflicts(desired: DesiredSite, state: SystemState): string[
     const d = linkDifferences(l, s).filter((x) => !x.repairable);
     if (d.length > 0) out.push(`${l.name}${l.netns ? ` (netns ${l.netns})` : ''} from ${l.origin}: ${d.map((x) => x.text).join(', ')}`);
   }
+  for (const r of desired.routes) {
+    const other = (netnsState(state, r.netns)?.routes ?? []).find((x) => samePrefix(x.dst, r.dst) && !(x.gateway && sameIp(x.gateway, r.gateway)));
+    if (other) out.push(`route ${formatPrefix(r.dst)} in netns ${r.netns} already goes via ${other.gateway ? formatIp(other.gateway) : other.dev ?? 'elsewhere'}`);
+  }
   for (const dep of desired.hostDependencies) {
     if (!findLink(state, undefined, dep.name)) out.push(`${dep.usedBy}: link ${dep.name} does not exist on the host`);
   }

@@ -82,7 +82,3 @@ export function findLink(state: SystemState, netns: string | undefined, name: st
 export function samePrefix(a: Prefix, b: Prefix): boolean {
   return a.bits === b.bits && sameIp(a, b);
 }
-
-export function cloneState(s: SystemState): SystemState {
-  return structuredClone(s);
-}

@@ -225,3 +225,40 @@ serial('a kernel refusal (vlan where 8021q is missing, or a missing parent) also
   t.deepEqual(listNetns().filter((n) => n.startsWith(`${w.tag}-c`)), []);
   t.deepEqual(await hostLinks(w.host), baseline);
 });
+
+serial('veth with both ends in namespaces (same name on each side) and a macvlan moved into a namespace', async (t) => {
+  const w = world(t);
+  const baseline = await hostLinks(w.host);
+  const site = parseSite(
+    `[Bridge]
+Name = br0
+[Namespace]
+Name = n1
+[Namespace]
+Name = n2
+[Veth]
+Name = eth1
+Peer = eth1
+Namespace = n1
+PeerNamespace = n2
+Address = 10.88.0.1/30
+PeerAddress = 10.88.0.2/30
+MTU = 1400
+[Macvlan]
+Name = mv0
+Parent = br0
+Namespace = n2
+Address = 10.77.0.5/24
+`,
+    'pair.site',
+    { namespacePrefix: `${w.tag}-` },
+  );
+  const up = await siteUp(site, w.system, capture().log);
+  t.true(up.changes.some((c) => /^move tvm-[0-9a-f]{8} into netns .*-n2 as mv0$/.test(c)), up.changes.join('\n'));
+  t.deepEqual((await siteShow(site, w.system)).filter((r) => r.status !== 'present'), []);
+  t.true(ping(`${w.tag}-n1`, '10.88.0.2'), 'n1 → n2 over the veth pair');
+  t.deepEqual((await siteUp(site, w.system, capture().log)).changes, []);
+  await siteDown(site, w.system, capture().log);
+  t.deepEqual(listNetns().filter((n) => n.startsWith(`${w.tag}-n`)), []);
+  t.deepEqual(await hostLinks(w.host), baseline);
+});

@@ -151,6 +151,9 @@ test('conflicts: wrong kind, wrong vni, missing Dev', (t) => {
   const c = findConflicts(deriveSite(site, clash), clash).join('\n');
   t.regex(c, /br-lan from \[Bridge\] br-lan \(line 2\): kind veth, want bridge/);
   t.regex(c, /vx-lan .*id 43, want 42/);
+  const route = withTunnel();
+  route.netns.set('c1', { links: [], fdb: [], routes: [{ dst: { family: 4, bytes: new Uint8Array(4), bits: 0 }, gateway: { family: 4, bytes: Uint8Array.of(192, 168, 50, 254) } }] });
+  t.regex(findConflicts(deriveSite(site, route), route).join('\n'), /route 0\.0\.0\.0\/0 in netns c1 already goes via 192\.168\.50\.254/);
 });
 
 test('down plan: fdb, links in reverse, namespaces; only what is present and of the declared kind', async (t) => {

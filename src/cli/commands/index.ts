@@ -14,6 +14,7 @@ import { registerGenkey, registerGenpsk, registerPubkey } from './keys.js';
 import { registerUp } from './up.js';
 import { registerDown } from './down.js';
 import { registerShow } from './show.js';
+import { registerSite } from './site.js';
 
 export interface CliIo {
   /** Write text to standard output (add the newline yourself). */
@@ -38,6 +39,7 @@ export const commands: RegisterCommand[] = [
   registerUp,
   registerDown,
   registerShow,
+  registerSite,
   registerCheck,
   registerGenkey,
   registerPubkey,

@@ -1,0 +1,177 @@
+/**
+ * The namespace lab: three namespaces a — b — c, with a WireGuard tunnel a ⇄ b (tunvpn or wireguard-go at each
+ * end) or the raw veth path, plus measurement helpers. See plan.ts for the topology.
+ *
+ *   const lab = await Lab.create({ a: 'wireguard-go', b: 'tunvpn', log });
+ *   try { await lab.ping('a', lab.addr.c, 5); } finally { await lab.dispose(); }
+ *
+ * Clean-up contract: dispose() stops every process the lab started (daemons first, with SIGTERM so they remove
+ * their interfaces and sockets), unlinks UAPI sockets or pid files left behind, deletes the namespaces and the
+ * temporary config directory. create() calls it itself when a step fails. With handleSignals (default), SIGINT and
+ * SIGTERM dispose and then exit 130/143; a synchronous 'exit' hook kills and deletes whatever is still there.
+ */
+import { rmSync } from 'node:fs';
+import { silentLogger, type Logger } from '../log.js';
+import { writeConfigs, type ConfigFiles, type TunnelEnd } from './configs.js';
+import { cpuSeconds } from './cpu.js';
+import { removeLeftovers, startDaemon, type RunningDaemon } from './daemons.js';
+import { labDiagram, type EndKind } from './diagram.js';
+import { ProcessSet } from './exec.js';
+import { runIperf, type IperfOptions, type IperfResult } from './iperf.js';
+import { ping, type PingResult } from './ping.js';
+import { makePlan, type LabNode, type LabPlan } from './plan.js';
+import { addVethRoute, buildTopology, deleteNamespaces } from './topology.js';
+
+export interface LabOptions {
+  a: EndKind;
+  b: EndKind;
+  /** 6 hex digits; random by default. */
+  tag?: string;
+  log?: Logger;
+  /** Dispose and exit on SIGINT/SIGTERM (default true; tests pass false and use teardown hooks). */
+  handleSignals?: boolean;
+}
+
+/** Grace period for a daemon to take its interface down after SIGTERM (ms). */
+const DAEMON_STOP_GRACE_MS = 5_000;
+const HELPER_STOP_GRACE_MS = 1_000;
+const REACHABLE_POLL_PINGS = 1;
+const SIGNAL_EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+export class Lab {
+  readonly procs = new ProcessSet();
+  readonly daemons: Partial<Record<TunnelEnd, RunningDaemon>> = {};
+  /** Namespaces that exist and are ours to delete. */
+  private readonly namespaces: string[] = [];
+  private files: ConfigFiles | undefined;
+  private disposing: Promise<string[]> | undefined;
+  private readonly onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    this.log.warn(`${sig}: tearing the lab down`);
+    void this.dispose().finally(() => process.exit(SIGNAL_EXIT_CODES[sig]));
+  };
+  private readonly onExit = () => this.disposeSync();
+
+  private constructor(
+    readonly plan: LabPlan,
+    readonly ends: { a: EndKind; b: EndKind },
+    private readonly log: Logger,
+    private readonly handleSignals: boolean,
+  ) {}
+
+  static async create(opts: LabOptions): Promise<Lab> {
+    if ((opts.a === 'veth') !== (opts.b === 'veth')) throw new Error(`lab: both ends must be 'veth' or both a daemon (got a=${opts.a}, b=${opts.b})`);
+    const lab = new Lab(makePlan(opts.tag), { a: opts.a, b: opts.b }, opts.log ?? silentLogger, opts.handleSignals ?? true);
+    lab.hook();
+    try {
+      await lab.build();
+    } catch (e) {
+      const problems = await lab.dispose();
+      if (problems.length) lab.log.warn(`lab clean-up after a failed build: ${problems.join('; ')}`);
+      throw e;
+    }
+    return lab;
+  }
+
+  get tunnelled(): boolean {
+    return this.ends.a !== 'veth';
+  }
+
+  /** The address of each node as the others reach it (a and b: tunnel addresses when tunnelled). */
+  get addr(): Record<LabNode, string> {
+    const { plan } = this;
+    return this.tunnelled
+      ? { a: plan.tunnel.a, b: plan.tunnel.b, c: plan.lan.c }
+      : { a: plan.underlay.a, b: plan.underlay.b, c: plan.lan.c };
+  }
+
+  diagram(): string {
+    return labDiagram(this.plan, this.ends.a, this.ends.b);
+  }
+
+  private async build(): Promise<void> {
+    await buildTopology(this.plan, this.log, (ns) => this.namespaces.push(ns));
+    if (!this.tunnelled) return addVethRoute(this.plan, this.log);
+    this.files = writeConfigs(this.plan);
+    const ctx = { plan: this.plan, files: this.files, procs: this.procs, log: this.log };
+    const starts = (['b', 'a'] as const).map(async (end) => {
+      this.daemons[end] = await startDaemon(this.ends[end] as RunningDaemon['kind'], end, ctx);
+    });
+    const results = await Promise.allSettled(starts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  ping(from: LabNode, to: string, count: number): Promise<PingResult> {
+    return ping(this.procs, this.plan.ns[from], to, count);
+  }
+
+  /** Pings once at a time until a reply comes back or `timeoutMs` passes (the first handshake takes a moment). */
+  async waitReachable(from: LabNode, to: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.ping(from, to, REACHABLE_POLL_PINGS)).received > 0) return true;
+    }
+    return false;
+  }
+
+  /** iperf3 client in a, server in c (on the LAN behind b). */
+  iperf(opts: IperfOptions): Promise<IperfResult> {
+    return runIperf(this.procs, this.plan.ns.c, this.plan.ns.a, this.plan.lan.c, opts);
+  }
+
+  /** utime+stime (s) of both daemons together; undefined on the veth path. */
+  daemonCpuSeconds(): number | undefined {
+    const ds = Object.values(this.daemons);
+    if (ds.length === 0) return undefined;
+    return ds.reduce((sum, d) => sum + cpuSeconds(d.pid), 0);
+  }
+
+  /** `wg show IFACE` of one end (works for both daemons: same UAPI). */
+  async wgShow(end: TunnelEnd): Promise<string> {
+    const d = this.daemons[end];
+    if (!d) throw new Error(`no daemon at ${end}`);
+    return (await this.procs.run(d.ns, 'wg', ['show', d.ifname], { timeoutMs: 10_000 })).stdout;
+  }
+
+  /** Tears everything down; idempotent. Returns problems met on the way (also logged), [] when clean. */
+  dispose(): Promise<string[]> {
+    this.disposing ??= this.teardown();
+    return this.disposing;
+  }
+
+  private async teardown(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const d of Object.values(this.daemons)) this.log.info(`[#] stop ${d.kind} ${d.ifname} (pid ${d.pid})`);
+    await Promise.all(Object.values(this.daemons).map((d) => d.proc.stop(DAEMON_STOP_GRACE_MS)));
+    await this.procs.stopAll(HELPER_STOP_GRACE_MS);
+    this.removeFiles();
+    problems.push(...deleteNamespaces(this.namespaces, this.log));
+    this.unhook();
+    for (const p of problems) this.log.warn(`lab clean-up: ${p}`);
+    return problems;
+  }
+
+  private removeFiles(): void {
+    for (const ifname of Object.values(this.plan.wg)) {
+      for (const path of removeLeftovers(ifname)) this.log.info(`[#] removed leftover ${path}`);
+    }
+    if (this.files) rmSync(this.files.dir, { recursive: true, force: true });
+  }
+
+  /** Last resort on process exit: everything synchronous, nothing awaited. */
+  private disposeSync(): void {
+    this.procs.killAllSync();
+    this.removeFiles();
+    deleteNamespaces(this.namespaces);
+  }
+
+  private hook(): void {
+    process.on('exit', this.onExit);
+    if (this.handleSignals) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, this.onSignal);
+  }
+
+  private unhook(): void {
+    process.off('exit', this.onExit);
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, this.onSignal);
+  }
+}

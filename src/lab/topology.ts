@@ -1,0 +1,84 @@
+/**
+ * Builds and removes the lab's namespaces and veth links with our netlink module (no `ip` commands). Each step is
+ * logged before it is made. Tunnel interfaces are not made here (see daemons.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { native } from '../native/addon.js';
+import { netns, Rtnl } from '../netlink/index.js';
+import { LAB_NODES, type LabPlan } from './plan.js';
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
+/** Runs fn with an Rtnl socket opened inside namespace `ns`, closing it afterwards. */
+export async function withRtnl<T>(ns: string, fn: (rtnl: Rtnl) => Promise<T>): Promise<T> {
+  const rtnl = Rtnl.open({ netns: ns });
+  try {
+    return await fn(rtnl);
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
+ * Creates namespaces a, b, c; veth a⇄b (underlay) and b⇄c (LAN); addresses; c's default route via b; forwarding
+ * on b. `created` receives each namespace as soon as it exists, so the caller can remove it if a later step fails.
+ */
+export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: string) => void): Promise<void> {
+  for (const node of LAB_NODES) {
+    log.info(`[#] netns add ${plan.ns[node]}`);
+    netns.create(plan.ns[node]);
+    created(plan.ns[node]);
+    await withRtnl(plan.ns[node], (r) => r.links.up('lo'));
+  }
+  const { ns, links, underlay, lan } = plan;
+  log.info(`[#] veth ${ns.a}/${links.aToB} ⇄ ${ns.b}/${links.bToA}`);
+  await withRtnl(ns.a, (r) => r.links.create({ kind: 'veth', name: links.aToB, peerName: links.bToA, peerNetns: ns.b }));
+  log.info(`[#] veth ${ns.b}/${links.bToC} ⇄ ${ns.c}/${links.cToB}`);
+  await withRtnl(ns.b, (r) => r.links.create({ kind: 'veth', name: links.bToC, peerName: links.cToB, peerNetns: ns.c }));
+
+  const addrs: Array<[string, string, string]> = [
+    [ns.a, links.aToB, `${underlay.a}/${underlay.prefix}`],
+    [ns.b, links.bToA, `${underlay.b}/${underlay.prefix}`],
+    [ns.b, links.bToC, `${lan.b}/${lan.prefix}`],
+    [ns.c, links.cToB, `${lan.c}/${lan.prefix}`],
+  ];
+  for (const [n, dev, cidr] of addrs) {
+    log.info(`[#] ${n}: addr add ${cidr} dev ${dev}; link set ${dev} up`);
+    await withRtnl(n, async (r) => {
+      await r.addresses.add(dev, cidr);
+      await r.links.up(dev);
+    });
+  }
+  log.info(`[#] ${ns.c}: route add default via ${lan.b}`);
+  await withRtnl(ns.c, (r) => r.routes.add({ dst: 'default', gateway: lan.b }));
+  log.info(`[#] ${ns.b}: ${IP_FORWARD} = 1`);
+  setIpForward(ns.b, true);
+}
+
+/** The raw path: a reaches the LAN straight over the underlay, via b. */
+export async function addVethRoute(plan: LabPlan, log: Logger): Promise<void> {
+  const dst = `${plan.lan.subnet}/${plan.lan.prefix}`;
+  log.info(`[#] ${plan.ns.a}: route add ${dst} via ${plan.underlay.b}`);
+  await withRtnl(plan.ns.a, (r) => r.routes.add({ dst, gateway: plan.underlay.b }));
+}
+
+/** Writes ip_forward from a thread switched into `ns` (/proc/sys/net follows the writer's namespace). */
+export function setIpForward(ns: string, on: boolean): void {
+  native().withNetns(netns.path(ns), () => writeFileSync(IP_FORWARD, on ? '1\n' : '0\n'));
+}
+
+/** Deletes the namespaces that exist (their links go with them once no process is left inside). */
+export function deleteNamespaces(names: readonly string[], log?: Logger): string[] {
+  const problems: string[] = [];
+  for (const n of names) {
+    if (!netns.exists(n)) continue;
+    try {
+      log?.info(`[#] netns del ${n}`);
+      netns.delete(n);
+    } catch (e) {
+      problems.push(`${n}: ${(e as Error).message}`);
+    }
+  }
+  return problems;
+}
