@@ -8,3 +8,4 @@ export { parseIperfJson, IPERF_PORT, type IperfOptions, type IperfResult } from 
 export { parseProcStat, cpuSeconds, clockTicksPerSecond, type CpuTicks } from './cpu.js';
 export { quickConfig, wgConfig, allowedIps, type TunnelEnd } from './configs.js';
 export { onPath, ExecError } from './exec.js';
+export { formatBitsPerSecond, formatPing, formatIperf } from './format.js';

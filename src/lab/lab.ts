@@ -102,13 +102,14 @@ export class Lab {
   }
 
   ping(from: LabNode, to: string, count: number): Promise<PingResult> {
+    this.checkLive();
     return ping(this.procs, this.plan.ns[from], to, count);
   }
 
   /** Pings once at a time until a reply comes back or `timeoutMs` passes (the first handshake takes a moment). */
   async waitReachable(from: LabNode, to: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !this.disposing) {
       if ((await this.ping(from, to, REACHABLE_POLL_PINGS)).received > 0) return true;
     }
     return false;
@@ -116,6 +117,7 @@ export class Lab {
 
   /** iperf3 client in a, server in c (on the LAN behind b). */
   iperf(opts: IperfOptions): Promise<IperfResult> {
+    this.checkLive();
     return runIperf(this.procs, this.plan.ns.c, this.plan.ns.a, this.plan.lan.c, opts);
   }
 
@@ -131,6 +133,10 @@ export class Lab {
     const d = this.daemons[end];
     if (!d) throw new Error(`no daemon at ${end}`);
     return (await this.procs.run(d.ns, 'wg', ['show', d.ifname], { timeoutMs: 10_000 })).stdout;
+  }
+
+  private checkLive(): void {
+    if (this.disposing) throw new Error('the lab has been torn down');
   }
 
   /** Tears everything down; idempotent. Returns problems met on the way (also logged), [] when clean. */

@@ -2,7 +2,7 @@
  * Helpers for integration tests that build network namespaces. Every namespace a test makes gets a name unique to
  * this run and is deleted in teardown, also when the test fails. Shelling out to `ip` is fine here (tests only).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
@@ -26,6 +26,16 @@ export function sh(cmd: string, args: string[], opts: { input?: string; allowFai
     const err = e as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
   }
+}
+
+/** Like sh, without blocking the event loop (use it while other processes of the test must keep running). */
+export function shAsync(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 export function ip(ns: string | undefined, ...args: string[]): string {

@@ -13,12 +13,18 @@ import type { CliContext } from './index.js';
 const POLL_MS = 100;
 const DEFAULT_TIMEOUT_S = 15;
 
+/** Whether the process runs (a zombie, exited but not yet reaped by its parent, counts as gone). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
