@@ -84,6 +84,11 @@ export class Lab {
       : { a: plan.underlay.a, b: plan.underlay.b, c: plan.lan.c };
   }
 
+  /** The temporary directory holding the generated configs (private keys!); removed by dispose(). */
+  get configDir(): string | undefined {
+    return this.files?.dir;
+  }
+
   diagram(): string {
     return labDiagram(this.plan, this.ends.a, this.ends.b);
   }
@@ -101,7 +106,7 @@ export class Lab {
     if (failed) throw failed.reason;
   }
 
-  ping(from: LabNode, to: string, count: number): Promise<PingResult> {
+  async ping(from: LabNode, to: string, count: number): Promise<PingResult> {
     this.checkLive();
     return ping(this.procs, this.plan.ns[from], to, count);
   }
@@ -116,7 +121,7 @@ export class Lab {
   }
 
   /** iperf3 client in a, server in c (on the LAN behind b). */
-  iperf(opts: IperfOptions): Promise<IperfResult> {
+  async iperf(opts: IperfOptions): Promise<IperfResult> {
     this.checkLive();
     return runIperf(this.procs, this.plan.ns.c, this.plan.ns.a, this.plan.lan.c, opts);
   }

@@ -77,13 +77,19 @@ async function runDemo(opts: DemoOptions, ctx: CliContext): Promise<void> {
 
     if (onPath('iperf3')) {
       const cpu0 = lab.daemonCpuSeconds() ?? 0;
-      const r = await step(lab.iperf({ duration: DEMO_IPERF_SECONDS }));
-      const cpu = (lab.daemonCpuSeconds() ?? 0) - cpu0;
-      out(`iperf3 a -> c (TCP, 1 stream):      ${formatIperf(r)}; daemons used ${cpu.toFixed(2)} CPU-s`);
+      try {
+        const r = await step(lab.iperf({ duration: DEMO_IPERF_SECONDS }));
+        const cpu = (lab.daemonCpuSeconds() ?? 0) - cpu0;
+        out(`iperf3 a -> c (TCP, 1 stream):      ${formatIperf(r)}; daemons used ${cpu.toFixed(2)} CPU-s`);
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
+        out(`iperf3 a -> c failed: ${(e as Error).message.split('\n')[0]}`);
+      }
     } else {
       out('iperf3 is not installed, skipping the throughput test (Debian/Ubuntu: apt-get install iperf3)');
     }
-    if (opts.keep && failures.length === 0) {
+    if (opts.keep) {
+      if (failures.length) out(`\nproblems: ${failures.join('; ')}`);
       out(`\nthe lab is up: try  ip netns exec ${lab.plan.ns.a} ping ${addr.c}  — Ctrl-C tears it down`);
       await interrupted.catch(() => {});
     }

@@ -1,0 +1,70 @@
+/**
+ * Interoperability with wireguard-go (the reference userspace implementation) in the topology of topology.ts:
+ * wireguard-go at a and tunvpn at b, then tunvpn at a and wireguard-go at b (the latter with a PresharedKey on both
+ * ends). Each pair pings across the tunnel and to the LAN behind b, runs iperf3 both ways, and both ends report
+ * the handshake in `wg show all dump`.
+ */
+import test, { type ExecutionContext } from 'ava';
+import {
+  buildTopology,
+  iperf,
+  iperfServer,
+  ping,
+  pingUntilReply,
+  skipReason,
+  startEnd,
+  stopDaemon,
+  tunvpnShow,
+  wgDumpPeers,
+  type Impl,
+} from './topology.js';
+
+const why = skipReason(['wg', 'ping', 'iperf3', 'wireguard-go']);
+const maybe = why ? test.serial.skip : test.serial;
+const suffix = why ? ` (skipped: ${why})` : '';
+
+async function interop(t: ExecutionContext, impl: { a: Impl; b: Impl }, presharedKey: boolean): Promise<void> {
+  const topo = buildTopology(t, { purpose: `io${impl.a[0]}${impl.b[0]}`, presharedKey });
+  // b first: it has no endpoint for a and waits for a's initiation.
+  const b = await startEnd(topo, 'b', impl.b);
+  const a = await startEnd(topo, 'a', impl.a);
+
+  await pingUntilReply(topo.ns.a, topo.tunnel.b);
+  const toB = await ping(topo.ns.a, topo.tunnel.b, 3);
+  t.is(toB.received, 3, toB.output);
+  const toC = await ping(topo.ns.a, topo.lan.c, 3);
+  t.is(toC.received, 3, toC.output);
+  const fromC = await ping(topo.ns.c, topo.tunnel.a, 3);
+  t.is(fromC.received, 3, fromC.output);
+  const bToA = await ping(topo.ns.b, topo.tunnel.a, 3);
+  t.is(bToA.received, 3, bToA.output);
+
+  await iperfServer(t, topo.ns.c);
+  const up = await iperf(topo.ns.a, topo.lan.c, { seconds: 2 });
+  t.true(up.receivedBitsPerSecond > 0 && up.receivedBytes > 0, `iperf3 a → c: ${JSON.stringify(up)}`);
+  const down = await iperf(topo.ns.a, topo.lan.c, { seconds: 2, reverse: true });
+  t.true(down.receivedBitsPerSecond > 0 && down.receivedBytes > 0, `iperf3 c → a: ${JSON.stringify(down)}`);
+
+  for (const [end, other] of [['a', 'b'], ['b', 'a']] as const) {
+    const d = end === 'a' ? a : b;
+    const peers = await wgDumpPeers(topo.ns[end], d.ifname);
+    t.is(peers.length, 1, `${d.impl} at ${end}`);
+    const p = peers[0]!;
+    t.is(p.publicKey, topo.keys[other].publicKey);
+    t.true(p.latestHandshake > 0, `${d.impl} at ${end}: latest handshake ${p.latestHandshake}`);
+    // Both directions of iperf3 passed this end, so both counters hold at least one run's bytes.
+    t.true(p.rxBytes >= Math.min(up.receivedBytes, down.receivedBytes) && p.txBytes > 0, `${d.impl} at ${end}: rx ${p.rxBytes} tx ${p.txBytes}`);
+    t.is(p.presharedKey !== '(none)', presharedKey, `${d.impl} at ${end}: preshared key shown as set: ${p.presharedKey !== '(none)'}`);
+    if (d.impl === 'tunvpn') {
+      // b learned a's endpoint from a's packets: a's underlay address and port.
+      if (end === 'b') t.is(p.endpoint, `${topo.underlay.a}:${topo.port.a}`);
+      const shown = await tunvpnShow(topo.ns[end], d.ifname);
+      t.true(shown.interfaces[0]!.peers[0]!.latestHandshake > 0);
+    }
+  }
+
+  for (const d of [a, b]) t.is(await stopDaemon(d), 0, `${d.impl} exit; output:\n${d.output()}`);
+}
+
+maybe(`wireguard-go (a) ⇄ tunvpn (b)${suffix}`, (t) => interop(t, { a: 'wireguard-go', b: 'tunvpn' }, false));
+maybe(`tunvpn (a) ⇄ wireguard-go (b), with a preshared key${suffix}`, (t) => interop(t, { a: 'tunvpn', b: 'wireguard-go' }, true));
