@@ -126,6 +126,7 @@ export class Device {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.log.info({ stats: this.stats }, 'device closing');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const peer of [...this.protocol.allPeers()]) this.protocol.removePeer(peer);

@@ -61,7 +61,7 @@ export const COUNTER_WINDOW_SIZE = COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS;
 
 /* ---------- Implementation constants ---------- */
 
-/** Packets queued per peer while waiting for a handshake; the oldest is dropped beyond this. */
-export const MAX_STAGED_PACKETS = 128;
+/** Packets queued per peer while waiting for a handshake (wireguard-go keeps 1024); the oldest is dropped beyond. */
+export const MAX_STAGED_PACKETS = 1024;
 /** Largest plaintext we accept to encrypt (a TUN MTU of up to 65535 minus nothing: bounded by UDP). */
 export const MAX_PLAINTEXT_BYTES = 65535 - TRANSPORT_MIN_BYTES - 8 - 40;

@@ -144,3 +144,23 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test('a flood of valid-looking initiations puts the device under load: it answers with cookie replies', async (t) => {
+  const { net, a, b, bindA, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  let initiation: Uint8Array | undefined;
+  net.filter = (_from, _to, data) => {
+    if (data[0] === 1 && !initiation) initiation = data.slice();
+    return true;
+  };
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
+  await tunB.nextWritten();
+  t.truthy(initiation);
+  const target = Endpoint.fromString('192.0.2.2:51821');
+  for (let i = 0; i < 400; i++) bindA.sendOne(initiation!, 0, initiation!.length, target);
+  await until(() => (b.stats.dropped.cookieSent ?? 0) > 0);
+  // Before the load threshold the copies were stale replays; past it, b demanded a cookie instead of doing DH.
+  t.true((b.stats.dropped.cookieSent ?? 0) > 0);
+  t.true((b.stats.dropped.cookieSent ?? 0) + (b.stats.dropped.replayedTimestamp ?? 0) <= 400);
+  t.is(a.stats.noRoute, 0);
+});
