@@ -3,8 +3,8 @@
  * The `tunvpn` command line. `run(argv, io)` does all the work and returns the exit status without exiting,
  * so tests can call it in-process; the few lines at the bottom are the executable's entry point.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { isMainModule } from './entry.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../config/types.js';
@@ -108,15 +108,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   }
 }
 
-function invokedAsScript(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (invokedAsScript()) {
+if (isMainModule(import.meta.url)) {
   // A closed pipe (`tunvpn genkey | head -c 4`) is not an error worth a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);

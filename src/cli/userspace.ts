@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isMainModule } from './entry.js';
 import { realpathSync, createWriteStream } from 'node:fs';
 import { NativeBind } from '../conn/native-bind.js';
 import { Device } from '../device/device.js';
@@ -114,14 +115,6 @@ export async function main(argv: string[]): Promise<number> {
   return 1;
 }
 
-function invokedAsScript(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (invokedAsScript()) {
+if (isMainModule(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }
