@@ -12,6 +12,7 @@
         "src/fdio.cc",
         "src/watch.cc",
         "src/udp.cc",
+        "src/udp_offload.cc",
         "src/netlink.cc",
         "src/netns.cc"
       ],

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tunvpn::InitFdio(env, exports);
   tunvpn::InitWatch(env, exports, constants);
   tunvpn::InitUdp(env, exports, constants);
+  tunvpn::InitUdpOffload(env, exports, constants);
   tunvpn::InitNetlink(env, exports, constants);
   tunvpn::InitNetns(env, exports);
   constants.Freeze();

@@ -9,6 +9,7 @@ void InitTun(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitFdio(Napi::Env env, Napi::Object exports);
 void InitWatch(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void InitUdpOffload(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetlink(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetns(Napi::Env env, Napi::Object exports);
 

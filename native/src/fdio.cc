@@ -2,6 +2,7 @@
 #include "fdio.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -26,6 +27,9 @@ void CheckSlices(Napi::Env env, const ByteView& arena, const Int32View& offsets,
 }
 
 namespace {
+
+constexpr int64_t kMaxHeadBytes = 256;  // largest per-write header (a virtio_net_hdr is 10 or 12 bytes)
+constexpr int32_t kMaxWriteParts = 128; // slices per writev after the header (a GRO super-packet has at most 64)
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
@@ -106,6 +110,56 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(done));
 }
 
+
+// writevBatch(fd, heads, headSize, arena, offsets, lengths, parts, count) -> writes done before EAGAIN.
+// Write w is one writev(2) of heads[w*headSize, +headSize) (skipped when headSize is 0) followed by the next
+// parts[w] slices of the arena (slices are consumed in order across writes). Error handling as writeBatch.
+Napi::Value WritevBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  ByteView heads = ArgBytes(info, 1, "heads");
+  auto headSize = static_cast<size_t>(ArgInt(info, 2, "headSize", 0, kMaxHeadBytes));
+  ByteView arena = ArgBytes(info, 3, "arena");
+  Int32View offsets = ArgInt32s(info, 4, "offsets");
+  Int32View lengths = ArgInt32s(info, 5, "lengths");
+  Int32View parts = ArgInt32s(info, 6, "parts");
+  auto count = static_cast<size_t>(ArgInt(info, 7, "count", 0, kMaxBatchArg));
+  RequireCapacity(env, "parts", parts.length, count);
+  RequireCapacity(env, "heads", heads.length, static_cast<uint64_t>(headSize) * count);
+  size_t slices = 0;
+  for (size_t w = 0; w < count; w++) {
+    int32_t p = parts.data[w];
+    if (p < 1 || p > kMaxWriteParts) {
+      ThrowRangeError(env, "write " + std::to_string(w) + " has " + std::to_string(p) + " parts (1.." +
+                               std::to_string(kMaxWriteParts) + ")");
+    }
+    slices += static_cast<size_t>(p);
+  }
+  CheckSlices(env, arena, offsets, lengths, slices);
+
+  iovec iov[kMaxWriteParts + 1];
+  size_t done = 0;
+  size_t next = 0;  // first slice of write `done`
+  while (done < count) {
+    int n = 0;
+    if (headSize > 0) iov[n++] = {heads.data + done * headSize, headSize};
+    auto p = static_cast<size_t>(parts.data[done]);
+    for (size_t k = 0; k < p; k++) {
+      iov[n++] = {arena.data + offsets.data[next + k], static_cast<size_t>(lengths.data[next + k])};
+    }
+    ssize_t r = writev(fd, iov, n);
+    if (r >= 0) {
+      done++;
+      next += p;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || done > 0) break;
+    ThrowErrno(env, errno, "writev");
+  }
+  return Napi::Number::New(env, static_cast<double>(done));
+}
+
 }  // namespace
 
 void InitFdio(Napi::Env env, Napi::Object exports) {
@@ -113,6 +167,7 @@ void InitFdio(Napi::Env env, Napi::Object exports) {
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("readBatch", Napi::Function::New(env, ReadBatch, "readBatch"));
   exports.Set("writeBatch", Napi::Function::New(env, WriteBatch, "writeBatch"));
+  exports.Set("writevBatch", Napi::Function::New(env, WritevBatch, "writevBatch"));
 }
 
 }  // namespace tunvpn

@@ -18,24 +18,15 @@
 #include "bindings.h"
 #include "errors.h"
 #include "fdio.h"
+#include "udp.h"
 
 namespace tunvpn {
 
 namespace {
-
-constexpr size_t kAddrSlot = 24;      // bytes per address slot (ADDR_SLOT in addon.ts)
 constexpr size_t kAddrOffset = 8;     // address bytes start here in a slot
 constexpr size_t kScopeOffset = 4;    // IPv6 scope id (little-endian) here
 constexpr size_t kPortOffset = 2;     // port (big-endian) here
-constexpr int kChunk = 64;            // datagrams per recvmmsg/sendmmsg syscall (stack arrays)
-constexpr int kMaxSoftRetries = 8;    // queued ICMP-style errors skipped per recvmmsg call
-constexpr size_t kMaxAddressText = 64;
-
-union SockAddr {
-  sockaddr sa;
-  sockaddr_in in4;
-  sockaddr_in6 in6;
-};
+}  // namespace
 
 // ---- address slots -------------------------------------------------------------------------------------
 
@@ -117,6 +108,12 @@ bool IsSoftReceiveError(int err) {
       return false;
   }
 }
+
+namespace {
+
+constexpr int kChunk = 64;            // datagrams per recvmmsg/sendmmsg syscall (stack arrays)
+constexpr int kMaxSoftRetries = 8;    // queued ICMP-style errors skipped per recvmmsg call
+constexpr size_t kMaxAddressText = 64;
 
 // ---- bindings --------------------------------------------------------------------------------------------
 

@@ -114,5 +114,7 @@ if (isMainModule(import.meta.url)) {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  process.exitCode = await run(process.argv.slice(2));
+  // A command may have set process.exitCode itself (e.g. show for a missing interface): keep a failure.
+  const status = await run(process.argv.slice(2));
+  process.exitCode = status || process.exitCode;
 }

@@ -24,6 +24,12 @@ export interface PacketBatchOptions {
   headroom?: number;
   /** Allocate `addrs` (capacity × ADDR_SLOT bytes) for datagram batches. Default false. */
   addrs?: boolean;
+  /**
+   * Use this buffer instead of allocating one; it needs at least capacity × slotSize + headroom bytes. The slots
+   * live at its start; bytes beyond them are the owner's (e.g. a reader's raw read area that offsets may point
+   * into: offsets may point anywhere in buf).
+   */
+  buf?: Uint8Array;
 }
 
 /** Largest slot we accept: an IPv4/IPv6 packet or UDP datagram never exceeds 64 KiB (plus a header). */
@@ -55,7 +61,9 @@ export class PacketBatch {
     this.capacity = capacity;
     this.slotSize = slotSize;
     this.headroom = headroom;
-    this.buf = new Uint8Array(capacity * slotSize + headroom);
+    const need = capacity * slotSize + headroom;
+    if (opts.buf && opts.buf.length < need) throw new RangeError(`buffer of ${opts.buf.length} bytes is smaller than ${need}`);
+    this.buf = opts.buf ?? new Uint8Array(need);
     this.offsets = new Int32Array(capacity);
     this.lengths = new Int32Array(capacity);
     this.addrs = opts.addrs ? new Uint8Array(capacity * ADDR_SLOT) : undefined;

@@ -47,6 +47,8 @@ export interface DeviceOptions {
   /** Monotonic milliseconds. */
   clock?: () => number;
   rng?: Rng;
+  /** Handshake messages per second that put the device under load (cookies demanded); see receive.ts. */
+  underLoadHandshakesPerSecond?: number;
 }
 
 export class Device {
@@ -58,6 +60,7 @@ export class Device {
   private readonly clock: () => number;
   private readonly rng: Rng;
   private readonly endpoints = new EndpointCache();
+  private readonly underLoadHandshakesPerSecond: number | undefined;
   private send: SendPipeline;
   private receive: ReceivePipeline;
   private privateKey: Uint8Array;
@@ -77,6 +80,7 @@ export class Device {
     this.listenPort = opts.listenPort ?? 0;
     this.fwMark = opts.fwMark ?? 0;
     this.privateKey = Uint8Array.from(opts.privateKey);
+    this.underLoadHandshakesPerSecond = opts.underLoadHandshakesPerSecond;
     this.protocol = this.makeProtocol(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
@@ -96,7 +100,10 @@ export class Device {
   }
 
   private makeReceive(): ReceivePipeline {
-    return new ReceivePipeline(this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
+    return new ReceivePipeline(
+      this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES,
+      this.underLoadHandshakesPerSecond,
+    );
   }
 
   get publicKey(): Uint8Array {

@@ -38,6 +38,7 @@ export class ReceivePipeline {
     private readonly stats: DeviceStats,
     batchSize: number,
     maxDatagramBytes: number,
+    private readonly underLoadHandshakesPerSecond = UNDER_LOAD_HANDSHAKES_PER_S,
   ) {
     this.out = new PacketBatch(batchSize, Math.max(1, plaintextCapacity(maxDatagramBytes)));
   }
@@ -72,7 +73,7 @@ export class ReceivePipeline {
   }
 
   /**
-   * Handshake load: more than UNDER_LOAD_HANDSHAKES_PER_S handshake messages in a second puts the protocol under
+   * Handshake load: more than underLoadHandshakesPerSecond (default UNDER_LOAD_HANDSHAKES_PER_S) handshake messages in a second puts the protocol under
    * load (initiations then need a valid MAC2, i.e. a cookie proving the source address) for UNDER_LOAD_HOLD_MS.
    */
   private countHandshake(now: number): void {
@@ -80,7 +81,7 @@ export class ReceivePipeline {
       this.windowStart = now;
       this.handshakesInWindow = 0;
     }
-    if (++this.handshakesInWindow > UNDER_LOAD_HANDSHAKES_PER_S) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
+    if (++this.handshakesInWindow > this.underLoadHandshakesPerSecond) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
     this.protocol.underLoad = now < this.underLoadUntil;
   }
 

@@ -41,15 +41,19 @@ export function isDaemon(s: string): s is Daemon {
   return (DAEMONS as readonly string[]).includes(s);
 }
 
-export async function startDaemon(
-  kind: Daemon,
-  end: TunnelEnd,
-  ctx: { plan: LabPlan; files: ConfigFiles; procs: ProcessSet; log: Logger },
-): Promise<RunningDaemon> {
+/** What starting a daemon needs from the lab. */
+export interface DaemonContext {
+  plan: LabPlan;
+  files: ConfigFiles;
+  procs: ProcessSet;
+  log: Logger;
+}
+
+export async function startDaemon(kind: Daemon, end: TunnelEnd, ctx: DaemonContext): Promise<RunningDaemon> {
   return kind === 'tunvpn' ? startTunvpn(end, ctx) : startWireguardGo(end, ctx);
 }
 
-async function startTunvpn(end: TunnelEnd, { plan, files, procs, log }: { plan: LabPlan; files: ConfigFiles; procs: ProcessSet; log: Logger }): Promise<RunningDaemon> {
+async function startTunvpn(end: TunnelEnd, { plan, files, procs, log }: DaemonContext): Promise<RunningDaemon> {
   const ns = plan.ns[end];
   const ifname = plan.wg[end];
   log.info(`[#] ${ns}: tunvpn up ${files.quick[end]}`);
@@ -59,7 +63,7 @@ async function startTunvpn(end: TunnelEnd, { plan, files, procs, log }: { plan: 
   return { kind: 'tunvpn', end, ns, ifname, proc, pid: proc.pid! };
 }
 
-async function startWireguardGo(end: TunnelEnd, { plan, files, procs, log }: { plan: LabPlan; files: ConfigFiles; procs: ProcessSet; log: Logger }): Promise<RunningDaemon> {
+async function startWireguardGo(end: TunnelEnd, { plan, files, procs, log }: DaemonContext): Promise<RunningDaemon> {
   const ns = plan.ns[end];
   const ifname = plan.wg[end];
   log.info(`[#] ${ns}: wireguard-go -f ${ifname}`);

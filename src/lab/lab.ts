@@ -99,7 +99,9 @@ export class Lab {
     this.files = writeConfigs(this.plan);
     const ctx = { plan: this.plan, files: this.files, procs: this.procs, log: this.log };
     const starts = (['b', 'a'] as const).map(async (end) => {
-      this.daemons[end] = await startDaemon(this.ends[end] as RunningDaemon['kind'], end, ctx);
+      const kind = this.ends[end];
+      if (kind === 'veth') throw new Error(`lab: end ${end} has no daemon`); // excluded by create()
+      this.daemons[end] = await startDaemon(kind, end, ctx);
     });
     const results = await Promise.allSettled(starts);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

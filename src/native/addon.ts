@@ -71,6 +71,8 @@ export interface NativeAddon {
     SOL_UDP: number;
     UDP_SEGMENT: number;
     UDP_GRO: number;
+    /** Most datagrams the kernel segments from one UDP_SEGMENT send (64). */
+    UDP_MAX_SEGMENTS: number;
     NETLINK_ROUTE: number;
   };
 
@@ -101,6 +103,23 @@ export interface NativeAddon {
    * far is returned, so the next call, starting at that packet, throws for it.
    */
   writeBatch(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  /**
+   * Batched writev(2), for writes that need a header or gather several slices (a TUN with IFF_VNET_HDR: a
+   * virtio_net_hdr, then a packet, or a GRO super-packet gathered from the first segment and the payloads of the
+   * rest). Write w is heads[w*headSize, +headSize) (nothing when headSize is 0) followed by the next parts[w]
+   * (1..128) slices arena[offsets[j], offsets[j]+lengths[j]), slices being consumed in order across writes.
+   * Returns how many writes were done before EAGAIN; hard errors as writeBatch.
+   */
+  writevBatch(
+    fd: number,
+    heads: Uint8Array,
+    headSize: number,
+    arena: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    parts: Int32Array,
+    count: number,
+  ): number;
   /** A uv_poll watcher; callback(events) on readiness, or callback(-errno) on a poll error. */
   watch(fd: number, callback: (events: number) => void): FdWatcher;
 
@@ -127,6 +146,43 @@ export interface NativeAddon {
    * Every slot i < count must have family 4 or 6 (else RangeError before anything is sent).
    */
   sendmmsg(fd: number, arena: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): number;
+
+  /**
+   * sendmmsg with UDP_SEGMENT (UDP GSO). Datagrams 0..count-1 as in sendmmsg are sent in groups: group g is the
+   * next groups[g] (1..UDP_MAX_SEGMENTS) datagrams, which must share one destination slot; a group of more than one
+   * goes out as ONE message (one iovec per datagram) with a UDP_SEGMENT cmsg of the first datagram's length, so
+   * every datagram but the last must have exactly that length and the last may be shorter, at most 65507 bytes in
+   * all. Groups must cover exactly count datagrams (else RangeError before anything is sent; src/conn/gso.ts
+   * builds valid groups). Returns how many datagrams were handled before EAGAIN, per-destination errors skip a
+   * group as sendmmsg skips a datagram. When the kernel refuses the segmentation of a group (EIO: the route's
+   * device cannot checksum; EINVAL/EMSGSIZE: a segment exceeds the path MTU) that group is sent as plain datagrams,
+   * refused[0] is incremented and refused[1] set to the errno.
+   */
+  sendmmsgGso(
+    fd: number,
+    arena: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    count: number,
+    groups: Int32Array,
+    groupCount: number,
+    refused: Int32Array,
+  ): number;
+  /**
+   * recvmmsg on a socket with UDP_GRO enabled: as recvmmsg, and segmentSizes[i] is the segment size the kernel
+   * reported for message i (0 when it holds one datagram). A message of length L with segment size s > 0 is
+   * ceil(L / s) datagrams back to back, each s bytes but the last. Use slots of 64 KiB so nothing is truncated.
+   */
+  recvmmsgGro(
+    fd: number,
+    arena: Uint8Array,
+    slotSize: number,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    segmentSizes: Int32Array,
+    max: number,
+  ): number;
 
   // ---- netlink -------------------------------------------------------------------------------------
   /**

@@ -16,7 +16,7 @@ import { parsePrefix, type Prefix } from '../../src/util/ip.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
-async function pair(opts: { keepalive?: number } = {}) {
+async function pair(opts: { keepalive?: number; underLoad?: number } = {}) {
   const net = new MemoryNetwork();
   const keyA = generatePrivateKey();
   const keyB = generatePrivateKey();
@@ -25,7 +25,9 @@ async function pair(opts: { keepalive?: number } = {}) {
   const bindA = net.createBind('192.0.2.1');
   const bindB = net.createBind('192.0.2.2');
   const a = new Device({ tun: tunA, bind: bindA, privateKey: keyA, listenPort: 51820, log: silentLogger });
-  const b = new Device({ tun: tunB, bind: bindB, privateKey: keyB, listenPort: 51821, log: silentLogger });
+  const b = new Device({
+    tun: tunB, bind: bindB, privateKey: keyB, listenPort: 51821, log: silentLogger, underLoadHandshakesPerSecond: opts.underLoad,
+  });
   a.setPeer({
     publicKey: publicKeyOf(keyB),
     allowedIPs: [P('10.0.0.2/32'), P('10.1.0.0/24'), P('fd00::2/128')],
@@ -146,7 +148,8 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 test('a flood of valid-looking initiations puts the device under load: it answers with cookie replies', async (t) => {
-  const { net, a, b, bindA, tunA, tunB, close } = await pair();
+  // A low threshold keeps the test independent of how fast this machine does X25519.
+  const { net, a, b, bindA, tunA, tunB, close } = await pair({ underLoad: 8 });
   t.teardown(close);
   let initiation: Uint8Array | undefined;
   net.filter = (_from, _to, data) => {
@@ -157,10 +160,10 @@ test('a flood of valid-looking initiations puts the device under load: it answer
   await tunB.nextWritten();
   t.truthy(initiation);
   const target = Endpoint.fromString('192.0.2.2:51821');
-  for (let i = 0; i < 400; i++) bindA.sendOne(initiation!, 0, initiation!.length, target);
+  for (let i = 0; i < 40; i++) bindA.sendOne(initiation!, 0, initiation!.length, target);
   await until(() => (b.stats.dropped.cookieSent ?? 0) > 0);
   // Before the load threshold the copies were stale replays; past it, b demanded a cookie instead of doing DH.
   t.true((b.stats.dropped.cookieSent ?? 0) > 0);
-  t.true((b.stats.dropped.cookieSent ?? 0) + (b.stats.dropped.replayedTimestamp ?? 0) <= 400);
+  t.true((b.stats.dropped.cookieSent ?? 0) + (b.stats.dropped.replayedTimestamp ?? 0) <= 40);
   t.is(a.stats.noRoute, 0);
 });

@@ -35,7 +35,7 @@ function fwmarkRule(rules: RuleJson[]): RuleJson | undefined {
 }
 
 function suppressRule(rules: RuleJson[]): RuleJson | undefined {
-  return rules.find((r) => r.table === 'main' && r.suppress_prefixlength === 0);
+  return rules.find((r) => r.table === 'main' && r.suppress_prefixlen === 0);
 }
 
 maybe(`AllowedIPs = 0.0.0.0/0: fwmark table and rules, handshake does not loop, LAN reached, all undone${suffix}`, async (t) => {

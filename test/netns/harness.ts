@@ -67,6 +67,7 @@ export function makeNs(t: ExecutionContext, purpose: string): string {
 /** Runs a process inside a namespace; it is killed when the test ends. */
 export function spawnInNs(t: ExecutionContext, ns: string, cmd: string, args: string[]): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  closedOf(child);
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -103,13 +104,29 @@ export function collect(child: ChildProcess): { text: () => string; wait: (re: R
   return { text: () => text, wait };
 }
 
-export function waitExit(child: ChildProcess, ms = 15_000): Promise<number | string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
+/**
+ * Resolves with the exit code (or signal) once the process has exited AND its output streams are closed, so
+ * whatever it printed has been collected ('exit' alone can come before the last output).
+ */
+export function waitExit(child: ChildProcess, ms = 30_000): Promise<number | string> {
+  const closed = closedOf(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('process did not exit')), ms);
-    child.once('exit', (code, signal) => {
+    void closed.then((code) => {
       clearTimeout(timer);
-      resolve(code ?? signal!);
+      resolve(code);
     });
   });
+}
+
+const closedPromises = new WeakMap<ChildProcess, Promise<number | string>>();
+
+/** Registers the close watch at spawn time, so an early close is never missed. */
+export function closedOf(child: ChildProcess): Promise<number | string> {
+  let p = closedPromises.get(child);
+  if (!p) {
+    p = new Promise((resolve) => child.once('close', (code, signal) => resolve(code ?? signal!)));
+    closedPromises.set(child, p);
+  }
+  return p;
 }

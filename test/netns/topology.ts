@@ -41,9 +41,12 @@ export const PID_DIR = '/run/tunvpn';
 const START_TIMEOUT_MS = 30_000;
 /** How long a daemon gets to exit after SIGTERM (ms) before SIGKILL. */
 const STOP_TIMEOUT_MS = 15_000;
-const SOCKET_POLL_MS = 50;
+/** Poll interval (ms) while waiting for a daemon's socket or log line. */
+const POLL_MS = 50;
 /** Default timeout (ms) for one command run by `run`. */
 const RUN_TIMEOUT_MS = 30_000;
+/** Output kept from one command run by `run` (bytes); iperf3 -J documents are tens of KiB. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const SECRET_FILE_MODE = 0o600;
 const TUNNEL_MTU = 1420;
 const PORT_A = 51_001;
@@ -79,9 +82,11 @@ export interface RunResult {
 export function run(ns: string | undefined, cmd: string, args: string[], timeoutMs = RUN_TIMEOUT_MS): Promise<RunResult> {
   const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, args];
   return new Promise((resolve) => {
-    execFile(file, argv, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code === null ? err.message : '') });
+    execFile(file, argv, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES }, (err, stdout, stderr) => {
+      // err.code is the exit status, or a string (ENOENT, ...) when the command did not run; null when killed.
+      const status = (err as { code?: unknown } | null)?.code;
+      const code = err === null ? 0 : typeof status === 'number' ? status : null;
+      resolve({ code, stdout, stderr: stderr || (code === null && err ? err.message : '') });
     });
   });
 }
@@ -217,9 +222,8 @@ function writeConfigs(topo: Topology, opts: TopologyOptions): void {
 }
 
 /** Starts one tunnel end and resolves once it carries traffic configuration (link up, addresses, routes). */
-export async function startEnd(topo: Topology, end: End, impl: Impl = 'tunvpn'): Promise<Daemon> {
-  const daemon = impl === 'tunvpn' ? await startTunvpn(topo, end) : await startWireguardGo(topo, end);
-  return daemon;
+export function startEnd(topo: Topology, end: End, impl: Impl = 'tunvpn'): Promise<Daemon> {
+  return impl === 'tunvpn' ? startTunvpn(topo, end) : startWireguardGo(topo, end);
 }
 
 function spawnDaemon(topo: Topology, end: End, impl: Impl, cmd: string, args: string[]): Daemon {
@@ -233,21 +237,13 @@ function spawnDaemon(topo: Topology, end: End, impl: Impl, cmd: string, args: st
 
 async function startTunvpn(topo: Topology, end: End): Promise<Daemon> {
   const daemon = spawnDaemon(topo, end, 'tunvpn', process.execPath, [TUNVPN_MAIN, 'up', topo.quickConf[end]]);
-  await collectWait(daemon, new RegExp(`${daemon.ifname} is up`));
-  return daemon;
-}
-
-function collectWait(daemon: Daemon, re: RegExp): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (re.test(daemon.output())) return resolve();
-      if (exited(daemon.child)) return reject(new Error(`${daemon.impl} exited before ${re}:\n${daemon.output()}`));
-      if (Date.now() > deadline) return reject(new Error(`${daemon.impl}: no ${re} after ${START_TIMEOUT_MS} ms:\n${daemon.output()}`));
-      setTimeout(poll, SOCKET_POLL_MS);
-    };
-    poll();
+  const ready = new RegExp(`${daemon.ifname} is up`);
+  await waitFor(() => ready.test(daemon.output()), () => {
+    if (exited(daemon.child)) throw new Error(`tunvpn exited (${daemon.child.exitCode ?? daemon.child.signalCode}) before ${ready}`);
+  }, `${ready} from tunvpn`).catch((e: Error) => {
+    throw new Error(`${e.message}; output:\n${daemon.output()}`);
   });
+  return daemon;
 }
 
 async function startWireguardGo(topo: Topology, end: End): Promise<Daemon> {
@@ -279,7 +275,7 @@ export async function waitFor(cond: () => boolean, check: () => void, what: stri
   while (!cond()) {
     check();
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(SOCKET_POLL_MS);
+    await sleep(POLL_MS);
   }
 }
 
@@ -498,5 +494,6 @@ export interface RuleJson {
   not?: null;
   fwmark?: string;
   table: string;
-  suppress_prefixlength?: number;
+  /** iproute2 spells the JSON key this way. */
+  suppress_prefixlen?: number;
 }

@@ -15,6 +15,7 @@ import { registerUp } from './up.js';
 import { registerDown } from './down.js';
 import { registerShow } from './show.js';
 import { registerSite } from './site.js';
+import { registerDemo } from './demo.js';
 
 export interface CliIo {
   /** Write text to standard output (add the newline yourself). */
@@ -40,6 +41,7 @@ export const commands: RegisterCommand[] = [
   registerDown,
   registerShow,
   registerSite,
+  registerDemo,
   registerCheck,
   registerGenkey,
   registerPubkey,
