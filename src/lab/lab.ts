@@ -146,6 +146,11 @@ export class Lab {
     if (this.disposing) throw new Error('the lab has been torn down');
   }
 
+  /** Registers a namespace made on top of the lab (e.g. a site's container) so dispose() deletes it too. */
+  adoptNamespace(name: string): void {
+    if (!this.namespaces.includes(name)) this.namespaces.push(name);
+  }
+
   /** Tears everything down; idempotent. Returns problems met on the way (also logged), [] when clean. */
   dispose(): Promise<string[]> {
     this.disposing ??= this.teardown();

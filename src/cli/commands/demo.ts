@@ -8,6 +8,8 @@ import { formatInterface, plain } from '../../uapi/format.js';
 import { withClient } from '../../uapi/client.js';
 import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
 import { DAEMONS, formatIperf, formatPing, Lab, onPath, type Daemon } from '../../lab/index.js';
+import { ping } from '../../lab/ping.js';
+import { buildLabSites } from '../../lab/sites.js';
 import type { CliContext } from './index.js';
 
 /** Seconds of iperf3 in the demo. */
@@ -19,6 +21,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 interface DemoOptions {
   keep: boolean;
+  sites: boolean;
   peerA: Daemon;
   peerB: Daemon;
 }
@@ -34,6 +37,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .command('demo')
     .description('build a 3-namespace lab with a tunnel, show it, ping and iperf3 across it, then tear it down (root)')
     .option('--keep', 'leave the lab up until Ctrl-C', false)
+    .option('--no-sites', 'skip the second step: two sites sharing one Layer-2 segment through the tunnel')
     .addOption(new Option('--peer-a <impl>', 'implementation at end a').choices(DAEMONS).default('tunvpn'))
     .addOption(new Option('--peer-b <impl>', 'implementation at end b').choices(DAEMONS).default('tunvpn'))
     .action((opts: DemoOptions) => runDemo(opts, ctx));
@@ -88,6 +92,7 @@ async function runDemo(opts: DemoOptions, ctx: CliContext): Promise<void> {
     } else {
       out('iperf3 is not installed, skipping the throughput test (Debian/Ubuntu: apt-get install iperf3)');
     }
+    if (opts.sites) await step(sitesStep(lab, ctx, out, failures));
     if (opts.keep) {
       if (failures.length) out(`\nproblems: ${failures.join('; ')}`);
       out(`\nthe lab is up: try  ip netns exec ${lab.plan.ns.a} ping ${addr.c}  — Ctrl-C tears it down`);
@@ -105,6 +110,30 @@ async function runDemo(opts: DemoOptions, ctx: CliContext): Promise<void> {
     }
   }
   if (failures.length) ctx.fail(`demo failed: ${failures.join('; ')}`);
+}
+
+/**
+ * Step 2: a bridge + vxlan over the tunnel + container namespaces on each end (docs/sites.md); c1 and c2 on a ping
+ * c3 on b across one Layer-2 segment carried inside the encrypted tunnel; then the sites are taken down again.
+ */
+async function sitesStep(lab: Lab, ctx: CliContext, out: (s: string) => void, failures: string[]): Promise<void> {
+  out('\nstep 2: two sites sharing one Layer-2 segment (vxlan VNI 42 inside the tunnel)');
+  const sites = await buildLabSites(lab.plan, ctx.logger());
+  for (const c of sites.containers) lab.adoptNamespace(c.name);
+  out('  site a: bridge br-lan 192.168.50.1, vx-lan over ' + lab.plan.wg.a + ', containers c1 .11, c2 .12');
+  out('  site b: bridge br-lan 192.168.50.2, vx-lan over ' + lab.plan.wg.b + ', container c3 .13');
+  try {
+    const c3 = sites.containers.find((c) => c.host === 'b')!;
+    for (const c of sites.containers.filter((x) => x.host === 'a')) {
+      const r = await ping(lab.procs, c.name, c3.address, DEMO_PINGS);
+      const label = `${c.name.split('-').pop()} (site a) -> c3 (site b) ${c3.address}`;
+      out(`ping ${label.padEnd(34)} ${formatPing(r)}`);
+      if (r.received === 0) failures.push(`ping ${label}: no reply`);
+    }
+  } finally {
+    await sites.down();
+    out('  sites taken down');
+  }
 }
 
 /** `tunvpn show`-style state of one end, read over its UAPI socket (same protocol for both implementations). */
