@@ -33,6 +33,8 @@ export interface InterfaceOps {
   routeMtuTowards(dst: IpAddress): Promise<number | undefined>;
   /** The MTU of the main table's default route (metric or device MTU), if there is one. */
   defaultRouteMtu(): Promise<number | undefined>;
+  /** net.ipv4.conf.all.src_valid_mark = 1, so replies to marked packets pass reverse-path filtering. */
+  enableSrcValidMark(): Promise<void>;
 }
 
 export interface ApplyContext {
@@ -53,6 +55,7 @@ export interface ApplyResult {
   mtu?: number;
   fwMark?: number;
   table?: number;
+  srcValidMark?: boolean;
 }
 
 async function chooseTable(ctx: ApplyContext): Promise<number> {
@@ -106,6 +109,10 @@ export async function applySteps(steps: Step[], ctx: ApplyContext): Promise<Appl
         if (result.fwMark === undefined) {
           await tx.step(`set fwmark ${table} on the tunnel's UDP socket`, () => ({ value: ctx.setFwMark(table) }));
           result.fwMark = table;
+        }
+        if (fam === 4 && !result.srcValidMark) {
+          await tx.step('sysctl -q net.ipv4.conf.all.src_valid_mark=1', async () => ({ value: await ops.enableSrcValidMark() }));
+          result.srcValidMark = true;
         }
         result.table = table;
         const rules: RuleSpec[] = [

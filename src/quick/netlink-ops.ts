@@ -2,6 +2,7 @@
  * InterfaceOps over our rtnetlink module. Deletions tolerate "already gone" (the TUN device's removal takes its
  * addresses and routes with it, so undoing them afterwards finds nothing), every other kernel refusal is an error.
  */
+import { writeFile } from 'node:fs/promises';
 import { isNetlinkError, type Rtnl } from '../netlink/index.js';
 import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
 import type { InterfaceOps, RuleSpec } from './apply.js';
@@ -51,6 +52,7 @@ export function netlinkInterfaceOps(rtnl: Rtnl): InterfaceOps {
         throw e;
       }
     },
+    enableSrcValidMark: () => writeFile('/proc/sys/net/ipv4/conf/all/src_valid_mark', '1\n'),
     defaultRouteMtu: async () => {
       const routes = await rtnl.routes.list({ family: 4, table: 254 });
       const def = routes.find((r) => r.dst === '0.0.0.0/0');
