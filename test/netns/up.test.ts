@@ -168,3 +168,15 @@ for (const [what, mangle, expected] of malformed) {
     t.false(existsSync(`/var/run/wireguard/${name}.sock`));
   });
 }
+
+rootTest('deleting the TUN device ends the daemon cleanly, as with wireguard-go', async (t) => {
+  const ns = makeNs(t, 'del');
+  const dir = tempDir(t);
+  const name = uniqueIf();
+  const { child, out } = await startUp(t, ns, writeConf(dir, name, goodConf()));
+  await shAsync('ip', ['-n', ns, 'link', 'del', name]);
+  t.is(await waitExit(child), 0);
+  t.regex(out.text(), /TUN device closed/);
+  t.false(existsSync(`/var/run/wireguard/${name}.sock`));
+  t.false(existsSync(`/run/tunvpn/${name}.pid`));
+});
