@@ -333,9 +333,11 @@ export function isAlive(pid: number): boolean {
 
 // ---- traffic -------------------------------------------------------------------------------------------------
 
-/** Seconds between pings and per reply. */
-const PING_INTERVAL_S = '0.2';
-const PING_WAIT_S = '2';
+/** Seconds between pings, and at most per reply. */
+const PING_INTERVAL_S = 0.2;
+const PING_WAIT_S = 2;
+/** Seconds a ping run may last beyond its sending time (`-w`), so late replies still count. */
+const PING_SLACK_S = 4;
 
 export interface PingResult {
   transmitted: number;
@@ -343,9 +345,15 @@ export interface PingResult {
   output: string;
 }
 
-/** `ping -c COUNT -i 0.2 -W 2 DST` inside `ns`. */
+/**
+ * `ping -c COUNT -i 0.2 -W 2 -w DEADLINE DST` inside `ns`. The deadline makes ping wait for every reply (up to
+ * COUNT × 0.2 + 4 s) instead of leaving soon after the last request, so a reply delayed by a busy CI box is not
+ * miscounted as lost.
+ */
 export async function ping(ns: string, dst: string, count = 3, extra: string[] = []): Promise<PingResult> {
-  const r = await run(ns, 'ping', ['-n', '-c', String(count), '-i', PING_INTERVAL_S, '-W', PING_WAIT_S, ...extra, dst], 60_000);
+  const deadline = Math.ceil(count * PING_INTERVAL_S + PING_SLACK_S);
+  const args = ['-n', '-c', String(count), '-i', String(PING_INTERVAL_S), '-W', String(PING_WAIT_S), '-w', String(deadline), ...extra, dst];
+  const r = await run(ns, 'ping', args, (deadline + PING_SLACK_S) * 1000);
   const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   return { transmitted: m ? Number(m[1]) : 0, received: m ? Number(m[2]) : 0, output: r.stdout + r.stderr };
 }
@@ -354,7 +362,7 @@ export async function ping(ns: string, dst: string, count = 3, extra: string[] =
  * Pings until one reply comes (the first packet may wait for the handshake), up to `tries` single pings.
  * Returns the number of pings sent, or throws.
  */
-export async function pingUntilReply(ns: string, dst: string, tries = 10): Promise<number> {
+export async function pingUntilReply(ns: string, dst: string, tries = 5): Promise<number> {
   let last = '';
   for (let i = 1; i <= tries; i++) {
     const r = await ping(ns, dst, 1);
