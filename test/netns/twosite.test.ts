@@ -96,7 +96,8 @@ rootTest('c1 and c2 on site a reach c3 on site b over a vxlan inside the tunnel;
   const daemonA = spawnInNs(t, a, process.execPath, [CLI, 'up', confA]);
   const daemonB = spawnInNs(t, b, process.execPath, [CLI, 'up', confB]);
   await Promise.all([collect(daemonA).wait(/is up/), collect(daemonB).wait(/is up/)]);
-  await shAsync('ip', ['netns', 'exec', a, 'ping', '-c', '3', '-i', '0.3', '-W', '3', '10.213.0.2']);
+  // Both daemons start at once: a's first initiation may reach b before b listens, so allow for the 5 s retry.
+  await shAsync('ip', ['netns', 'exec', a, 'ping', '-c', '3', '-i', '0.3', '-w', '20', '10.213.0.2']);
 
   // The sites.
   const siteA = join(dir, 'site-a.conf');
