@@ -47,6 +47,14 @@ export class DeviceControlAdapter implements DeviceControl {
     return { privateKey: d.privateKeyCopy(), listenPort: d.listenPort, fwmark: d.fwMark, peers };
   }
 
+  /** Device counters, flattened: tunPackets, datagrams, …, dropped.<reason>. */
+  stats(): Record<string, number> {
+    const { dropped, ...totals } = this.device.stats;
+    const out: Record<string, number> = { ...totals };
+    for (const [reason, n] of Object.entries(dropped)) out[`dropped.${reason}`] = n ?? 0;
+    return out;
+  }
+
   apply(op: SetOperation): void {
     const d = this.device;
     if (op.privateKey) d.setPrivateKey(op.privateKey);

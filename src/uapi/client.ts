@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DeviceSnapshot, SetOperation } from './control.js';
 import { EIO, EPROTO, UapiError } from './errors.js';
 import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, ifaceNameProblem, socketPath } from './paths.js';
-import { formatSetRequest, parseGetReply } from './protocol.js';
+import { formatSetRequest, parseGetReply, parseStatsReply } from './protocol.js';
 import { isLive } from './server.js';
 
 /** Largest reply we accept, in bytes (a get reply for tens of thousands of peers). */
@@ -68,6 +68,11 @@ export class UapiClient {
     const parsed = parseGetReply(await this.getRaw());
     if (!parsed.ok) throw parsed.error;
     return parsed.value;
+  }
+
+  /** tunvpn's `stats=1` extension: device counters, or undefined when the daemon does not offer them. */
+  async stats(): Promise<Record<string, number> | undefined> {
+    return parseStatsReply(await this.#request('stats=1\n\n'));
   }
 
   /**

@@ -90,6 +90,11 @@ export interface SetOperation {
 export interface DeviceControl {
   /** A consistent snapshot of the device's configuration and counters. */
   get(): DeviceSnapshot;
+  /**
+   * tunvpn's extension (`stats=1`): device-wide counters as flat numeric key=value pairs, e.g. dropped datagrams
+   * by reason (`dropped.invalidMac1=12`). Optional; devices without it answer `stats=1` with no keys.
+   */
+  stats?(): Record<string, number>;
   /** Apply a validated transaction; throws UapiError(errno) on failure (see the semantics above). */
   apply(op: SetOperation): void;
 }

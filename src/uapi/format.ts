@@ -134,6 +134,8 @@ export interface InterfaceJson {
     txBytes: number;
     persistentKeepalive: number;
   }[];
+  /** Device counters (tunvpn's stats=1 extension), when the daemon offers them. */
+  stats?: Record<string, number>;
 }
 
 export function interfaceJson(name: string, s: DeviceSnapshot): InterfaceJson {

@@ -323,3 +323,25 @@ export function parseGetReply(text: string): Result<DeviceSnapshot> {
   }
   return { ok: true, value: snap };
 }
+
+/** Reply to tunvpn's `stats=1` extension: `key=value` lines of finite numbers (keys of [a-zA-Z0-9_.]), errno=0. */
+export function formatStatsReply(stats: Record<string, number>): string {
+  let out = '';
+  for (const [k, v] of Object.entries(stats)) {
+    if (/^[a-zA-Z0-9_.]{1,64}$/.test(k) && Number.isFinite(v)) out += `${k}=${v}\n`;
+  }
+  return `${out}errno=0\n\n`;
+}
+
+/** Parses a `stats=1` reply; undefined when it is not one (e.g. a daemon that does not know the extension). */
+export function parseStatsReply(text: string): Record<string, number> | undefined {
+  const lines = text.split('\n');
+  if (lines.at(-1) !== '' || lines.at(-2) !== '' || lines.at(-3) !== 'errno=0') return undefined;
+  const stats: Record<string, number> = {};
+  for (const line of lines.slice(0, -3)) {
+    const m = /^([a-zA-Z0-9_.]{1,64})=(-?[0-9.e+]+)$/.exec(line);
+    if (!m) return undefined;
+    stats[m[1]!] = Number(m[2]);
+  }
+  return stats;
+}

@@ -20,7 +20,7 @@ import type { DeviceControl } from './control.js';
 import { EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
-import { formatErrnoReply, formatGetReply, parseSetBody } from './protocol.js';
+import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './protocol.js';
 
 const SOCKET_MODE = 0o600;
 const DIR_MODE = 0o755;
@@ -240,6 +240,12 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           const e = toUapiError(err);
           this.#log.error({ errno: e.errno }, `UAPI get failed: ${e.message}`);
           return formatErrnoReply('get', e.errno);
+        }
+      case 'stats':
+        try {
+          return formatStatsReply(this.#control.stats?.() ?? {});
+        } catch (err) {
+          return formatErrnoReply('get', toUapiError(err).errno);
         }
       case 'set': {
         const parsed = parseSetBody(req.lines);

@@ -86,6 +86,9 @@ function errorLines(output: string): string[] {
   });
 }
 
+/** Datagrams from the real peer a (pings, keepalives) among those b's UDP stack counted. */
+const LEGIT_DATAGRAMS_SLACK = 100;
+
 maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the tunnel still works${suffix}`, async (t) => {
   const topo = buildTopology(t, { purpose: 'hos' });
   const b = await startEnd(topo, 'b');
@@ -126,12 +129,14 @@ maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the 
   const iface = shown.interfaces[0]!;
   t.is(iface.peers.length, 1);
   t.is(iface.peers[0]!.endpoint, `${topo.underlay.a}:${topo.port.a}`);
-  if (iface.stats?.dropped) {
-    const dropped = Object.values(iface.stats.dropped).reduce((s, n) => s + n, 0);
-    t.true(dropped > 0, `drop counters: ${JSON.stringify(iface.stats.dropped)}`);
-  } else {
-    t.log('tunvpn show --json exposes no drop counters; not asserted');
-  }
+  // Every hostile datagram that reached the daemon was dropped and counted under a reason (tunvpn's stats=1).
+  const stats = iface.stats ?? {};
+  const dropped = Object.entries(stats)
+    .filter(([k]) => k.startsWith('dropped.'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  t.log(`drop counters: ${JSON.stringify(stats)}`);
+  t.true(dropped >= delivered - LEGIT_DATAGRAMS_SLACK, `dropped ${dropped} of ${delivered} delivered`);
+  t.true(dropped <= (stats.datagrams ?? 0));
 
   for (const d of [a, b]) t.is(await stopDaemon(d), 0, d.output());
 });

@@ -477,7 +477,8 @@ export interface ShowJson {
     publicKey: string | null;
     listenPort: number;
     peers: { publicKey: string; endpoint: string | null; allowedIps: string[]; latestHandshake: number; rxBytes: number; txBytes: number }[];
-    stats?: { dropped?: Record<string, number>; datagrams?: number };
+    /** tunvpn's stats=1 extension, flattened: datagrams, dropped.<reason>, ... */
+    stats?: Record<string, number>;
   }[];
 }
 

@@ -40,19 +40,29 @@ export async function runShow(args: ShowArgs): Promise<ShowResult> {
     if (problem) return { stdout: '', stderr: `tunvpn show: ${problem}\n`, exitCode: 1 };
   }
   const names = args.iface !== undefined ? [args.iface] : await listInterfaces(args.dir);
-  const shown: { name: string; snap: DeviceSnapshot }[] = [];
+  const shown: { name: string; snap: DeviceSnapshot; stats?: Record<string, number> }[] = [];
   let stderr = '';
   for (const name of names) {
     try {
-      const snap = await withClient(name, { dir: args.dir }, (c) => c.get());
-      shown.push({ name, snap });
+      const { snap, stats } = await withClient(name, { dir: args.dir }, async (c) => {
+        const snap = await c.get();
+        // Only for --json, and only from daemons that speak the extension (wireguard-go answers with an error).
+        const stats = args.json ? await c.stats().catch(() => undefined) : undefined;
+        return { snap, stats };
+      });
+      shown.push({ name, snap, stats });
     } catch (err) {
       stderr += `Unable to access interface ${name}: ${describe(err)}\n`;
     }
   }
   let stdout: string;
   if (args.json) {
-    const doc: { interfaces: InterfaceJson[] } = { interfaces: shown.map((s) => interfaceJson(s.name, s.snap)) };
+    const doc: { interfaces: InterfaceJson[] } = {
+      interfaces: shown.map((s) => {
+        const hasStats = s.stats !== undefined && Object.keys(s.stats).length > 0;
+        return { ...interfaceJson(s.name, s.snap), ...(hasStats ? { stats: s.stats } : {}) };
+      }),
+    };
     stdout = `${JSON.stringify(doc, null, 2)}\n`;
   } else {
     const style = args.color ? ansi : plain;
