@@ -58,3 +58,16 @@ export class NetlinkArgumentError extends Error {
 export function isNetlinkError(e: unknown, code?: string): e is NetlinkError {
   return e instanceof NetlinkError && (code === undefined || e.code === code);
 }
+
+/** errno names meaning "it is not there (any more)": what a delete of something already removed gets. */
+export const ALREADY_GONE: ReadonlySet<string> = new Set(['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL', 'ENXIO']);
+
+/** Awaits a delete, treating "already gone" as success; any other error propagates. */
+export async function ignoreGone(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (isNetlinkError(e) && ALREADY_GONE.has(e.code)) return;
+    throw e;
+  }
+}

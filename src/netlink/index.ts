@@ -12,7 +12,7 @@ export { AddressOps, RouteOps, RuleOps, FdbOps, type RouteParams, type FdbParams
 export { NetlinkSocket } from './socket.js';
 export { openNativeChannel, type NetlinkChannel } from './channel.js';
 export { netns, createNetns, deleteNetns, listNetns, netnsExists, netnsPath, openNetnsFd, checkNetnsName, NETNS_RUN_DIR } from './netns.js';
-export { NetlinkError, NetlinkArgumentError, NetlinkDecodeError, isNetlinkError, errnoName } from './errors.js';
+export { NetlinkError, NetlinkArgumentError, NetlinkDecodeError, isNetlinkError, errnoName, ignoreGone, ALREADY_GONE } from './errors.js';
 export type {
   LinkSpec,
   LinkKind,

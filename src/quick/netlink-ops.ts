@@ -3,20 +3,11 @@
  * addresses and routes with it, so undoing them afterwards finds nothing), every other kernel refusal is an error.
  */
 import { writeFile } from 'node:fs/promises';
-import { isNetlinkError, type Rtnl } from '../netlink/index.js';
+import { ignoreGone, isNetlinkError, type Rtnl } from '../netlink/index.js';
 import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
 import type { InterfaceOps, RuleSpec } from './apply.js';
 
-const ALREADY_GONE = new Set(['ENODEV', 'ESRCH', 'ENOENT', 'EADDRNOTAVAIL', 'ENXIO']);
 
-async function ignoreGone(p: Promise<void>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (isNetlinkError(e) && ALREADY_GONE.has(e.code)) return;
-    throw e;
-  }
-}
 
 function toRule(r: RuleSpec) {
   return { family: r.family, table: r.table, fwmark: r.fwMark, invert: r.invert, suppressPrefixLength: r.suppressPrefixLength };

@@ -5,7 +5,7 @@
  * namespace is deleted (an open socket would keep a deleted namespace, and its veth ends, alive).
  */
 import { native } from '../native/addon.js';
-import { createNetns, deleteNetns, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
+import { createNetns, deleteNetns, ignoreGone, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
 import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '../util/ip.js';
 import type { Action, CreateSpec } from './actions.js';
 import type { FdbState, LinkState, NetnsState, RouteState, SystemState } from './state.js';
@@ -16,7 +16,6 @@ const RT_TABLE_MAIN = 254;
 /** The process's own network namespace, for moving a link back to a host that is not under /run/netns. */
 const SELF_NETNS_PATH = '/proc/self/ns/net';
 /** errno names that mean "already gone" when deleting. */
-const GONE = new Set(['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL']);
 
 export interface NetlinkSiteSystemOptions {
   /** Treat this /run/netns namespace as the host (default: the process's own namespace). */
@@ -164,14 +163,6 @@ export class NetlinkSiteSystem implements SiteSystem {
   }
 }
 
-async function ignoreGone(p: Promise<void>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (isNetlinkError(e) && GONE.has(e.code)) return;
-    throw e;
-  }
-}
 
 function toLinkState(l: LinkInfo, nameOf: Map<number, string>): LinkState {
   const s: LinkState = { name: l.name, mtu: l.mtu, up: l.up, addresses: [] };

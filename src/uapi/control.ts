@@ -42,6 +42,20 @@ export interface PeerSnapshot {
   protocolVersion: 1;
 }
 
+/** A peer as it is right after creation: no handshake, no traffic, no allowed IPs. */
+export function newPeerSnapshot(publicKey: Uint8Array): PeerSnapshot {
+  return {
+    publicKey,
+    persistentKeepaliveInterval: 0,
+    lastHandshakeTimeSec: 0,
+    lastHandshakeTimeNsec: 0,
+    rxBytes: 0,
+    txBytes: 0,
+    allowedIps: [],
+    protocolVersion: PROTOCOL_VERSION,
+  };
+}
+
 export interface DeviceSnapshot {
   /** Absent (or all zeros) when the device has no private key. */
   privateKey?: Uint8Array;

@@ -6,7 +6,7 @@
  */
 import { publicKey as derivePublicKey } from '../crypto/x25519.js';
 import { sameIp, type Prefix } from '../util/ip.js';
-import type { DeviceControl, DeviceSnapshot, PeerSnapshot, SetOperation } from './control.js';
+import { newPeerSnapshot, type DeviceControl, type DeviceSnapshot, type PeerSnapshot, type SetOperation } from './control.js';
 import { EADDRINUSE, UapiError } from './errors.js';
 import { formatHexKey, isZeroKey } from './values.js';
 
@@ -66,16 +66,7 @@ export class MemoryDeviceControl implements DeviceControl {
       if (index < 0 && po.updateOnly) continue;
       let peer = next.peers[index];
       if (!peer) {
-        peer = {
-          publicKey: po.publicKey,
-          persistentKeepaliveInterval: 0,
-          lastHandshakeTimeSec: 0,
-          lastHandshakeTimeNsec: 0,
-          rxBytes: 0,
-          txBytes: 0,
-          allowedIps: [],
-          protocolVersion: 1,
-        };
+        peer = newPeerSnapshot(po.publicKey);
         next.peers.push(peer);
       }
       if (po.presharedKey) peer.presharedKey = isZeroKey(po.presharedKey) ? undefined : po.presharedKey;

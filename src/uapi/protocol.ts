@@ -6,7 +6,7 @@
  * Nothing here throws on bad input: parse functions return a result union.
  */
 import { formatPrefix } from '../util/ip.js';
-import { KEY_LEN, PROTOCOL_VERSION, type DeviceSnapshot, type PeerOperation, type PeerSnapshot, type SetOperation } from './control.js';
+import { KEY_LEN, newPeerSnapshot, PROTOCOL_VERSION, type DeviceSnapshot, type PeerOperation, type PeerSnapshot, type SetOperation } from './control.js';
 import { EINVAL, EPROTO, UapiError } from './errors.js';
 import {
   MAX_FWMARK,
@@ -294,16 +294,7 @@ export function parseGetReply(text: string): Result<DeviceSnapshot> {
       }
       if (key === 'public_key') {
         const k = parseHexKey(value) ?? protocolError('bad public_key in get reply');
-        peer = {
-          publicKey: k,
-          persistentKeepaliveInterval: 0,
-          lastHandshakeTimeSec: 0,
-          lastHandshakeTimeNsec: 0,
-          rxBytes: 0,
-          txBytes: 0,
-          allowedIps: [],
-          protocolVersion: 1,
-        };
+        peer = newPeerSnapshot(k);
         snap.peers.push(peer);
       } else if (peer) {
         replyPeerLine(peer, key, value);
