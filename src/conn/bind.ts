@@ -29,7 +29,10 @@ export interface BindStats {
 }
 
 export interface Bind {
-  /** Most datagrams per receive callback and per send call that the bind handles in one system call. */
+  /**
+   * Datagrams per send call that the bind handles in one system call, and per receive callback — except that a
+   * bind with UDP GRO may deliver more (the kernel's coalesced messages split back into datagrams).
+   */
   readonly batchSize: number;
   readonly stats: BindStats;
   /** Opens the sockets on `port` (0 = any free port) and resolves with the port actually bound. */

@@ -8,6 +8,14 @@
  * Send: datagrams are grouped by family without allocation (a homogeneous batch goes straight to sendmmsg;
  * a mixed one is split through per-socket index scratch arrays). On EAGAIN the rest is copied to a bounded
  * backlog and the socket is watched for POLL_WRITABLE; what does not fit is dropped and counted.
+ *
+ * Offloads (on unless `offload: false` or TUNVPN_OFFLOAD=0 / TUNVPN_UDP_OFFLOAD=0, each probed per socket at open):
+ * - UDP GSO: runs of datagrams to one destination with one size (src/conn/gso.ts) leave in one sendmsg with a
+ *   UDP_SEGMENT cmsg. A kernel that refuses it with EIO (no checksum offload on the route) turns GSO off for that
+ *   socket; a refused group is resent as plain datagrams by the addon, so nothing is lost.
+ * - UDP GRO: the kernel may hand us several datagrams of one flow as one message with their segment size; each
+ *   message is split into its datagrams by offsets and lengths (no copy) before the callback sees the batch, so a
+ *   callback may carry more than batchSize datagrams (at most GRO_MESSAGES × GSO_MAX_SEGMENTS).
  */
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -23,6 +31,8 @@ import {
 } from './bind.js';
 import type { Endpoint } from './endpoint.js';
 import { Backlog as SocketBacklog } from './backlog.js';
+import { GSO_MAX_SEGMENTS, gsoGroups } from './gso.js';
+import { constants as osConstants } from 'node:os';
 
 /** Socket buffer size we ask for: wireguard-go asks for 7 MiB too. */
 export const SOCKET_BUFFER_BYTES = 7 << 20;
@@ -32,6 +42,15 @@ const MAX_BATCHES_PER_WAKE = 8;
 const PORT_PICK_ATTEMPTS = 10;
 /** Consecutive poll errors on a socket before we stop re-arming its watcher. */
 const MAX_POLL_ERRORS = 10;
+/** Messages per recvmmsg when UDP GRO is on; each slot holds a coalesced message of up to 64 KiB. */
+export const GRO_MESSAGES = 32;
+const GRO_SLOT_BYTES = 65_536;
+const EIO = osConstants.errno.EIO;
+
+/** Whether offloads are allowed by the environment: TUNVPN_OFFLOAD=0 turns all off, TUNVPN_<KIND>_OFFLOAD=0 one kind. */
+export function offloadAllowed(kind: 'UDP' | 'TUN', env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TUNVPN_OFFLOAD !== '0' && env[`TUNVPN_${kind}_OFFLOAD`] !== '0';
+}
 
 export interface NativeBindOptions {
   batchSize?: number;
@@ -49,6 +68,8 @@ export interface NativeBindOptions {
   backlog?: number;
   /** Create the sockets inside this network namespace (e.g. /run/netns/NAME). */
   netnsPath?: string;
+  /** UDP GSO/GRO when the kernel has them (default: on unless TUNVPN_OFFLOAD=0 or TUNVPN_UDP_OFFLOAD=0). */
+  offload?: boolean;
   logger?: Logger;
   addon?: NativeAddon;
 }
@@ -56,6 +77,13 @@ export interface NativeBindOptions {
 class UdpSocket {
   watcher: FdWatcher | undefined;
   pollErrors = 0;
+  /** UDP_SEGMENT sends; turned off for good when the kernel answers EIO. */
+  gso = false;
+  /** UDP_GRO receives. */
+  gro = false;
+  /** gsoGroups output, and the addon's refused-group report [count, errno]. */
+  readonly groups: Int32Array;
+  readonly refused = new Int32Array(2);
   /** Index scratch for splitting a mixed batch by family: entries point into the caller's buf. */
   readonly scratchOffsets: Int32Array;
   readonly scratchLengths: Int32Array;
@@ -71,6 +99,7 @@ class UdpSocket {
     this.scratchOffsets = new Int32Array(scratch);
     this.scratchLengths = new Int32Array(scratch);
     this.scratchAddrs = new Uint8Array(scratch * ADDR_SLOT);
+    this.groups = new Int32Array(Math.max(scratch, backlog.batch.capacity));
   }
 }
 
@@ -87,6 +116,9 @@ export class NativeBind implements Bind {
   private readonly oneOffsets = new Int32Array(1);
   private readonly oneLengths = new Int32Array(1);
   private sockets: UdpSocket[] = [];
+  private readonly offload: boolean;
+  /** GRO receive state, made at the first open that enables GRO: raw messages, then the datagrams split out. */
+  private gro: { arena: Uint8Array; lengths: Int32Array; segments: Int32Array; addrs: Uint8Array; batch: PacketBatch } | undefined;
   private onReceive: ReceiveCallback | undefined;
   private mark = 0;
   private boundPort = 0;
@@ -99,6 +131,12 @@ export class NativeBind implements Bind {
     const headroom = opts.headroom ?? 0;
     this.rx = new PacketBatch(this.batchSize, opts.slotSize ?? DEFAULT_DATAGRAM_SLOT_BYTES, { headroom, addrs: true });
     this.rxArena = this.rx.buf.subarray(headroom);
+    this.offload = (opts.offload ?? offloadAllowed('UDP')) && headroom === 0;
+  }
+
+  /** Which offloads each open socket uses (IPv4 first): for tests and diagnostics. */
+  get offloads(): Array<{ family: 4 | 6; gso: boolean; gro: boolean }> {
+    return this.sockets.map((s) => ({ family: s.family, gso: s.gso, gro: s.gro }));
   }
 
   get port(): number {
@@ -121,6 +159,7 @@ export class NativeBind implements Bind {
       const s = new UdpSocket(family, fd, new SocketBacklog(backlog, this.rx.slotSize), this.batchSize);
       this.sockets.push(s);
       this.tuneBuffers(fd);
+      if (this.offload) this.probeOffloads(s);
     }
     this.boundPort = opened.port;
     try {
@@ -129,7 +168,7 @@ export class NativeBind implements Bind {
       await this.close();
       throw e;
     }
-    this.log.info({ port: opened.port, families: this.sockets.map((s) => s.family) }, 'UDP bind open');
+    this.log.info({ port: opened.port, offloads: this.offloads }, 'UDP bind open');
     return opened.port;
   }
 
@@ -260,6 +299,39 @@ export class NativeBind implements Bind {
     }
   }
 
+  /** UDP_SEGMENT is there when getsockopt knows it; UDP_GRO when setsockopt takes it. */
+  private probeOffloads(s: UdpSocket): void {
+    const a = this.addon;
+    const { SOL_UDP, UDP_SEGMENT, UDP_GRO } = a.constants;
+    if (typeof a.sendmmsgGso === 'function') {
+      try {
+        a.getsockoptInt(s.fd, SOL_UDP, UDP_SEGMENT);
+        s.gso = true;
+      } catch (e) {
+        this.log.debug({ err: e, family: s.family }, 'no UDP GSO');
+      }
+    }
+    if (typeof a.recvmmsgGro === 'function') {
+      try {
+        a.setsockoptInt(s.fd, SOL_UDP, UDP_GRO, 1);
+        s.gro = true;
+      } catch (e) {
+        this.log.debug({ err: e, family: s.family }, 'no UDP GRO');
+      }
+    }
+    if (s.gro && !this.gro) {
+      const arena = new Uint8Array(GRO_MESSAGES * GRO_SLOT_BYTES);
+      const capacity = GRO_MESSAGES * GSO_MAX_SEGMENTS;
+      this.gro = {
+        arena,
+        lengths: new Int32Array(GRO_MESSAGES),
+        segments: new Int32Array(GRO_MESSAGES),
+        addrs: new Uint8Array(GRO_MESSAGES * ADDR_SLOT),
+        batch: new PacketBatch(capacity, arena.length / capacity, { addrs: true, buf: arena }),
+      };
+    }
+  }
+
   private applyMark(mark: number): void {
     const { SOL_SOCKET, SO_MARK } = this.addon.constants;
     for (const s of this.sockets) {
@@ -294,6 +366,10 @@ export class NativeBind implements Bind {
   }
 
   private drain(s: UdpSocket): void {
+    if (s.gro && this.gro) {
+      this.drainGro(s, this.gro);
+      return;
+    }
     const rx = this.rx;
     const max = this.batchSize;
     for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
@@ -318,12 +394,66 @@ export class NativeBind implements Bind {
     }
   }
 
+  /**
+   * As drain, with UDP GRO: message j (a slot of 64 KiB) holding len bytes with segment size seg > 0 is
+   * ceil(len / seg) datagrams back to back; each becomes an entry of the delivered batch pointing into the slot.
+   */
+  private drainGro(s: UdpSocket, gro: NonNullable<NativeBind['gro']>): void {
+    const out = gro.batch;
+    const outAddrs = out.addrs!;
+    const limit = this.rx.maxPacketSize;
+    for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
+      let n: number;
+      try {
+        n = this.addon.recvmmsgGro(s.fd, gro.arena, GRO_SLOT_BYTES, gro.lengths, gro.addrs, gro.segments, GRO_MESSAGES);
+      } catch (e) {
+        this.log.warn({ err: e, family: s.family }, 'recvmmsg failed');
+        return;
+      }
+      if (n === 0) return;
+      let k = 0;
+      for (let j = 0; j < n; j++) {
+        const len = gro.lengths[j]!;
+        if (len < 0) {
+          this.stats.receiveDropped++; // truncated
+          continue;
+        }
+        const reported = gro.segments[j]!;
+        const seg = reported > 0 && reported < len ? reported : len; // one datagram unless the kernel coalesced
+        if (seg > limit) {
+          this.stats.receiveDropped += Math.ceil(len / seg);
+          continue;
+        }
+        const base = j * GRO_SLOT_BYTES;
+        let p = 0;
+        do {
+          if (k === out.capacity) {
+            this.stats.receiveDropped++;
+          } else {
+            out.offsets[k] = base + p;
+            out.lengths[k] = Math.min(seg, len - p);
+            copySlot(gro.addrs, j * ADDR_SLOT, outAddrs, k * ADDR_SLOT);
+            k++;
+          }
+          p += seg;
+        } while (p < len);
+      }
+      out.count = k;
+      this.deliverBatch(out);
+      if (n < GRO_MESSAGES || this.onReceive === undefined) return;
+    }
+  }
+
   private deliver(): void {
+    this.deliverBatch(this.rx);
+  }
+
+  private deliverBatch(batch: PacketBatch): void {
     const cb = this.onReceive;
-    if (!cb || this.rx.count === 0) return;
-    this.stats.received += this.rx.count;
+    if (!cb || batch.count === 0) return;
+    this.stats.received += batch.count;
     try {
-      cb(this.rx);
+      cb(batch);
     } catch (e) {
       this.log.error({ err: e }, 'receive callback threw');
     }
@@ -348,7 +478,7 @@ export class NativeBind implements Bind {
   private sendRun(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): void {
     let sent: number;
     try {
-      sent = this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
+      sent = s.gso && count > 1 ? this.sendGso(s, buf, offsets, lengths, addrs, count) : this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
     } catch (e) {
       this.log.warn({ err: e, family: s.family }, 'sendmmsg failed');
       this.stats.sendDropped += count;
@@ -356,6 +486,23 @@ export class NativeBind implements Bind {
     }
     this.stats.sent += sent;
     if (sent < count) this.toBacklog(s, buf, offsets, lengths, addrs, sent, count);
+  }
+
+  /** sendmmsg with UDP_SEGMENT groups; plain sendmmsg when no two datagrams group. */
+  private sendGso(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): number {
+    const groupCount = gsoGroups(lengths, addrs, count, s.groups);
+    if (groupCount === count) return this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
+    const sent = this.addon.sendmmsgGso(s.fd, buf, offsets, lengths, addrs, count, s.groups, groupCount, s.refused);
+    if (s.refused[0]! > 0) {
+      if (s.refused[1] === EIO) {
+        s.gso = false;
+        this.log.warn({ family: s.family }, 'the kernel refused UDP GSO (EIO: no checksum offload on the route): sending plain datagrams');
+      } else {
+        this.log.debug({ family: s.family, errno: s.refused[1], groups: s.refused[0] }, 'UDP GSO group refused; sent plain');
+      }
+      s.refused[0] = 0;
+    }
+    return sent;
   }
 
   private toBacklog(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, from: number, to: number): void {

@@ -8,7 +8,12 @@
  * Device removal: when the link is deleted the kernel detaches the fd; poll reports an error (libuv: EBADF) and
  * reads fail with EBADFD. Either way we release the fd and emit 'closed' once.
  *
- * IFF_VNET_HDR (GSO/GRO offloads) is a later step: `offload: true` is reserved for it and rejected for now.
+ * Offloads (default on when the kernel takes them; `offload: false`, TUNVPN_OFFLOAD=0 or TUNVPN_TUN_OFFLOAD=0 turn
+ * them off): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD CSUM|TSO4|TSO6 (|USO4|USO6 when accepted).
+ * Reads then carry a virtio_net_hdr and may be 64 KiB TCP super-packets: offload.ts splits them into MTU-sized
+ * packets before the callback. Writes go through gro.ts: consecutive segments of a TCP flow become one
+ * super-packet, everything is written with writevBatch behind its virtio_net_hdr (and write() may rewrite the
+ * headers of a batch's packets in place).
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -17,6 +22,10 @@ import { silentLogger } from '../log.js';
 import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
 import { Backlog } from '../conn/backlog.js';
 import { PacketBatch } from '../conn/batch.js';
+import { offloadAllowed } from '../conn/native-bind.js';
+import { GroPlanner } from './gro.js';
+import { VnetReader } from './offload.js';
+import { VNET_HDR_BYTES } from './vnet.js';
 import {
   DEFAULT_TUN_BATCH_SIZE,
   DEFAULT_TUN_MTU,
@@ -36,6 +45,9 @@ const DEVICE_GONE = new Set(['EBADFD', 'EIO', 'ENXIO', 'ENODEV', 'EBADF', 'EPIPE
 const IFNAMSIZ = 16;
 /** Backlog slot: covers jumbo MTUs; a larger packet that meets a full kernel queue is dropped and counted. */
 const BACKLOG_SLOT_BYTES = 9216;
+/** With offloads a backlog entry is a virtio_net_hdr and a super-packet of up to 64 KiB. */
+const OFFLOAD_BACKLOG_SLOT_BYTES = VNET_HDR_BYTES + MAX_PACKET_BYTES;
+const OFFLOAD_BACKLOG_ENTRIES = 32;
 
 export interface LinuxTunOptions {
   /** Interface name, at most 15 bytes; '' or a pattern like 'tv%d' lets the kernel pick. */
@@ -49,7 +61,7 @@ export interface LinuxTunOptions {
   backlog?: number;
   /** The MTU to report; by default read from /sys/class/net/NAME/mtu (root namespace only), else 1420. */
   mtu?: number;
-  /** Reserved for IFF_VNET_HDR offloads; true throws until implemented. */
+  /** IFF_VNET_HDR with TSO/checksum offloads when the kernel accepts them (default: unless TUNVPN_OFFLOAD=0). */
   offload?: boolean;
   logger?: Logger;
   addon?: NativeAddon;
@@ -70,38 +82,65 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   private readonly backlog: Backlog;
   private mtuBytes: number;
   private isClosed = false;
+  /** Offload state: TUN_F_* flags in force, the reader that splits, the planner that coalesces. */
+  readonly offloadFlags: number;
+  private readonly vnet: VnetReader | undefined;
+  private gro: GroPlanner | undefined;
+  private readonly deliverRx = (batch: PacketBatch): void => this.deliver(batch);
 
   /** Opens (creating if needed) the TUN device. Throws a clear error when /dev/net/tun or the name is unusable. */
   static open(opts: LinuxTunOptions = {}): LinuxTun {
     const addon = opts.addon ?? native();
-    if (opts.offload) throw new Error('TUN offloads (IFF_VNET_HDR) are not implemented yet');
     const name = opts.name ?? '';
     if (Buffer.byteLength(name) >= IFNAMSIZ) throw new Error(`TUN name "${name}" is longer than ${IFNAMSIZ - 1} bytes`);
-    const flags = addon.constants.IFF_TUN | addon.constants.IFF_NO_PI;
-    const doOpen = (): { fd: number; name: string } => addon.tunOpen(name, flags);
-    let opened: { fd: number; name: string };
+    const c = addon.constants;
+    const wantOffload = (opts.offload ?? offloadAllowed('TUN')) && addonHasOffloads(addon);
+    const doOpen = (): { fd: number; name: string; offload: number } => {
+      const plain = c.IFF_TUN | c.IFF_NO_PI;
+      if (wantOffload) {
+        const opened = addon.tunOpen(name, plain | c.IFF_VNET_HDR);
+        const offload = enableOffloads(addon, opened.fd);
+        if (offload !== 0) return { ...opened, offload };
+        addon.close(opened.fd);
+      }
+      return { ...addon.tunOpen(name, plain), offload: 0 };
+    };
+    let opened: { fd: number; name: string; offload: number };
     try {
       opened = opts.netnsPath ? addon.withNetns(opts.netnsPath, doOpen) : doOpen();
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       throw new Error(`cannot open TUN device "${name || '(any)'}": ${why}`, { cause: e });
     }
-    return new LinuxTun(addon, opened.fd, opened.name, opts);
+    return new LinuxTun(addon, opened.fd, opened.name, opened.offload, opts);
   }
 
-  private constructor(addon: NativeAddon, fd: number, name: string, opts: LinuxTunOptions) {
+  private constructor(addon: NativeAddon, fd: number, name: string, offloadFlags: number, opts: LinuxTunOptions) {
     super();
     this.addon = addon;
     this.fd = fd;
     this.name = name;
+    this.offloadFlags = offloadFlags;
     this.log = (opts.logger ?? silentLogger).child({ component: 'tun', tun: name });
     this.batchSize = opts.batchSize ?? DEFAULT_TUN_BATCH_SIZE;
     const headroom = opts.headroom ?? 0;
-    this.rx = new PacketBatch(this.batchSize, MAX_PACKET_BYTES + headroom, { headroom });
-    this.rxArena = this.rx.buf.subarray(headroom);
-    this.backlog = new Backlog(opts.backlog ?? 2 * this.batchSize, BACKLOG_SLOT_BYTES, false);
+    if (offloadFlags !== 0) {
+      this.vnet = new VnetReader(this.batchSize, headroom);
+      this.rx = this.vnet.rx;
+      this.rxArena = this.vnet.rawArena;
+      this.backlog = new Backlog(OFFLOAD_BACKLOG_ENTRIES, OFFLOAD_BACKLOG_SLOT_BYTES, false);
+    } else {
+      this.rx = new PacketBatch(this.batchSize, MAX_PACKET_BYTES + headroom, { headroom });
+      this.rxArena = this.rx.buf.subarray(headroom);
+      this.backlog = new Backlog(opts.backlog ?? 2 * this.batchSize, BACKLOG_SLOT_BYTES, false);
+    }
     this.mtuBytes = opts.mtu ?? (opts.netnsPath ? undefined : readSysMtu(name)) ?? DEFAULT_TUN_MTU;
-    this.log.info({ fd }, 'TUN device open');
+    this.log.info({ fd, offload: offloadFlags !== 0 ? describeOffloads(addon, offloadFlags) : 'off' }, 'TUN device open');
+  }
+
+  /** Whether the device runs with IFF_VNET_HDR offloads. */
+  get offload(): boolean {
+    return this.offloadFlags !== 0;
   }
 
   mtu(): number {
@@ -125,6 +164,10 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   write(batch: PacketBatch): void {
     if (this.isClosed) {
       this.stats.writeDropped += batch.count;
+      return;
+    }
+    if (this.vnet) {
+      this.writeOffload(batch);
       return;
     }
     if (this.backlog.count > 0) {
@@ -153,6 +196,10 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   }
 
   private drain(): void {
+    if (this.vnet) {
+      this.drainVnet(this.vnet);
+      return;
+    }
     const rx = this.rx;
     const max = this.batchSize;
     for (let round = 0; round < MAX_BATCHES_PER_WAKE && !this.isClosed; round++) {
@@ -184,7 +231,130 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     }
   }
 
+  /** drain() for a TUN with IFF_VNET_HDR: raw reads are split into packets by the VnetReader. */
+  private drainVnet(vnet: VnetReader): void {
+    for (let round = 0; round < MAX_BATCHES_PER_WAKE && !this.isClosed; round++) {
+      let n: number;
+      try {
+        n = this.addon.readBatch(this.fd, vnet.rawArena, vnet.rawSlot, vnet.rawLengths, vnet.rawMax);
+      } catch (e) {
+        this.onIoError(e, 'read');
+        return;
+      }
+      if (n === 0) return;
+      vnet.process(n, this.deliverRx);
+      if (n < vnet.rawMax) return;
+    }
+  }
+
+  private deliver(batch: PacketBatch): void {
+    this.stats.read += batch.count;
+    const cb = this.onPackets;
+    if (!cb || this.isClosed) return;
+    try {
+      cb(batch);
+    } catch (e) {
+      this.log.error({ err: e }, 'packet callback threw');
+    }
+  }
+
   // ---- write -----------------------------------------------------------------------------------------------
+
+  /**
+   * write() with offloads: GRO plans the writes (heads + slices), writevBatch does them. After a short batch we go
+   * on one write at a time, which tells EAGAIN (the rest goes to the backlog) from a refused write (dropped).
+   */
+  private writeOffload(batch: PacketBatch): void {
+    if (batch.count === 0) return;
+    if (!this.gro || this.gro.capacity < batch.count) this.gro = new GroPlanner(Math.max(batch.count, this.batchSize));
+    const gro = this.gro;
+    gro.plan(batch);
+    const writes = gro.writes;
+    if (this.backlog.count > 0) {
+      this.planToBacklog(batch.buf, 0, 0);
+      return;
+    }
+    let done = 0;
+    try {
+      done = this.addon.writevBatch(this.fd, gro.heads, VNET_HDR_BYTES, batch.buf, gro.offsets, gro.lengths, gro.parts, writes);
+    } catch (e) {
+      if (!this.refusedWrite(e, 0)) return;
+      done = 1;
+    }
+    this.countWritten(0, done);
+    if (done === writes) return;
+    let slice = 0;
+    for (let w = 0; w < done; w++) slice += gro.parts[w]!;
+    while (done < writes && !this.isClosed) {
+      let n: number;
+      try {
+        n = this.addon.writevBatch(
+          this.fd,
+          gro.heads.subarray(done * VNET_HDR_BYTES),
+          VNET_HDR_BYTES,
+          batch.buf,
+          gro.offsets.subarray(slice),
+          gro.lengths.subarray(slice),
+          gro.parts.subarray(done),
+          1,
+        );
+      } catch (e) {
+        if (!this.refusedWrite(e, done)) return;
+        n = 1;
+      }
+      if (n === 0) {
+        this.planToBacklog(batch.buf, done, slice);
+        return;
+      }
+      if (n === 1) this.countWritten(done, done + 1);
+      slice += gro.parts[done]!;
+      done++;
+    }
+  }
+
+  private countWritten(from: number, to: number): void {
+    const packets = this.gro!.packets;
+    for (let w = from; w < to; w++) this.stats.written += packets[w]!;
+  }
+
+  /** A planned write threw: count its packets dropped and return true to go on, false when the device is gone. */
+  private refusedWrite(e: unknown, w: number): boolean {
+    const gro = this.gro!;
+    if (this.onIoError(e, 'write')) {
+      this.stats.writeDropped += gro.packets[w]!;
+      return true;
+    }
+    for (let k = w; k < gro.writes; k++) this.stats.writeDropped += gro.packets[k]!;
+    return false;
+  }
+
+  /** Copies planned writes from `w` (its first slice at `slice`) into the backlog, header and slices contiguous. */
+  private planToBacklog(buf: Uint8Array, w: number, slice: number): void {
+    const gro = this.gro!;
+    const b = this.backlog.batch;
+    const wasEmpty = b.count === 0;
+    for (; w < gro.writes; w++) {
+      const parts = gro.parts[w]!;
+      let total = VNET_HDR_BYTES;
+      for (let k = 0; k < parts; k++) total += gro.lengths[slice + k]!;
+      const at = total <= b.maxPacketSize ? b.next() : -1;
+      if (at < 0) {
+        this.stats.writeDropped += gro.packets[w]!;
+        slice += parts;
+        continue;
+      }
+      b.buf.set(gro.heads.subarray(w * VNET_HDR_BYTES, (w + 1) * VNET_HDR_BYTES), at);
+      let p = at + VNET_HDR_BYTES;
+      for (let k = 0; k < parts; k++, slice++) {
+        const o = gro.offsets[slice]!;
+        const l = gro.lengths[slice]!;
+        b.buf.set(buf.subarray(o, o + l), p);
+        p += l;
+      }
+      b.commit(total);
+    }
+    if (wasEmpty && b.count > 0) this.arm();
+  }
 
   /**
    * Writes entries 0..count-1 and returns how many were dealt with (written or dropped); the rest hit EAGAIN and,
@@ -282,6 +452,53 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     this.log.info({ reason }, 'TUN device closed');
     this.emit('closed', reason);
   }
+}
+
+function addonHasOffloads(addon: NativeAddon): boolean {
+  return (
+    typeof addon.tunSetOffload === 'function' &&
+    typeof addon.tunSetVnetHdrSize === 'function' &&
+    typeof addon.writevBatch === 'function' &&
+    typeof addon.constants.IFF_VNET_HDR === 'number'
+  );
+}
+
+/**
+ * Sets the 10-byte virtio header and the offloads on a TUN fd opened with IFF_VNET_HDR: checksum + TSO4/6 (+USO
+ * when the kernel has it, Linux 6.2+). Returns the TUN_F_* flags in force, 0 when the kernel took none.
+ */
+function enableOffloads(addon: NativeAddon, fd: number): number {
+  const c = addon.constants;
+  const tcp = c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6;
+  try {
+    addon.tunSetVnetHdrSize(fd, VNET_HDR_BYTES);
+  } catch {
+    return 0;
+  }
+  for (const flags of [tcp | c.TUN_F_USO4 | c.TUN_F_USO6, tcp]) {
+    try {
+      addon.tunSetOffload(fd, flags);
+      return flags;
+    } catch {
+      // try the next, smaller set
+    }
+  }
+  return 0;
+}
+
+function describeOffloads(addon: NativeAddon, flags: number): string {
+  const c = addon.constants;
+  const names: Array<[number, string]> = [
+    [c.TUN_F_CSUM, 'csum'],
+    [c.TUN_F_TSO4, 'tso4'],
+    [c.TUN_F_TSO6, 'tso6'],
+    [c.TUN_F_USO4, 'uso4'],
+    [c.TUN_F_USO6, 'uso6'],
+  ];
+  return names
+    .filter(([f]) => (flags & f) !== 0)
+    .map(([, n]) => n)
+    .join(',');
 }
 
 function readSysMtu(name: string): number | undefined {

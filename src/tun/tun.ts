@@ -6,7 +6,8 @@
  * - onPackets gets a PacketBatch of up to batchSize packets read in one wake-up; it is valid until the callback
  *   returns (the Tun reuses it). The callback must not throw (a throw is logged; reading goes on).
  * - write(batch) writes packets 0..count-1 in order and does not keep the batch: what the kernel cannot take now
- *   is copied to a bounded backlog or dropped and counted in stats.
+ *   is copied to a bounded backlog or dropped and counted in stats. A TUN with offloads may coalesce segments of
+ *   one TCP flow (GRO) and so rewrite packets' IP/TCP headers in the batch in place.
  * - 'closed' is emitted once when the device goes away under us (the link was deleted: reads fail with
  *   EBADFD/EIO or the poll reports an error) or after close(); the daemon exits cleanly on it.
  *   'error' reports unexpected I/O errors that did not end the device; with no 'error' listener they are logged.

@@ -1,6 +1,7 @@
 /**
  * `tunvpn demo` run in-process through its commander registration (root): with wireguard-go at both ends it
- * prints the diagram, the state of both ends and three successful pings, and leaves no namespace behind.
+ * prints the diagram, the state of both ends, three successful pings across the tunnel and two between the sites'
+ * containers, and leaves no namespace behind.
  */
 import test from 'ava';
 import { Command } from 'commander';
@@ -40,7 +41,10 @@ async function runDemo(args: string[]): Promise<{ out: string; err: string; fail
   t.is(r.failure, undefined, r.out);
   t.regex(r.out, /\(wireguard-go\)/);
   t.regex(r.out, /\[a: wireguard-go in tvlab-[0-9a-f]{6}-a\]\ninterface: /);
-  t.is((r.out.match(/^ping .* [1-9]\d*\/5 replies/gm) ?? []).length, 3, r.out);
+  // Three pings across the tunnel, then two between the sites' containers (step 2).
+  t.is((r.out.match(/^ping .* [1-9]\d*\/5 replies/gm) ?? []).length, 5, r.out);
+  t.regex(r.out, /step 2: two sites/);
+  t.regex(r.out, /ping c1 \(site a\) -> c3 \(site b\)/);
   t.regex(r.out, onPath('iperf3') ? /iperf3 a -> c/ : /iperf3 is not installed/);
   t.regex(r.out, /done: namespaces, processes and files removed/);
   // Other test files may run labs at the same time: look only for this run's tag.

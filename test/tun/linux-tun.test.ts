@@ -52,13 +52,14 @@ function ip(...args: string[]): void {
 }
 
 /** A namespace with the TUN configured and started; removed on teardown, also on failure. */
-function makeLab(t: ExecutionContext): Lab {
+function makeLab(t: ExecutionContext, offload = true): Lab {
   const n = addon as NativeAddon;
   const ns = `tv-tun-${process.pid}-${randomBytes(3).toString('hex')}`;
   const path = `/run/netns/${ns}`;
   n.netnsCreate(path);
   t.teardown(() => n.netnsDelete(path));
-  const tun = LinuxTun.open({ name: TUN_NAME, netnsPath: path, batchSize: 64, mtu: 1420 });
+  const tun = LinuxTun.open({ name: TUN_NAME, netnsPath: path, batchSize: 64, mtu: 1420, offload });
+  t.is(tun.offload, offload);
   t.teardown(() => tun.close());
   ip('-n', ns, 'link', 'set', 'lo', 'up');
   ip('-n', ns, 'addr', 'add', `${NS_ADDR4}/24`, 'dev', TUN_NAME);
@@ -85,8 +86,10 @@ async function waitFor<T>(what: string, probe: () => T | undefined): Promise<T> 
   }
 }
 
-nsTest('UDP sent inside the namespace towards the TUN route arrives as a batch', async (t) => {
-  const lab = makeLab(t);
+for (const offload of [true, false]) {
+const mode = offload ? 'offloads on' : 'offloads off';
+nsTest(`UDP sent inside the namespace towards the TUN route arrives as a batch (${mode})`, async (t) => {
+  const lab = makeLab(t, offload);
   t.is(lab.tun.name, TUN_NAME);
   const sender = new NativeBind({ netnsPath: lab.path, address4: NS_ADDR4, ipv6: false });
   t.teardown(() => sender.close());
@@ -105,8 +108,8 @@ nsTest('UDP sent inside the namespace towards the TUN route arrives as a batch',
   t.is(lab.tun.stats.read, lab.batchSizes.reduce((a, b) => a + b, 0));
 });
 
-nsTest('packets written to the TUN are delivered: UDP to a socket, and echo requests are answered', async (t) => {
-  const lab = makeLab(t);
+nsTest(`packets written to the TUN are delivered: UDP to a socket, and echo requests are answered (${mode})`, async (t) => {
+  const lab = makeLab(t, offload);
   const receiver = new NativeBind({ netnsPath: lab.path, address4: NS_ADDR4, ipv6: false });
   t.teardown(() => receiver.close());
   const port = await receiver.open(0);
@@ -133,6 +136,7 @@ nsTest('packets written to the TUN are delivered: UDP to a socket, and echo requ
   t.is(reply6.src, NS_ADDR6);
   t.deepEqual([...reply6.body.subarray(4)], [0, 0x66, 0, 2, 5, 6]);
 });
+}
 
 nsTest('a packet with a bad checksum is not delivered (the kernel oracle is real)', async (t) => {
   const lab = makeLab(t);
@@ -161,5 +165,20 @@ nsTest('deleting the TUN link makes the Tun emit closed', async (t) => {
 
 nsTest('opening with a bad name fails with a clear error', async (t) => {
   t.throws(() => LinuxTun.open({ name: 'x'.repeat(16), addon: addon as NativeAddon }), { message: /longer than 15 bytes/ });
-  t.throws(() => LinuxTun.open({ name: 'tv', offload: true, addon: addon as NativeAddon }), { message: /not implemented/ });
+});
+
+nsTest('offloads: on by default when the kernel takes them (IFF_VNET_HDR + TSO), off on request', async (t) => {
+  const n = addon as NativeAddon;
+  const ns = `tv-tuno-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const path = `/run/netns/${ns}`;
+  n.netnsCreate(path);
+  t.teardown(() => n.netnsDelete(path));
+  const on = LinuxTun.open({ name: 'tvo0', netnsPath: path });
+  t.teardown(() => on.close());
+  t.true(on.offload);
+  t.is(on.offloadFlags & (n.constants.TUN_F_CSUM | n.constants.TUN_F_TSO4 | n.constants.TUN_F_TSO6), n.constants.TUN_F_CSUM | n.constants.TUN_F_TSO4 | n.constants.TUN_F_TSO6);
+  const off = LinuxTun.open({ name: 'tvo1', netnsPath: path, offload: false });
+  t.teardown(() => off.close());
+  t.false(off.offload);
+  t.is(off.offloadFlags, 0);
 });
