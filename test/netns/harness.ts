@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 
+/** How long a process gets to exit on SIGTERM at teardown before SIGKILL. */
+const TEARDOWN_GRACE_MS = 5000;
+
 export const RUN_TAG = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
 
 /** A namespace name unique to this test run, e.g. "tv-up-1a2b3c4d". */
@@ -68,8 +71,13 @@ export function makeNs(t: ExecutionContext, purpose: string): string {
 export function spawnInNs(t: ExecutionContext, ns: string, cmd: string, args: string[]): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   closedOf(child);
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Ask first (a tunvpn daemon then removes its socket and pid file), insist after a grace period.
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), TEARDOWN_GRACE_MS);
+    await closedOf(child);
+    clearTimeout(timer);
   });
   return child;
 }
