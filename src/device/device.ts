@@ -92,11 +92,12 @@ export class Device {
       rng: this.rng,
       epochOffsetMs: Date.now() - this.clock(),
       endpointBytes: (ep) => ep.slot,
+      endpointAddress: (ep) => ep.addressBytes,
     });
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.protocol, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES);
+    return new SendPipeline(this.protocol, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES, this.tun);
   }
 
   private makeReceive(): ReceivePipeline {

@@ -2,11 +2,12 @@
  * The outbound pipeline, TUN → network. Runs on the event loop, once per TUN wake-up:
  *
  *   1. a batch of IP packets arrives from the TUN device (valid until we return);
- *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted);
+ *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted, and answered
+ *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts);
  *   3. the peer's current session encrypts it straight into the next slot of a preallocated datagram batch,
  *      addressed to the peer's endpoint (no session yet: the protocol stages a copy and starts a handshake);
  *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
- *   5. one bind.send() for the whole batch.
+ *   5. one bind.send() for the whole batch, and one tun.write() for the unreachable replies, if any.
  *
  * Nothing here allocates per packet; staging (no session yet) copies, which is the rare path.
  */
@@ -14,11 +15,15 @@ import type { Bind } from '../conn/bind.js';
 import { PacketBatch } from '../conn/batch.js';
 import type { Endpoint } from '../conn/endpoint.js';
 import { transportMessageLength, type Protocol } from '../protocol/index.js';
+import type { Tun } from '../tun/tun.js';
+import { UnreachableReplies } from './icmp.js';
 import type { DeviceStats } from './stats.js';
 
 export class SendPipeline {
   /** Datagrams being assembled for one bind.send(). */
   private readonly out: PacketBatch;
+  /** ICMP unreachable replies to packets that route to no peer; written back to `tun` once per wake-up. */
+  private readonly unreachable: UnreachableReplies;
 
   constructor(
     private readonly protocol: Protocol<Endpoint>,
@@ -26,8 +31,10 @@ export class SendPipeline {
     private readonly stats: DeviceStats,
     batchSize: number,
     maxPacketBytes: number,
+    private readonly tun: Tun,
   ) {
     this.out = new PacketBatch(batchSize, transportMessageLength(maxPacketBytes), { addrs: true });
+    this.unreachable = new UnreachableReplies(batchSize);
   }
 
   /** Steps 2–5 for one batch of TUN packets. */
@@ -41,6 +48,7 @@ export class SendPipeline {
       const peer = protocol.routeFor(batch.buf, off, len);
       if (peer === undefined) {
         stats.noRoute++;
+        this.answerUnreachable(batch.buf, off, len, now);
         continue;
       }
       if (transportMessageLength(len) > out.maxPacketSize) {
@@ -59,6 +67,13 @@ export class SendPipeline {
       if (out.count === out.capacity) this.send();
     }
     this.flushOutbound();
+    this.unreachable.flush(this.tun);
+  }
+
+  private answerUnreachable(buf: Uint8Array, off: number, len: number, now: number): void {
+    const outcome = this.unreachable.answer(buf, off, len, now, this.tun);
+    if (outcome === 'queued') this.stats.icmpUnreachable++;
+    else if (outcome === 'rateLimited') this.stats.icmpRateLimited++;
   }
 
   /** Steps 4–5: sends whatever the protocol queued (handshakes, keepalives, staged data, cookie replies). */

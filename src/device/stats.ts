@@ -15,6 +15,10 @@ export interface DeviceStats {
   sent: number;
   /** Outgoing packets whose destination belongs to no peer. */
   noRoute: number;
+  /** ICMP destination-unreachable replies written to the TUN for packets that route to no peer. */
+  icmpUnreachable: number;
+  /** Unreachable replies not sent because the device's ICMP rate limit was spent. */
+  icmpRateLimited: number;
   /** Outgoing packets for a peer with no known endpoint (the packet waits for a handshake from the peer). */
   noEndpoint: number;
   /** Incoming datagrams dropped, by reason. */
@@ -22,7 +26,10 @@ export interface DeviceStats {
 }
 
 export function emptyDeviceStats(): DeviceStats {
-  return { tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, noEndpoint: 0, dropped: {} };
+  return {
+    tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
+    noEndpoint: 0, dropped: {},
+  };
 }
 
 export function countDrop(stats: DeviceStats, reason: ErrorKind | 'oversized'): void {

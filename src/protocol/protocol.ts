@@ -23,6 +23,7 @@ import {
 import { consumeInitiation, LocalStatic, type NoiseError } from './noise.js';
 import { Peer, type IndexEntry, type Outbound, type PeerContext } from './peer.js';
 import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED } from './session.js';
+import { RateLimiter } from './ratelimiter.js';
 import { NEVER } from './timers.js';
 import { TRANSPORT_HEADER_BYTES } from './constants.js';
 import { TRANSPORT_TAG_LEN } from '../crypto/transport-aead.js';
@@ -32,6 +33,7 @@ export type ErrorKind =
   | NoiseError
   | 'invalidMac1'
   | 'cookieSent' // under load and no valid mac2: we answered with a cookie reply instead
+  | 'rateLimited' // under load, valid mac2, but its source address sent more handshakes than its share
   | 'unknownIndex'
   | 'invalidCookieReply'
   | 'expiredSession'
@@ -52,6 +54,12 @@ export interface ProtocolOptions<E> {
   epochOffsetMs: number;
   /** Bytes identifying an endpoint (address || port) for cookies; only called for handshakes under load. */
   endpointBytes: (endpoint: E) => Uint8Array;
+  /**
+   * The endpoint's IP address (4 bytes IPv4, 16 bytes IPv6), the key of the per-source handshake rate limiter;
+   * only called for handshakes under load. Absent: endpointBytes(endpoint) is the key (per address and port,
+   * which a source with many ports could spread over).
+   */
+  endpointAddress?: (endpoint: E) => Uint8Array;
 }
 
 const IPV4_HEADER_MIN = 20;
@@ -64,6 +72,8 @@ export class Protocol<E> {
   readonly allowedIps = new AllowedIps<Peer<E>>();
   /** Set by the device when its handshake queue is congested: then initiations need a valid mac2. */
   underLoad = false;
+  /** Per-source handshake limiter, applied under load after the mac2 check (see ratelimiter.ts). */
+  readonly rateLimiter = new RateLimiter();
   private readonly peers = new Map<string, Peer<E>>();
   private readonly ctx: PeerContext<E>;
   private readonly checker: CookieChecker;
@@ -194,12 +204,19 @@ export class Protocol<E> {
     return -1;
   }
 
-  /** mac1 always; under load also mac2, answering with a cookie reply when it is missing or stale. */
+  /**
+   * mac1 always; under load also mac2, answering with a cookie reply when it is missing or stale, and then the
+   * per-source rate limit (as wireguard-go and the kernel: only messages whose source proved its address by a
+   * valid mac2 reach the limiter, so spoofed floods cannot fill it or spend a real source's share).
+   */
   private checkMacs(msg: Uint8Array, mac1Off: number, source: E, now: number): ErrorKind | null {
     if (!this.checker.checkMac1(msg, mac1Off)) return 'invalidMac1';
     if (!this.underLoad) return null;
     const sourceBytes = this.opts.endpointBytes(source);
-    if (this.checker.checkMac2(msg, mac1Off, sourceBytes, now)) return null;
+    if (this.checker.checkMac2(msg, mac1Off, sourceBytes, now)) {
+      const address = this.opts.endpointAddress?.(source) ?? sourceBytes;
+      return this.rateLimiter.allow(address, now) ? null : 'rateLimited';
+    }
     const sender = readU32LE(msg, 4);
     const reply = this.checker.createReply(msg, mac1Off, sender, sourceBytes, now);
     this.outbound.push({ peer: null, endpoint: source, data: reply });
@@ -255,6 +272,7 @@ export class Protocol<E> {
   /** Fires every expired peer timer; resulting datagrams go to takeOutbound(). */
   tick(now: number): void {
     for (const peer of this.peers.values()) peer.tick(now);
+    this.rateLimiter.collect(now);
   }
 
   /** Earliest timer deadline over all peers (monotonic ms), or Infinity. */
