@@ -13,6 +13,7 @@
         "src/watch.cc",
         "src/udp.cc",
         "src/udp_offload.cc",
+        "src/udp_batch.cc",
         "src/netlink.cc",
         "src/netns.cc"
       ],

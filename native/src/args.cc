@@ -20,6 +20,15 @@ Napi::Value Arg(const Napi::CallbackInfo& info, size_t index) {
   ThrowTypeError(env, std::string("The \"") + name + "\" argument must be " + what);
 }
 
+// A typed array of `type` (e.g. napi_uint8_array for T = uint8_t), `what` naming it for the error.
+template <typename T>
+Napi::TypedArrayOf<T> ArgTypedArray(const Napi::CallbackInfo& info, size_t index, const char* name,
+                                    napi_typedarray_type type, const char* what) {
+  Napi::Value v = Arg(info, index);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) Expected(info.Env(), name, what);
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+
 std::string FormatNumber(double d) {
   char text[32];
   snprintf(text, sizeof text, "%.17g", d);
@@ -64,20 +73,12 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t index, const char* 
 }
 
 ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  Napi::Value v = Arg(info, index);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    Expected(info.Env(), name, "a Uint8Array or Buffer");
-  }
-  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  auto a = ArgTypedArray<uint8_t>(info, index, name, napi_uint8_array, "a Uint8Array or Buffer");
   return ByteView{a.Data(), a.ElementLength()};
 }
 
 Int32View ArgInt32s(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  Napi::Value v = Arg(info, index);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    Expected(info.Env(), name, "an Int32Array");
-  }
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  auto a = ArgTypedArray<int32_t>(info, index, name, napi_int32_array, "an Int32Array");
   return Int32View{a.Data(), a.ElementLength()};
 }
 

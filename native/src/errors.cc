@@ -1,6 +1,7 @@
 #include "errors.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -20,6 +21,28 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const char* 
 
 void ThrowErrno(Napi::Env env, int err, const char* syscall, const char* detail) {
   throw ErrnoError(env, err, syscall, detail);
+}
+
+void CloseAndThrowErrno(Napi::Env env, int fd, const char* syscall) {
+  int err = errno;
+  close(fd);
+  ThrowErrno(env, err, syscall);
+}
+
+bool WouldBlock(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+Napi::Value ByteCountOrBlocked(Napi::Env env, ssize_t n, const char* syscall) {
+  if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+  if (WouldBlock(errno)) return Napi::Number::New(env, -1);
+  ThrowErrno(env, errno, syscall);
+}
+
+bool RetryBatchCall(Napi::Env env, int err, bool partial, const char* syscall) {
+  if (err == EINTR) return true;
+  if (WouldBlock(err) || partial) return false;
+  ThrowErrno(env, err, syscall);
 }
 
 void ThrowTypeError(Napi::Env env, const std::string& message) {

@@ -26,6 +26,11 @@ void CheckSlices(Napi::Env env, const ByteView& arena, const Int32View& offsets,
   }
 }
 
+void CheckSlots(Napi::Env env, const ByteView& arena, int64_t slot, const Int32View& lengths, int64_t max) {
+  RequireCapacity(env, "arena", arena.length, static_cast<uint64_t>(slot) * static_cast<uint64_t>(max));
+  RequireCapacity(env, "lengths", lengths.length, static_cast<uint64_t>(max));
+}
+
 namespace {
 
 constexpr int64_t kMaxHeadBytes = 256;  // largest per-write header (a virtio_net_hdr is 10 or 12 bytes)
@@ -46,15 +51,8 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   int64_t offset = ArgInt(info, 2, "offset", 0, kMaxBatchArg);
   int64_t length = ArgInt(info, 3, "length", 0, kMaxBatchArg);
   RequireCapacity(env, "buf", buf.length, static_cast<uint64_t>(offset + length));
-  ssize_t n;
-  do {
-    n = write(fd, buf.data + offset, static_cast<size_t>(length));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowErrno(env, errno, "write");
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+  ssize_t n = RetryOnEintr([&] { return write(fd, buf.data + offset, static_cast<size_t>(length)); });
+  return ByteCountOrBlocked(env, n, "write");
 }
 
 // readBatch(fd, arena, slotSize, lengths, max) -> packets read.
@@ -67,8 +65,7 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   int64_t slot = ArgInt(info, 2, "slotSize", 1, kMaxBatchArg);
   Int32View lengths = ArgInt32s(info, 3, "lengths");
   int64_t max = ArgInt(info, 4, "max", 0, kMaxBatchArg);
-  RequireCapacity(env, "arena", arena.length, static_cast<uint64_t>(slot) * static_cast<uint64_t>(max));
-  RequireCapacity(env, "lengths", lengths.length, static_cast<uint64_t>(max));
+  CheckSlots(env, arena, slot, lengths, max);
 
   int64_t count = 0;
   while (count < max) {
@@ -77,9 +74,7 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
       lengths.data[count++] = static_cast<int32_t>(n);
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || count > 0) break;
-    ThrowErrno(env, errno, "read");
+    if (!RetryBatchCall(env, errno, count > 0, "read")) break;
   }
   return Napi::Number::New(env, static_cast<double>(count));
 }
@@ -103,13 +98,10 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
       done++;
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || done > 0) break;
-    ThrowErrno(env, errno, "write");
+    if (!RetryBatchCall(env, errno, done > 0, "write")) break;
   }
   return Napi::Number::New(env, static_cast<double>(done));
 }
-
 
 // writevBatch(fd, heads, headSize, arena, offsets, lengths, parts, count) -> writes done before EAGAIN.
 // Write w is one writev(2) of heads[w*headSize, +headSize) (skipped when headSize is 0) followed by the next
@@ -153,9 +145,7 @@ Napi::Value WritevBatch(const Napi::CallbackInfo& info) {
       next += p;
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || done > 0) break;
-    ThrowErrno(env, errno, "writev");
+    if (!RetryBatchCall(env, errno, done > 0, "writev")) break;
   }
   return Napi::Number::New(env, static_cast<double>(done));
 }

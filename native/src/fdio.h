@@ -15,4 +15,7 @@ constexpr int64_t kMaxBatchArg = 0x7fffffff;
 void CheckSlices(Napi::Env env, const ByteView& arena, const Int32View& offsets, const Int32View& lengths,
                  size_t count);
 
+// Checks room for `max` slots of `slot` bytes in the arena and for `max` entries in lengths (readBatch, recvmmsg).
+void CheckSlots(Napi::Env env, const ByteView& arena, int64_t slot, const Int32View& lengths, int64_t max);
+
 }  // namespace tunvpn

@@ -3,7 +3,6 @@
 #include <linux/netlink.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "bindings.h"
@@ -43,11 +42,7 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   } else if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
     failed = "getsockname";
   }
-  if (failed != nullptr) {
-    int err = errno;
-    close(fd);
-    ThrowErrno(env, err, failed);
-  }
+  if (failed != nullptr) CloseAndThrowErrno(env, fd, failed);
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("portId", Napi::Number::New(env, addr.nl_pid));
@@ -59,15 +54,8 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgFd(info, 0);
   ByteView buf = ArgBytes(info, 1, "buf");
-  ssize_t n;
-  do {
-    n = send(fd, buf.data, buf.length, MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowErrno(env, errno, "send");
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+  ssize_t n = RetryOnEintr([&] { return send(fd, buf.data, buf.length, MSG_DONTWAIT); });
+  return ByteCountOrBlocked(env, n, "send");
 }
 
 // recv(fd, buf) -> bytes received, or -1 on EAGAIN. A datagram larger than buf is consumed and throws EMSGSIZE
@@ -81,18 +69,11 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  ssize_t n;
-  do {
-    n = recvmsg(fd, &msg, MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowErrno(env, errno, "recv");
-  }
-  if ((msg.msg_flags & MSG_TRUNC) != 0) {
+  ssize_t n = RetryOnEintr([&] { return recvmsg(fd, &msg, MSG_DONTWAIT); });
+  if (n >= 0 && (msg.msg_flags & MSG_TRUNC) != 0) {
     ThrowErrno(env, EMSGSIZE, "recv", "netlink message larger than the receive buffer");
   }
-  return Napi::Number::New(env, static_cast<double>(n));
+  return ByteCountOrBlocked(env, n, "recv");
 }
 
 }  // namespace

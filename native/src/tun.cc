@@ -5,7 +5,6 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "bindings.h"
@@ -51,11 +50,7 @@ Napi::Value TunOpen(const Napi::CallbackInfo& info) {
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name.data(), name.size());
   ifr.ifr_flags = static_cast<short>(flags);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    int err = errno;
-    close(fd);
-    ThrowErrno(env, err, "ioctl(TUNSETIFF)");
-  }
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) CloseAndThrowErrno(env, fd, "ioctl(TUNSETIFF)");
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
 
   Napi::Object result = Napi::Object::New(env);

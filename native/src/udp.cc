@@ -1,5 +1,5 @@
-// UDP sockets: open/bind, int socket options, and batched recvmmsg/sendmmsg with the ADDR_SLOT encoding of
-// src/native/addon.ts:
+// UDP sockets: open/bind, int socket options, and the recvmmsg/sendmmsg bindings (loops in udp_batch.cc) with
+// the ADDR_SLOT encoding of src/native/addon.ts:
 //   [0] family 4|6 (0 = empty)  [1] reserved  [2..3] port BE  [4..7] IPv6 scope id LE  [8..23] address
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,15 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <string>
 
 #include "args.h"
 #include "bindings.h"
 #include "errors.h"
-#include "fdio.h"
 #include "udp.h"
 
 namespace tunvpn {
@@ -111,8 +108,6 @@ bool IsSoftReceiveError(int err) {
 
 namespace {
 
-constexpr int kChunk = 64;            // datagrams per recvmmsg/sendmmsg syscall (stack arrays)
-constexpr int kMaxSoftRetries = 8;    // queued ICMP-style errors skipped per recvmmsg call
 constexpr size_t kMaxAddressText = 64;
 
 // ---- bindings --------------------------------------------------------------------------------------------
@@ -179,11 +174,7 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
     len = sizeof a;
     if (getsockname(fd, &a.sa, &len) < 0) failed = "getsockname";
   }
-  if (failed != nullptr) {
-    int err = errno;
-    close(fd);
-    ThrowErrno(env, err, failed);
-  }
+  if (failed != nullptr) CloseAndThrowErrno(env, fd, failed);
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("port", Napi::Number::New(env, ntohs(family == 4 ? a.in4.sin_port : a.in6.sin6_port)));
@@ -211,116 +202,24 @@ Napi::Value GetsockoptInt(const Napi::CallbackInfo& info) {
 
 // recvmmsg(fd, arena, slotSize, lengths, addrs, max) -> datagrams received (0 on EAGAIN).
 Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0);
-  ByteView arena = ArgBytes(info, 1, "arena");
-  int64_t slot = ArgInt(info, 2, "slotSize", 1, kMaxBatchArg);
-  Int32View lengths = ArgInt32s(info, 3, "lengths");
-  ByteView addrs = ArgBytes(info, 4, "addrs");
-  int64_t max = ArgInt(info, 5, "max", 0, kMaxBatchArg);
-  RequireCapacity(env, "arena", arena.length, static_cast<uint64_t>(slot) * static_cast<uint64_t>(max));
-  RequireCapacity(env, "lengths", lengths.length, static_cast<uint64_t>(max));
-  RequireCapacity(env, "addrs", addrs.length, kAddrSlot * static_cast<uint64_t>(max));
-
-  mmsghdr msgs[kChunk];
-  iovec iov[kChunk];
-  SockAddr names[kChunk];
-  int64_t count = 0;
-  int soft = 0;
-  while (count < max) {
-    int n = static_cast<int>(std::min<int64_t>(kChunk, max - count));
-    memset(msgs, 0, sizeof(mmsghdr) * n);
-    for (int i = 0; i < n; i++) {
-      iov[i].iov_base = arena.data + (count + i) * slot;
-      iov[i].iov_len = static_cast<size_t>(slot);
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int r = recvmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
-    if (r < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) break;
-      if (IsSoftReceiveError(err) && soft++ < kMaxSoftRetries) continue;
-      if (count > 0) break;
-      ThrowErrno(env, err, "recvmmsg");
-    }
-    for (int i = 0; i < r; i++) {
-      bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-      lengths.data[count + i] = truncated ? -1 : static_cast<int32_t>(msgs[i].msg_len);
-      EncodeSlot(addrs.data + (count + i) * kAddrSlot, names[i], msgs[i].msg_hdr.msg_namelen);
-    }
-    count += r;
-    if (r < n) break;  // drained (or an error is queued for the next call)
-  }
-  return Napi::Number::New(env, static_cast<double>(count));
+  RecvBatch b = ArgRecvBatch(info, false);
+  return Napi::Number::New(info.Env(), static_cast<double>(ReceiveDatagrams(info.Env(), b)));
 }
 
 // sendmmsg(fd, arena, offsets, lengths, addrs, count) -> datagrams handled before EAGAIN.
 // Per-destination errors skip that datagram (counted as handled); socket errors throw when nothing was handled.
 Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0);
-  ByteView arena = ArgBytes(info, 1, "arena");
-  Int32View offsets = ArgInt32s(info, 2, "offsets");
-  Int32View lengths = ArgInt32s(info, 3, "lengths");
-  ByteView addrs = ArgBytes(info, 4, "addrs");
-  auto count = static_cast<size_t>(ArgInt(info, 5, "count", 0, kMaxBatchArg));
-  CheckSlices(env, arena, offsets, lengths, count);
-  RequireCapacity(env, "addrs", addrs.length, kAddrSlot * static_cast<uint64_t>(count));
-  for (size_t i = 0; i < count; i++) {
-    uint8_t family = addrs.data[i * kAddrSlot];
+  SendBatch b = ArgSendBatch(info);
+  CheckSendBatch(env, b);
+  for (size_t i = 0; i < b.count; i++) {
+    uint8_t family = b.addrs.data[i * kAddrSlot];
     if (family != 4 && family != 6) {
       ThrowRangeError(env, "address slot " + std::to_string(i) + " has family " + std::to_string(family) +
                                " (expected 4 or 6)");
     }
   }
-  if (count == 0) return Napi::Number::New(env, 0);
-
-  int domain = 0;
-  socklen_t dlen = sizeof domain;
-  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0) ThrowErrno(env, errno, "getsockopt(SO_DOMAIN)");
-
-  mmsghdr msgs[kChunk];
-  iovec iov[kChunk];
-  SockAddr names[kChunk];
-  size_t done = 0;
-  while (done < count) {
-    int n = 0;
-    while (n < kChunk && done + n < count) {
-      size_t i = done + n;
-      socklen_t len = DecodeSlot(addrs.data + i * kAddrSlot, domain, &names[n]);
-      if (len == 0) break;  // unreachable through this socket's family
-      memset(&msgs[n], 0, sizeof msgs[n]);
-      iov[n].iov_base = arena.data + offsets.data[i];
-      iov[n].iov_len = static_cast<size_t>(lengths.data[i]);
-      msgs[n].msg_hdr.msg_name = &names[n];
-      msgs[n].msg_hdr.msg_namelen = len;
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      n++;
-    }
-    if (n == 0) {
-      done++;  // e.g. an IPv6 destination on an AF_INET socket: skip it like any per-datagram error
-      continue;
-    }
-    int r = sendmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
-    if (r > 0) {
-      done += static_cast<size_t>(r);
-      continue;
-    }
-    int err = r == 0 ? EAGAIN : errno;
-    if (err == EINTR) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;
-    if (IsSocketError(err)) {
-      if (done > 0) break;
-      ThrowErrno(env, err, "sendmmsg");
-    }
-    done++;  // ENETUNREACH, EHOSTUNREACH, EPERM, EMSGSIZE, ECONNREFUSED, ENOBUFS...: drop this datagram
-  }
-  return Napi::Number::New(env, static_cast<double>(done));
+  return Napi::Number::New(env, static_cast<double>(SendDatagrams(env, b)));
 }
 
 }  // namespace
