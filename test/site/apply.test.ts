@@ -5,32 +5,9 @@ import { siteDown, siteShow, siteUp, SiteApplyError } from '../../src/site/apply
 import { SiteConflictError } from '../../src/site/errors.js';
 import { MemorySiteSystem } from '../../src/site/memory.js';
 import { moveTempName } from '../../src/site/names.js';
+import { SITE_A_WITH_MACVLAN } from './fixtures.js';
 
-const SITE = `
-[Bridge]
-Name = br-lan
-Address = 192.168.50.1/24
-[Vxlan]
-Name = vx-lan
-Id = 42
-Local = 10.213.0.1
-Remote = 10.213.0.2
-Bridge = br-lan
-Dev = tun0
-[Namespace]
-Name = c1
-Bridge = br-lan
-Address = 192.168.50.11/24
-Gateway = 192.168.50.1
-[Namespace]
-Name = c2
-Bridge = br-lan
-Address = 192.168.50.12/24
-[Macvlan]
-Name = mv0
-Parent = tun0
-Namespace = c2
-`;
+const SITE = SITE_A_WITH_MACVLAN;
 
 function capture() {
   const lines: string[] = [];

@@ -6,31 +6,8 @@ import { emptyState, type SystemState } from '../../src/site/state.js';
 import { MemorySiteSystem } from '../../src/site/memory.js';
 import { encapMtu, encapOverhead } from '../../src/site/mtu.js';
 import { moveTempName } from '../../src/site/names.js';
+import { SITE_A } from './fixtures.js';
 
-const SITE_A = `
-[Bridge]
-Name = br-lan
-Address = 192.168.50.1/24
-
-[Vxlan]
-Name = vx-lan
-Id = 42
-Local = 10.213.0.1
-Remote = 10.213.0.2
-Bridge = br-lan
-Dev = tun0
-
-[Namespace]
-Name = c1
-Bridge = br-lan
-Address = 192.168.50.11/24
-Gateway = 192.168.50.1
-
-[Namespace]
-Name = c2
-Bridge = br-lan
-Address = 192.168.50.12/24
-`;
 
 function withTunnel(mtu = 1420): SystemState {
   const s = emptyState();
