@@ -17,6 +17,7 @@
  *   message is split into its datagrams by offsets and lengths (no copy) before the callback sees the batch, so a
  *   callback may carry more than batchSize datagrams (at most GRO_MESSAGES × GSO_MAX_SEGMENTS).
  */
+import { offloadAllowed } from '../native/offload-env.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
@@ -47,10 +48,6 @@ export const GRO_MESSAGES = 32;
 const GRO_SLOT_BYTES = 65_536;
 const EIO = osConstants.errno.EIO;
 
-/** Whether offloads are allowed by the environment: TUNVPN_OFFLOAD=0 turns all off, TUNVPN_<KIND>_OFFLOAD=0 one kind. */
-export function offloadAllowed(kind: 'UDP' | 'TUN', env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.TUNVPN_OFFLOAD !== '0' && env[`TUNVPN_${kind}_OFFLOAD`] !== '0';
-}
 
 export interface NativeBindOptions {
   batchSize?: number;

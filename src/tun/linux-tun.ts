@@ -22,7 +22,7 @@ import { silentLogger } from '../log.js';
 import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
 import { Backlog } from '../conn/backlog.js';
 import { PacketBatch } from '../conn/batch.js';
-import { offloadAllowed } from '../conn/native-bind.js';
+import { offloadAllowed } from '../native/offload-env.js';
 import { GroPlanner } from './gro.js';
 import { VnetReader } from './offload.js';
 import { VNET_HDR_BYTES } from './vnet.js';
