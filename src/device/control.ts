@@ -3,6 +3,8 @@
  * (see src/uapi/control.ts for the semantics). The UAPI server validated the request before calling apply().
  */
 import { Endpoint } from '../conn/endpoint.js';
+import { isZeroKey } from '../crypto/keys.js';
+import { equalBytes } from '../crypto/wipe.js';
 import type { Logger } from '../log.js';
 import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOperation } from '../uapi/control.js';
 import { EADDRINUSE, UapiError } from '../uapi/errors.js';
@@ -11,13 +13,6 @@ import type { Device } from './device.js';
 const MS_PER_S = 1000;
 const NS_PER_MS = 1_000_000;
 
-function isZero(key: Uint8Array): boolean {
-  return key.every((b) => b === 0);
-}
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 export class DeviceControlAdapter implements DeviceControl {
   constructor(private readonly device: Device, private readonly log: Logger) {}
@@ -31,7 +26,7 @@ export class DeviceControlAdapter implements DeviceControl {
       const wallMs = last === null ? 0 : d.wallClock(last);
       peers.push({
         publicKey: peer.publicKey,
-        presharedKey: isZero(psk) ? undefined : psk,
+        presharedKey: isZeroKey(psk) ? undefined : psk,
         endpoint: peer.endpoint?.toString(),
         persistentKeepaliveInterval: Math.round(peer.timers.persistentKeepaliveIntervalMs / MS_PER_S),
         lastHandshakeTimeSec: Math.floor(wallMs / MS_PER_S),
@@ -78,22 +73,24 @@ export class DeviceControlAdapter implements DeviceControl {
 
   private applyPeer(p: PeerOperation): void {
     const d = this.device;
-    if (sameKey(p.publicKey, d.publicKey)) return;
+    if (equalBytes(p.publicKey, d.publicKey)) return;
     const existing = d.peer(p.publicKey);
     if (p.remove) {
       if (existing) d.removePeer(existing);
       return;
     }
     if (p.updateOnly && !existing) return;
-    const peer = d.setPeer({ publicKey: p.publicKey });
-    if (p.presharedKey) peer.handshake.setPresharedKey(p.presharedKey);
-    if (p.endpoint) d.setPeer({ publicKey: p.publicKey, endpoint: Endpoint.fromString(p.endpoint.text) });
-    if (p.persistentKeepaliveInterval !== undefined) d.setKeepalive(peer, p.persistentKeepaliveInterval);
+    const peer = d.setPeer({
+      publicKey: p.publicKey,
+      presharedKey: p.presharedKey,
+      endpoint: p.endpoint && Endpoint.fromIp({ family: p.endpoint.family, bytes: p.endpoint.address }, p.endpoint.port),
+      persistentKeepalive: p.persistentKeepaliveInterval,
+    });
     const trie = d.protocol.allowedIps;
     if (p.replaceAllowedIps) trie.removeByValue(peer);
     for (const a of p.allowedIps) {
       if (a.remove) {
-        if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && sameKey(e.address, a.prefix.bytes))) {
+        if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && equalBytes(e.address, a.prefix.bytes))) {
           trie.removeExact(a.prefix.family, a.prefix.bytes, a.prefix.bits);
         }
       } else {

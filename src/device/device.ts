@@ -12,8 +12,9 @@ import { DEFAULT_DATAGRAM_SLOT_BYTES } from '../conn/bind.js';
 import type { PacketBatch } from '../conn/batch.js';
 import { Endpoint } from '../conn/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
-import { publicKeyOf } from '../crypto/keys.js';
-import { silentLogger, type Logger } from '../log.js';
+import { encodeKey } from '../crypto/keys.js';
+import { equalBytes } from '../crypto/wipe.js';
+import { shortKey, silentLogger, type Logger } from '../log.js';
 import { Protocol, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { type Prefix } from '../util/ip.js';
@@ -190,7 +191,7 @@ export class Device {
     let peer = this.protocol.getPeer(s.publicKey);
     if (peer === undefined) {
       peer = this.protocol.addPeer(s.publicKey, s.presharedKey);
-      this.log.debug({ peer: b64short(s.publicKey) }, 'peer added');
+      this.log.debug({ peer: shortKey(encodeKey(s.publicKey)) }, 'peer added');
     } else if (s.presharedKey) {
       peer.handshake.setPresharedKey(s.presharedKey);
     }
@@ -231,8 +232,9 @@ export class Device {
     this.protocol = this.makeProtocol(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
+    const ownPublicKey = this.protocol.local.publicKey;
     for (const p of peers) {
-      if (equalKeys(p.publicKey, publicKeyOf(key))) continue;
+      if (equalBytes(p.publicKey, ownPublicKey)) continue;
       const peer = this.protocol.addPeer(p.publicKey, p.presharedKey);
       peer.endpoint = p.endpoint;
       peer.timers.persistentKeepaliveIntervalMs = p.keepalive;
@@ -274,13 +276,4 @@ export class Device {
   wallClock(monotonicMs: number): number {
     return Date.now() - this.clock() + monotonicMs;
   }
-}
-
-function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function b64short(key: Uint8Array): string {
-  const s = Buffer.from(key).toString('base64');
-  return `${s.slice(0, 4)}…${s.slice(-5, -1)}`;
 }

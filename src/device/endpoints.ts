@@ -15,15 +15,21 @@ export const ENDPOINT_CACHE_ENTRIES = 4096;
 
 export class EndpointCache {
   private readonly byHash = new Map<number, Endpoint>();
+  /** The last source interned: consecutive datagrams (a GRO-split message, a burst) mostly share one. */
+  private last: Endpoint | undefined;
 
   /** The canonical Endpoint for arena[offset, offset + ADDR_SLOT). */
   intern(arena: Uint8Array, offset: number): Endpoint {
+    const last = this.last;
+    if (last !== undefined && last.equalsSlot(arena, offset)) return last;
     const h = hashSlot(arena, offset);
-    const hit = this.byHash.get(h);
-    if (hit !== undefined && hit.equalsSlot(arena, offset)) return hit;
-    const ep = Endpoint.fromSlot(arena, offset);
-    if (this.byHash.size >= ENDPOINT_CACHE_ENTRIES) this.byHash.clear();
-    this.byHash.set(h, ep);
+    let ep = this.byHash.get(h);
+    if (ep === undefined || !ep.equalsSlot(arena, offset)) {
+      ep = Endpoint.fromSlot(arena, offset);
+      if (this.byHash.size >= ENDPOINT_CACHE_ENTRIES) this.byHash.clear();
+      this.byHash.set(h, ep);
+    }
+    this.last = ep;
     return ep;
   }
 

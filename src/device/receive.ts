@@ -43,7 +43,7 @@ export class ReceivePipeline {
     this.out = new PacketBatch(batchSize, Math.max(1, plaintextCapacity(maxDatagramBytes)));
   }
 
-  /** Steps 2–5 for one batch of datagrams; returns whether the protocol queued datagrams to send. */
+  /** Steps 2–5 for one batch of datagrams; replies the protocol queued are left for the send pipeline. */
   decryptBatch(batch: PacketBatch, now: number): void {
     const { protocol, out, stats, endpoints } = this;
     const addrs = batch.addrs!;

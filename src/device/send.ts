@@ -52,7 +52,7 @@ export class SendPipeline {
         continue;
       }
       if (transportMessageLength(len) > out.maxPacketSize) {
-        stats.noRoute++;
+        stats.tooBig++;
         continue;
       }
       const at = out.next();

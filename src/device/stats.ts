@@ -21,6 +21,8 @@ export interface DeviceStats {
   icmpRateLimited: number;
   /** Outgoing packets for a peer with no known endpoint (the packet waits for a handshake from the peer). */
   noEndpoint: number;
+  /** Outgoing packets too large to encrypt into one datagram slot (larger than the device's largest packet). */
+  tooBig: number;
   /** Incoming datagrams dropped, by reason. */
   dropped: Partial<Record<ErrorKind | 'oversized', number>>;
 }
@@ -28,7 +30,7 @@ export interface DeviceStats {
 export function emptyDeviceStats(): DeviceStats {
   return {
     tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
-    noEndpoint: 0, dropped: {},
+    noEndpoint: 0, tooBig: 0, dropped: {},
   };
 }
 

@@ -76,7 +76,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     await runHooks(tx, 'PreUp', config.interface.preUp, ifname);
     const { device, tun } = await startDevice(tx, config, ifname, resolved, opts);
     const ifindex = (await rtnl.links.get(ifname)).index;
-    const endpoints = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : [])) as IpAddress[];
+    const endpoints: IpAddress[] = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : []));
     await applySteps(planUp(config), {
       ifname,
       ifindex,
