@@ -362,6 +362,17 @@ export async function ping(ns: string, dst: string, count = 3, extra: string[] =
  * Pings until one reply comes (the first packet may wait for the handshake), up to `tries` single pings.
  * Returns the number of pings sent, or throws.
  */
+/**
+ * The routed subnet works both ways: a reaches b's tunnel address and c on the LAN behind b, and c reaches a back
+ * through the tunnel; every ping gets its reply. Call after the first handshake (pingUntilReply).
+ */
+export async function assertPingsAcross(t: ExecutionContext, topo: Topology, count = 3): Promise<void> {
+  for (const [from, to] of [[topo.ns.a, topo.tunnel.b], [topo.ns.a, topo.lan.c], [topo.ns.c, topo.tunnel.a]] as const) {
+    const r = await ping(from, to, count);
+    t.is(r.received, count, `${from} → ${to}:\n${r.output}`);
+  }
+}
+
 export async function pingUntilReply(ns: string, dst: string, tries = 5): Promise<number> {
   let last = '';
   for (let i = 1; i <= tries; i++) {
