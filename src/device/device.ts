@@ -48,7 +48,7 @@ export interface DeviceOptions {
   /** Monotonic milliseconds. */
   clock?: () => number;
   rng?: Rng;
-  /** Handshake messages per second that put the device under load (cookies demanded); see receive.ts. */
+  /** Handshake messages per second that put the device under load (cookies demanded); see protocol/load.ts. */
   underLoadHandshakesPerSecond?: number;
 }
 
@@ -93,6 +93,7 @@ export class Device {
       rng: this.rng,
       epochOffsetMs: Date.now() - this.clock(),
       endpointBytes: (ep) => ep.slot,
+      underLoadHandshakesPerSecond: this.underLoadHandshakesPerSecond,
       endpointAddress: (ep) => ep.addressBytes,
     });
   }
@@ -102,10 +103,7 @@ export class Device {
   }
 
   private makeReceive(): ReceivePipeline {
-    return new ReceivePipeline(
-      this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES,
-      this.underLoadHandshakesPerSecond,
-    );
+    return new ReceivePipeline(this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
   }
 
   get publicKey(): Uint8Array {

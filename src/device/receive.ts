@@ -17,19 +17,8 @@ import { plaintextCapacity, type Protocol } from '../protocol/index.js';
 import type { EndpointCache } from './endpoints.js';
 import { countDrop, type DeviceStats } from './stats.js';
 
-/** Handshake messages per second beyond which the device is under load and answers initiations with cookies. */
-export const UNDER_LOAD_HANDSHAKES_PER_S = 256;
-/** How long the device stays under load after the last busy second (wireguard-go: UnderLoadAfterTime). */
-export const UNDER_LOAD_HOLD_MS = 1000;
-const MS_PER_S = 1000;
-const TYPE_INITIATION = 1;
-const TYPE_RESPONSE = 2;
-
 export class ReceivePipeline {
   private readonly out: PacketBatch;
-  private windowStart = -Infinity;
-  private handshakesInWindow = 0;
-  private underLoadUntil = -Infinity;
 
   constructor(
     private readonly protocol: Protocol<Endpoint>,
@@ -38,7 +27,6 @@ export class ReceivePipeline {
     private readonly stats: DeviceStats,
     batchSize: number,
     maxDatagramBytes: number,
-    private readonly underLoadHandshakesPerSecond = UNDER_LOAD_HANDSHAKES_PER_S,
   ) {
     this.out = new PacketBatch(batchSize, Math.max(1, plaintextCapacity(maxDatagramBytes)));
   }
@@ -56,8 +44,6 @@ export class ReceivePipeline {
         countDrop(stats, 'oversized');
         continue;
       }
-      const type = len > 0 ? batch.buf[off]! : 0;
-      if (type === TYPE_INITIATION || type === TYPE_RESPONSE) this.countHandshake(now);
       const source = endpoints.intern(addrs, i * ADDR_SLOT);
       const at = out.next();
       const r = protocol.decapsulate(batch.buf, off, len, source, now, out.buf, at);
@@ -70,19 +56,6 @@ export class ReceivePipeline {
       }
     }
     this.write();
-  }
-
-  /**
-   * Handshake load: more than underLoadHandshakesPerSecond (default UNDER_LOAD_HANDSHAKES_PER_S) handshake messages in a second puts the protocol under
-   * load (initiations then need a valid MAC2, i.e. a cookie proving the source address) for UNDER_LOAD_HOLD_MS.
-   */
-  private countHandshake(now: number): void {
-    if (now - this.windowStart >= MS_PER_S) {
-      this.windowStart = now;
-      this.handshakesInWindow = 0;
-    }
-    if (++this.handshakesInWindow > this.underLoadHandshakesPerSecond) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
-    this.protocol.underLoad = now < this.underLoadUntil;
   }
 
   private write(): void {

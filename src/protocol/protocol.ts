@@ -16,6 +16,7 @@ import { equalBytes } from '../crypto/wipe.js';
 import { AllowedIps, type Family } from './allowedips.js';
 import { CookieChecker } from './cookie.js';
 import { IndexTable } from './index-table.js';
+import { HandshakeLoad } from './load.js';
 import {
   classify, INIT_OFF_MAC1, parseCookieReply, parseInitiation, parseResponse, readU32LE, RESP_OFF_MAC1,
   transportReceiver, type ParseError,
@@ -60,6 +61,8 @@ export interface ProtocolOptions<E> {
    * which a source with many ports could spread over).
    */
   endpointAddress?: (endpoint: E) => Uint8Array;
+  /** Handshake messages per second that put the protocol under load (default UNDER_LOAD_HANDSHAKES_PER_S). */
+  underLoadHandshakesPerSecond?: number;
 }
 
 const IPV4_HEADER_MIN = 20;
@@ -70,8 +73,12 @@ const IPV6_SRC_OFF = 8;
 export class Protocol<E> {
   readonly local: LocalStatic;
   readonly allowedIps = new AllowedIps<Peer<E>>();
-  /** Set by the device when its handshake queue is congested: then initiations need a valid mac2. */
+  /**
+   * Forces the under-load behaviour (tests, or a caller with a congestion signal of its own). Without it the
+   * protocol goes under load by itself when handshake messages arrive faster than underLoadHandshakesPerSecond.
+   */
   underLoad = false;
+  private readonly handshakeLoad: HandshakeLoad;
   /** Per-source handshake limiter, applied under load after the mac2 check (see ratelimiter.ts). */
   readonly rateLimiter = new RateLimiter();
   private readonly peers = new Map<string, Peer<E>>();
@@ -83,6 +90,7 @@ export class Protocol<E> {
 
   constructor(private readonly opts: ProtocolOptions<E>) {
     this.local = new LocalStatic(opts.privateKey);
+    this.handshakeLoad = new HandshakeLoad(opts.underLoadHandshakesPerSecond);
     this.checker = new CookieChecker(this.local.publicKey, opts.rng);
     const self = this;
     this.ctx = {
@@ -211,7 +219,8 @@ export class Protocol<E> {
    */
   private checkMacs(msg: Uint8Array, mac1Off: number, source: E, now: number): ErrorKind | null {
     if (!this.checker.checkMac1(msg, mac1Off)) return 'invalidMac1';
-    if (!this.underLoad) return null;
+    this.handshakeLoad.count(now);
+    if (!this.underLoad && !this.handshakeLoad.busy(now)) return null;
     const sourceBytes = this.opts.endpointBytes(source);
     if (this.checker.checkMac2(msg, mac1Off, sourceBytes, now)) {
       const address = this.opts.endpointAddress?.(source) ?? sourceBytes;
