@@ -18,10 +18,10 @@ import { NativeBind } from '../conn/native-bind.js';
 import { Device } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
+import { isWgQuickIfname } from '../net/ifname.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
 
-const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
 
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('tunvpnd (tunvpn) speaking the WireGuard cross-platform interface\n');
     return 0;
   }
-  if (args.length !== 1 || !INTERFACE_NAME.test(args[0]!)) {
+  if (args.length !== 1 || !isWgQuickIfname(args[0]!)) {
     process.stderr.write(usage());
     return 2;
   }

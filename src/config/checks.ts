@@ -1,6 +1,6 @@
 /** Checks that span sections: duplicate peers, AllowedIPs shared between peers, MTU against IPv6. */
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
-import { formatPrefix, prefixContains } from '../util/ip.js';
+import { formatPrefix, prefixContains } from '../net/ip.js';
 import type { ParseContext } from './context.js';
 import type { ParsedInterface } from './interface.js';
 import type { ParsedPeer } from './peer.js';

@@ -1,6 +1,6 @@
 /** The [Interface] section: one pass over its entries into an InterfaceConfig. */
 import { publicKeyOf } from '../crypto/keys.js';
-import { formatPrefix, type Prefix } from '../util/ip.js';
+import { formatPrefix, type Prefix } from '../net/ip.js';
 import type { InterfaceConfig } from './types.js';
 import type { Section } from './lines.js';
 import { checkKey, type ParseContext } from './context.js';

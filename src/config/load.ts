@@ -1,4 +1,5 @@
 /** Reading a configuration file from disk, and the interface name wg-quick derives from its path. */
+import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ConfigError, type QuickConfig } from './types.js';
@@ -8,8 +9,8 @@ import { parseConfig } from './parse.js';
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Permission bits that let group or others read the file. */
 const READABLE_BY_OTHERS = 0o044;
-/** wg-quick's rule: the file is INTERFACE.conf, INTERFACE being 1..15 of these characters (IFNAMSIZ - 1). */
-const CONFIG_NAME = /^([a-zA-Z0-9_=+.-]{1,15})\.conf$/;
+/** wg-quick's rule: the file is INTERFACE.conf, INTERFACE following net/ifname.ts's wg-quick pattern. */
+const CONFIG_SUFFIX = '.conf';
 
 const READ_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file',
@@ -21,17 +22,18 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
 
 /** The interface name for a config path ("/etc/tunvpn/wg0.conf" → "wg0"); throws ConfigError if not valid. */
 export function interfaceNameFromPath(path: string): string {
-  const m = CONFIG_NAME.exec(basename(path));
-  if (!m) {
+  const base = basename(path);
+  const name = base.endsWith(CONFIG_SUFFIX) ? base.slice(0, -CONFIG_SUFFIX.length) : '';
+  if (!isWgQuickIfname(name)) {
     throw new ConfigError([
       {
         file: path,
         line: 0,
-        message: 'the file name must be an interface name (1 to 15 of a-z A-Z 0-9 _ = + . -) followed by .conf',
+        message: `the file name must be an interface name (${WG_QUICK_IFNAME_RULE}) followed by .conf`,
       },
     ]);
   }
-  return m[1]!;
+  return name;
 }
 
 /**

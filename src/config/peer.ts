@@ -1,5 +1,5 @@
 /** A [Peer] section: one pass over its entries into a PeerConfig. */
-import { formatPrefix, type Prefix } from '../util/ip.js';
+import { formatPrefix, type Prefix } from '../net/ip.js';
 import type { PeerConfig } from './types.js';
 import type { Section } from './lines.js';
 import { checkKey, type ParseContext } from './context.js';

@@ -3,7 +3,7 @@
  * are shown in full base64. `formatConfig` renders it in wg-quick's own syntax.
  */
 import { encodeKey } from '../crypto/keys.js';
-import { formatIp, formatPrefix } from '../util/ip.js';
+import { formatIp, formatPrefix } from '../net/ip.js';
 import type { QuickConfig } from './types.js';
 
 export const HIDDEN = '(hidden)';

@@ -1,6 +1,6 @@
 /** Turning peer Endpoint hosts into addresses, as `wg` does when it loads a configuration. */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { parseIp } from '../util/ip.js';
+import { parseIp } from '../net/ip.js';
 import { ConfigError, type ConfigProblem, type QuickConfig } from './types.js';
 
 export interface ResolvedEndpoint {

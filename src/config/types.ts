@@ -5,7 +5,7 @@
  * normalised: keys are bytes, addresses are `Prefix`es, numbers are numbers. Optional fields are absent when the
  * file did not set them (or set them to their "off" value), so consumers never re-interpret text.
  */
-import type { IpAddress, Prefix } from '../util/ip.js';
+import type { IpAddress, Prefix } from '../net/ip.js';
 
 export interface QuickConfig {
   /** The file name exactly as given (used in every message). */

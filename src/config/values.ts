@@ -3,8 +3,9 @@
  * typed value or throws BadValue with a message meant to follow "FILE:LINE: ". Messages may quote the text the
  * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
  */
+import { splitHostPort } from '../net/endpoint.js';
 import { decodeKey, KeyFormatError } from '../crypto/keys.js';
-import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 
 export class BadValue extends Error {
   constructor(message: string) {
@@ -148,26 +149,15 @@ export function dnsEntryValue(text: string): DnsEntry {
   throw new BadValue(`DNS ${quote(text)} is neither an IP address nor a search domain`);
 }
 
-/** Endpoint: "host:port", "[v6]:port"; host is an IPv4 literal or a hostname, port 1..65535. */
+/** Endpoint: "host:port", "[v6]:port"; host is an IPv4 literal or a hostname, port 1..65535 (net/endpoint.ts syntax). */
 export function endpointValue(text: string): { host: string; port: number } {
-  let host: string;
-  let portText: string;
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0) throw new BadValue(`Endpoint ${quote(text)} has '[' without ']'`);
-    host = text.slice(1, close);
+  const hp = splitHostPort(text);
+  if (typeof hp === 'string') throw new BadValue(`Endpoint ${quote(text)}${hp.startsWith(':') ? '' : ' '}${hp}`);
+  const { host } = hp;
+  if (hp.bracketed) {
     if (!parseIPv6(host)) throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv6 address`);
-    if (text[close + 1] !== ':') throw new BadValue(`Endpoint ${quote(text)} needs a port: [address]:port`);
-    portText = text.slice(close + 2);
+    if (hp.zone !== undefined) throw new BadValue(`Endpoint ${quote(text)}: zones (%) are not supported`);
   } else {
-    const colon = text.lastIndexOf(':');
-    if (colon < 0) throw new BadValue(`Endpoint ${quote(text)} needs a port: host:port`);
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(':')) {
-      throw new BadValue(`Endpoint ${quote(text)}: put an IPv6 address in brackets, as in [2001:db8::1]:51820`);
-    }
-    if (host === '') throw new BadValue(`Endpoint ${quote(text)} has no host`);
     if (/^[0-9.]+$/.test(host) && !parseIPv4(host)) {
       throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv4 address`);
     }
@@ -175,6 +165,6 @@ export function endpointValue(text: string): { host: string; port: number } {
       throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IP address or hostname`);
     }
   }
-  const port = integerValue('Endpoint port', portText, 1, MAX_PORT);
+  const port = integerValue('Endpoint port', hp.portText, 1, MAX_PORT);
   return { host, port };
 }

@@ -12,8 +12,8 @@
  *   Datagrams to an unsupported family (e.g. IPv6 when only IPv4 is open) are dropped and counted.
  * - Errors at open/setMark throw; per-datagram errors never throw from send.
  */
-import type { PacketBatch } from './batch.js';
-import type { Endpoint } from './endpoint.js';
+import type { PacketBatch } from '../packet/batch.js';
+import type { Endpoint } from '../net/endpoint.js';
 
 export type ReceiveCallback = (batch: PacketBatch) => void;
 

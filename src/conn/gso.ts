@@ -9,7 +9,7 @@
  * - number at most GSO_MAX_SEGMENTS and total at most GSO_MAX_GROUP_BYTES.
  * A datagram that fits none starts a new group (a group of one is sent as a plain datagram).
  */
-import { ADDR_SLOT } from '../native/addon.js';
+import { ADDR_SLOT } from '../net/addr-slot.js';
 
 /** The kernel's UDP_MAX_SEGMENTS. */
 export const GSO_MAX_SEGMENTS = 64;

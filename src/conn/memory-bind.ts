@@ -7,10 +7,11 @@
  * reorderNext, a filter, and moving a bind to a new address (roaming). This is test infrastructure: it copies each
  * datagram once into its own buffer, which the real binds avoid.
  */
-import { parseIp, type IpAddress } from '../util/ip.js';
-import { ADDR_SLOT, PacketBatch } from './batch.js';
+import { parseIp, type IpAddress } from '../net/ip.js';
+import { ADDR_SLOT, slotFamily, slotIsValid, slotKey, slotPort, writeSlot, type EndpointKey } from '../net/addr-slot.js';
+import { PacketBatch } from '../packet/batch.js';
 import { emptyBindStats, type Bind, type BindStats, type ReceiveCallback } from './bind.js';
-import { Endpoint, slotFamily, slotIsValid, slotKey, slotPort, writeSlot, type EndpointKey } from './endpoint.js';
+import { Endpoint } from '../net/endpoint.js';
 
 /** The first port handed out for open(0), as the IANA dynamic range begins. */
 const EPHEMERAL_PORT_FIRST = 49_152;

@@ -17,11 +17,12 @@
  *   message is split into its datagrams by offsets and lengths (no copy) before the callback sees the batch, so a
  *   callback may carry more than batchSize datagrams (at most GRO_MESSAGES × GSO_MAX_SEGMENTS).
  */
-import { offloadAllowed } from '../native/offload-env.js';
+import { offloadAllowed } from '../packet/offload-switches.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
-import { ADDR_SLOT, PacketBatch } from './batch.js';
+import { ADDR_SLOT } from '../net/addr-slot.js';
+import { PacketBatch } from '../packet/batch.js';
 import {
   DEFAULT_BIND_BATCH_SIZE,
   DEFAULT_DATAGRAM_SLOT_BYTES,
@@ -30,8 +31,8 @@ import {
   type BindStats,
   type ReceiveCallback,
 } from './bind.js';
-import type { Endpoint } from './endpoint.js';
-import { Backlog as SocketBacklog } from './backlog.js';
+import type { Endpoint } from '../net/endpoint.js';
+import { Backlog as SocketBacklog } from '../packet/backlog.js';
 import { GSO_MAX_SEGMENTS, gsoGroups } from './gso.js';
 import { constants as osConstants } from 'node:os';
 

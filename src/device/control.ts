@@ -2,9 +2,7 @@
  * The device's side of the UAPI: a snapshot for `get=1`, and `set=1` transactions applied in wireguard-go's order
  * (see src/uapi/control.ts for the semantics). The UAPI server validated the request before calling apply().
  */
-import { Endpoint } from '../conn/endpoint.js';
-import { isZeroKey } from '../crypto/keys.js';
-import { equalBytes } from '../crypto/wipe.js';
+import { constantTimeEqual, isZeroKey } from '../crypto/keys.js';
 import type { Logger } from '../log.js';
 import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOperation } from '../uapi/control.js';
 import { EADDRINUSE, UapiError } from '../uapi/errors.js';
@@ -73,7 +71,7 @@ export class DeviceControlAdapter implements DeviceControl {
 
   private applyPeer(p: PeerOperation): void {
     const d = this.device;
-    if (equalBytes(p.publicKey, d.publicKey)) return;
+    if (constantTimeEqual(p.publicKey, d.publicKey)) return;
     const existing = d.peer(p.publicKey);
     if (p.remove) {
       if (existing) d.removePeer(existing);
@@ -83,14 +81,14 @@ export class DeviceControlAdapter implements DeviceControl {
     const peer = d.setPeer({
       publicKey: p.publicKey,
       presharedKey: p.presharedKey,
-      endpoint: p.endpoint && Endpoint.fromIp({ family: p.endpoint.family, bytes: p.endpoint.address }, p.endpoint.port),
+      endpoint: p.endpoint,
       persistentKeepalive: p.persistentKeepaliveInterval,
     });
     const trie = d.protocol.allowedIps;
     if (p.replaceAllowedIps) trie.removeByValue(peer);
     for (const a of p.allowedIps) {
       if (a.remove) {
-        if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && equalBytes(e.address, a.prefix.bytes))) {
+        if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && constantTimeEqual(e.address, a.prefix.bytes))) {
           trie.removeExact(a.prefix.family, a.prefix.bytes, a.prefix.bits);
         }
       } else {

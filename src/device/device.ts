@@ -9,15 +9,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Bind } from '../conn/bind.js';
 import { DEFAULT_DATAGRAM_SLOT_BYTES } from '../conn/bind.js';
-import type { PacketBatch } from '../conn/batch.js';
-import { Endpoint } from '../conn/endpoint.js';
+import type { PacketBatch } from '../packet/batch.js';
+import { Endpoint } from '../net/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
-import { encodeKey } from '../crypto/keys.js';
-import { equalBytes } from '../crypto/wipe.js';
+import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
 import { Protocol, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
-import { type Prefix } from '../util/ip.js';
+import { type Prefix } from '../net/ip.js';
 import { EndpointCache } from './endpoints.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
@@ -232,7 +231,7 @@ export class Device {
     this.receive = this.makeReceive();
     const ownPublicKey = this.protocol.local.publicKey;
     for (const p of peers) {
-      if (equalBytes(p.publicKey, ownPublicKey)) continue;
+      if (constantTimeEqual(p.publicKey, ownPublicKey)) continue;
       const peer = this.protocol.addPeer(p.publicKey, p.presharedKey);
       peer.endpoint = p.endpoint;
       peer.timers.persistentKeepaliveIntervalMs = p.keepalive;

@@ -7,8 +7,8 @@
  * The table is bounded: hostile traffic from many spoofed sources can only make it start over, and endpoints that
  * peers hold stay valid because they are ordinary objects.
  */
-import { ADDR_SLOT } from '../native/addon.js';
-import { Endpoint } from '../conn/endpoint.js';
+import { ADDR_SLOT } from '../net/addr-slot.js';
+import { Endpoint } from '../net/endpoint.js';
 
 /** Distinct sources remembered before the table starts over. */
 export const ENDPOINT_CACHE_ENTRIES = 4096;

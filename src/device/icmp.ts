@@ -17,12 +17,12 @@
  * Replies are built straight into a preallocated batch (no allocation per packet) and written with one
  * tun.write() per wake-up by the send pipeline. Runs on the event loop only.
  */
-import { PacketBatch } from '../conn/batch.js';
+import { PacketBatch } from '../packet/batch.js';
 import { TokenBucket } from '../protocol/index.js';
-import { checksumAdd, fold16, pseudoHeaderSum } from '../tun/checksum.js';
+import { checksumAdd, fold16, pseudoHeaderSum } from '../packet/checksum.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPV4_MIN_HEADER_BYTES, IPV6_HEADER_BYTES, ipPacketLength,
-} from '../tun/packet.js';
+} from '../packet/ip-header.js';
 import type { Tun } from '../tun/tun.js';
 
 /** Unreachable replies per second per device (the kernel's icmp_msgs_per_sec). */

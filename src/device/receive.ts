@@ -9,9 +9,9 @@
  *   4. anything rejected is dropped and counted under its reason, never thrown;
  *   5. one tun.write() for the decrypted packets, then the queued replies go out through the send pipeline.
  */
-import { ADDR_SLOT } from '../native/addon.js';
-import { PacketBatch } from '../conn/batch.js';
-import type { Endpoint } from '../conn/endpoint.js';
+import { ADDR_SLOT } from '../net/addr-slot.js';
+import { PacketBatch } from '../packet/batch.js';
+import type { Endpoint } from '../net/endpoint.js';
 import type { Tun } from '../tun/tun.js';
 import { plaintextCapacity, type Protocol } from '../protocol/index.js';
 import type { EndpointCache } from './endpoints.js';

@@ -12,8 +12,8 @@
  * Nothing here allocates per packet; staging (no session yet) copies, which is the rare path.
  */
 import type { Bind } from '../conn/bind.js';
-import { PacketBatch } from '../conn/batch.js';
-import type { Endpoint } from '../conn/endpoint.js';
+import { PacketBatch } from '../packet/batch.js';
+import type { Endpoint } from '../net/endpoint.js';
 import { transportMessageLength, type Protocol } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { UnreachableReplies } from './icmp.js';

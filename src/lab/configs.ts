@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../crypto/keys.js';
+import { systemRng } from '../crypto/random.js';
 import type { LabPlan } from './plan.js';
 
 export type TunnelEnd = 'a' | 'b';
@@ -28,7 +29,7 @@ export interface ConfigFiles {
 const SECRET_FILE_MODE = 0o600;
 
 export function makeKeys(): EndKeys {
-  const priv = generatePrivateKey();
+  const priv = generatePrivateKey(systemRng);
   const pub = publicKeyOf(priv);
   const keys = { privateKey: encodeKey(priv), publicKey: encodeKey(pub) };
   priv.fill(0);

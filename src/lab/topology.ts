@@ -4,7 +4,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { native } from '../native/addon.js';
 import { netns, Rtnl } from '../netlink/index.js';
 import { LAB_NODES, type LabPlan } from './plan.js';
 
@@ -65,7 +64,7 @@ export async function addVethRoute(plan: LabPlan, log: Logger): Promise<void> {
 
 /** Writes ip_forward from a thread switched into `ns` (/proc/sys/net follows the writer's namespace). */
 export function setIpForward(ns: string, on: boolean): void {
-  native().withNetns(netns.path(ns), () => writeFileSync(IP_FORWARD, on ? '1\n' : '0\n'));
+  netns.run(ns, () => writeFileSync(IP_FORWARD, on ? '1\n' : '0\n'));
 }
 
 /** Deletes the namespaces that exist (their links go with them once no process is left inside). */

@@ -37,15 +37,8 @@ export interface FdWatcher {
   close(): void;
 }
 
-/**
- * Bytes per address slot in recvmmsg/sendmmsg address arenas. Slot layout:
- *   [0]      family: 4 or 6 (0 = empty)
- *   [1]      reserved (0)
- *   [2..3]   port, big-endian
- *   [4..7]   IPv6 scope id, little-endian (0 for IPv4)
- *   [8..23]  address: IPv4 in [8..11], IPv6 in [8..23]
- */
-export const ADDR_SLOT = 24;
+/** Bytes per address slot in recvmmsg/sendmmsg address arenas; the layout is described in src/net/addr-slot.ts. */
+export { ADDR_SLOT } from '../net/addr-slot.js';
 
 export interface NativeAddon {
   readonly constants: {

@@ -1,5 +1,5 @@
 /** Address requests (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR) and decoding. Byte-compatible with `ip addr`. */
-import { formatIp, formatPrefix, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, type Prefix } from '../net/ip.js';
 import { attr, Attrs, concat } from './attr.js';
 import {
   AF_INET,

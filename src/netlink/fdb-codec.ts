@@ -3,7 +3,7 @@
  * `bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.2` (flood to a VXLAN remote) — NTF_SELF,
  * NUD_PERMANENT|NUD_NOARP, NLM_F_CREATE|NLM_F_APPEND, NDA_LLADDR + NDA_DST.
  */
-import { formatIp } from '../util/ip.js';
+import { formatIp } from '../net/ip.js';
 import { attr, Attrs, attrU16be, attrU32, concat } from './attr.js';
 import * as C from './constants.js';
 import { NetlinkDecodeError } from './errors.js';

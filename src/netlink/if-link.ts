@@ -115,7 +115,6 @@ export const IFF_LOWER_UP = 0x10000;
 export const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'] as const;
 export type OperState = (typeof OPERSTATES)[number];
 
-/** Interface names are at most IFNAMSIZ - 1 bytes. */
-export const IFNAMSIZ = 16;
+export { IFNAMSIZ } from '../net/ifname.js';
 /** Bytes in an Ethernet (MAC) address. */
 export const ETH_ALEN = 6;

@@ -11,7 +11,10 @@ export { LinkOps, type LinkSettings } from './links.js';
 export { AddressOps, RouteOps, RuleOps, FdbOps, type RouteParams, type FdbParams } from './ops.js';
 export { NetlinkSocket } from './socket.js';
 export { openNativeChannel, type NetlinkChannel } from './channel.js';
-export { netns, createNetns, deleteNetns, listNetns, netnsExists, netnsPath, openNetnsFd, checkNetnsName, NETNS_RUN_DIR } from './netns.js';
+export {
+  netns, createNetns, deleteNetns, listNetns, netnsExists, netnsPath, openNetnsFd, openSelfNetnsFd, closeNetnsFd, inNetns,
+  checkNetnsName, NETNS_RUN_DIR, SELF_NETNS_PATH,
+} from './netns.js';
 export { NetlinkError, NetlinkArgumentError, NetlinkDecodeError, isNetlinkError, errnoName, ignoreGone, ALREADY_GONE } from './errors.js';
 export type {
   LinkSpec,

@@ -20,7 +20,7 @@ import * as L from './if-link.js';
 import type { NlMessage, NlRequest } from './message.js';
 import { NetlinkArgumentError, NetlinkDecodeError } from './errors.js';
 import { checkIfName, checkInt, checkIp, formatMac } from './validate.js';
-import { formatIp } from '../util/ip.js';
+import { formatIp } from '../net/ip.js';
 
 /** A link referenced by name or by ifindex. */
 export type LinkRef = string | number;

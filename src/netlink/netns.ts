@@ -80,6 +80,31 @@ export function openNetnsFd(name: string): number {
   }
 }
 
+/** This process's own network namespace, for moving a link back to it (IFLA_NET_NS_FD). */
+export const SELF_NETNS_PATH = '/proc/self/ns/net';
+
+/** Opens this process's own network namespace; the caller closes it with closeNetnsFd. */
+export function openSelfNetnsFd(): number {
+  try {
+    return native().openNetnsFd(SELF_NETNS_PATH);
+  } catch (e) {
+    wrapNative('open the own network namespace', e);
+  }
+}
+
+/** Closes a namespace fd from openNetnsFd or openSelfNetnsFd. */
+export function closeNetnsFd(fd: number): void {
+  native().close(fd);
+}
+
+/**
+ * Runs fn (synchronously) with the calling thread inside namespace NAME (setns), and switches back before
+ * returning fn's result. Sockets and files opened inside fn stay in that namespace.
+ */
+export function inNetns<T>(name: string, fn: () => T): T {
+  return native().withNetns(netnsPath(name), fn);
+}
+
 /** The namespace helpers as one object: netns.create('a'), netns.delete('a'), ... */
 export const netns = {
   create: createNetns,
@@ -88,5 +113,8 @@ export const netns = {
   exists: netnsExists,
   path: netnsPath,
   openFd: openNetnsFd,
+  openSelfFd: openSelfNetnsFd,
+  closeFd: closeNetnsFd,
+  run: inNetns,
   checkName: checkNetnsName,
 };

@@ -2,7 +2,7 @@
  * Route requests (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE) and decoding. Defaults follow iproute2:
  * protocol boot, scope universe with a gateway and link without, table main; tables above 255 go in RTA_TABLE.
  */
-import { formatIp, formatPrefix, networkOf, type Family } from '../util/ip.js';
+import { formatIp, formatPrefix, networkOf, type Family } from '../net/ip.js';
 import { attr, Attrs, attrU32, concat } from './attr.js';
 import * as C from './constants.js';
 import { NetlinkArgumentError, NetlinkDecodeError } from './errors.js';

@@ -1,11 +1,12 @@
 /** Argument checks shared by the request encoders: each names the operation in its error. */
-import { parseIp, parsePrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { parseIp, parsePrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import { NetlinkArgumentError } from './errors.js';
-import { ETH_ALEN, IFNAMSIZ } from './if-link.js';
+import { IFNAMSIZ, ifnameProblem } from '../net/ifname.js';
+import { ETH_ALEN } from './if-link.js';
 
 /** Interface names: 1..15 bytes, no '/', ':', whitespace, and not '.' or '..' (the kernel's dev_valid_name). */
 export function checkIfName(op: string, name: unknown, field = 'name'): string {
-  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) >= IFNAMSIZ || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+  if (typeof name !== 'string' || ifnameProblem(name) !== undefined) {
     throw new NetlinkArgumentError(`${op}: invalid interface ${field} ${JSON.stringify(name)} (1..${IFNAMSIZ - 1} bytes, no '/', ':' or spaces)`);
   }
   return name;

@@ -15,7 +15,7 @@ export const MESSAGE_RESPONSE = 2;
 export const MESSAGE_COOKIE_REPLY = 3;
 export const MESSAGE_TRANSPORT = 4;
 
-export const KEY_BYTES = 32;
+export { KEY_BYTES } from '../crypto/keys.js';
 export const TAG_BYTES = 16;
 export const MAC_BYTES = 16;
 export const TIMESTAMP_BYTES = 12;

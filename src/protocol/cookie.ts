@@ -13,7 +13,8 @@
 import { hash, mac } from '../crypto/blake2s.js';
 import { xaeadOpen, xaeadSeal } from '../crypto/aead.js';
 import type { Rng } from '../crypto/random.js';
-import { equalBytes, isZero, wipe } from '../crypto/wipe.js';
+import { constantTimeEqual, isZeroKey } from '../crypto/keys.js';
+import { wipe } from '../crypto/wipe.js';
 import {
   COOKIE_BYTES, COOKIE_NONCE_BYTES, COOKIE_REFRESH_TIME_MS, LABEL_COOKIE, LABEL_MAC1, MAC_BYTES,
 } from './constants.js';
@@ -46,7 +47,7 @@ export class CookieChecker {
   /** Checks mac1 of msg, where msg[mac1Off, mac1Off+16) is the mac1 field. */
   checkMac1(msg: Uint8Array, mac1Off: number): boolean {
     const expected = mac(this.mac1Key, msg.subarray(0, mac1Off));
-    return equalBytes(expected, msg.subarray(mac1Off, mac1Off + MAC_BYTES));
+    return constantTimeEqual(expected, msg.subarray(mac1Off, mac1Off + MAC_BYTES));
   }
 
   /** Checks mac2 (which follows mac1) against the cookie `source` would have been given. */
@@ -56,7 +57,7 @@ export class CookieChecker {
     const cookie = mac(this.secret, source);
     const expected = mac(cookie, msg.subarray(0, mac2Off));
     wipe(cookie);
-    return equalBytes(expected, msg.subarray(mac2Off, mac2Off + MAC_BYTES));
+    return constantTimeEqual(expected, msg.subarray(mac2Off, mac2Off + MAC_BYTES));
   }
 
   /** A 64-byte cookie reply to `msg` (whose sender index is `receiverIndex`), for `source`. */
@@ -110,7 +111,7 @@ export class CookieGenerator {
   consumeReply(reply: CookieReply, now: number): boolean {
     if (!this.hasLastMac1) return false;
     const cookie = xaeadOpen(this.cookieKey, reply.nonce, reply.encryptedCookie, this.lastMac1);
-    if (cookie === null || cookie.length !== COOKIE_BYTES || isZero(cookie)) return false;
+    if (cookie === null || cookie.length !== COOKIE_BYTES || isZeroKey(cookie)) return false;
     this.cookie.set(cookie);
     wipe(cookie);
     this.cookieSetAt = now;

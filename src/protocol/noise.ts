@@ -9,8 +9,9 @@
 import { aeadOpen, aeadSeal } from '../crypto/aead.js';
 import { hash, kdf } from '../crypto/blake2s.js';
 import type { Rng } from '../crypto/random.js';
-import { equalBytes, isZero, wipe } from '../crypto/wipe.js';
-import { dh, generatePrivateKey, publicKey } from '../crypto/x25519.js';
+import { constantTimeEqual, generatePrivateKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
+import { wipe } from '../crypto/wipe.js';
+import { dh } from '../crypto/x25519.js';
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE_MS, IDENTIFIER, KEY_BYTES } from './constants.js';
 import { formatInitiation, formatResponse, type Initiation, type Response } from './messages.js';
 import { compareTai64n, tai64n } from './tai64n.js';
@@ -37,7 +38,7 @@ export class LocalStatic {
   readonly responderHash: Uint8Array;
   constructor(readonly privateKey: Uint8Array) {
     if (privateKey.length !== KEY_BYTES) throw new RangeError('private key must be 32 bytes');
-    this.publicKey = publicKey(privateKey);
+    this.publicKey = publicKeyOf(privateKey);
     this.responderHash = hash(INITIAL_HASH, this.publicKey);
   }
 }
@@ -109,7 +110,7 @@ export class Handshake {
   createInitiation(local: LocalStatic, localIndex: number, wallClockMs: number, rng: Rng): Uint8Array | NoiseError {
     if (this.precomputedStaticStatic === null) return 'badPublicKey';
     const ephemeralPrivate = generatePrivateKey(rng);
-    const ephemeralPublic = publicKey(ephemeralPrivate);
+    const ephemeralPublic = publicKeyOf(ephemeralPrivate);
     let ck: Uint8Array = Uint8Array.from(INITIAL_CHAIN_KEY);
     let h: Uint8Array = this.initiatorHash;
     // e
@@ -191,7 +192,7 @@ export class Handshake {
   createResponse(localIndex: number, rng: Rng): Uint8Array | NoiseError {
     if (this.state !== 'initiationConsumed') return 'invalidState';
     const ephemeralPrivate = generatePrivateKey(rng);
-    const ephemeralPublic = publicKey(ephemeralPrivate);
+    const ephemeralPublic = publicKeyOf(ephemeralPrivate);
     let ck: Uint8Array = this.chainKey;
     let h: Uint8Array = this.hash;
     // e
@@ -281,9 +282,9 @@ export function consumeInitiation<P>(
   const found = lookup(remoteStatic);
   if (found === undefined) return 'unknownPeer';
   const hs = found.handshake;
-  if (!equalBytes(hs.remoteStatic, remoteStatic)) return 'unknownPeer';
+  if (!constantTimeEqual(hs.remoteStatic, remoteStatic)) return 'unknownPeer';
   // ss
-  if (hs.precomputedStaticStatic === null || isZero(hs.precomputedStaticStatic)) return 'badPublicKey';
+  if (hs.precomputedStaticStatic === null || isZeroKey(hs.precomputedStaticStatic)) return 'badPublicKey';
   [ck, k] = kdf(2, ck, hs.precomputedStaticStatic);
   // t
   const timestamp = aeadOpen(k, 0, msg.encryptedTimestamp, h);

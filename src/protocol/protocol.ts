@@ -12,7 +12,7 @@
  * Contract: single-threaded; a returned Result object may be reused by the next call (copy what you keep).
  */
 import type { Rng } from '../crypto/random.js';
-import { equalBytes } from '../crypto/wipe.js';
+import { constantTimeEqual } from '../crypto/keys.js';
 import { AllowedIps, type Family } from './allowedips.js';
 import { CookieChecker } from './cookie.js';
 import { IndexTable } from './index-table.js';
@@ -107,7 +107,7 @@ export class Protocol<E> {
   addPeer(publicKey: Uint8Array, presharedKey?: Uint8Array): Peer<E> {
     const id = keyId(publicKey);
     if (this.peers.has(id)) throw new Error('peer already exists');
-    if (equalBytes(publicKey, this.local.publicKey)) throw new Error('peer key equals our own public key');
+    if (constantTimeEqual(publicKey, this.local.publicKey)) throw new Error('peer key equals our own public key');
     const peer = new Peer<E>(this.ctx, publicKey, presharedKey);
     this.peers.set(id, peer);
     return peer;

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../log.js';
-import { formatPrefix, type Family, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatPrefix, type Family, type IpAddress, type Prefix } from '../net/ip.js';
 import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, type Step } from './plan.js';
 import type { Transaction } from './transaction.js';
 

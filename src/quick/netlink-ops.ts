@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { ignoreGone, isNetlinkError, type Rtnl } from '../netlink/index.js';
-import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import type { InterfaceOps, RuleSpec } from './apply.js';
 
 

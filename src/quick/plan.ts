@@ -12,7 +12,7 @@
  *   packets never route into the tunnel.
  */
 import type { QuickConfig } from '../config/types.js';
-import { formatIp, formatPrefix, networkOf, prefixContains, type Family, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, networkOf, prefixContains, type Family, type Prefix } from '../net/ip.js';
 
 /** wg-quick's default table (and fwmark) for full-tunnel routes when FwMark is not set. */
 export const DEFAULT_TUNNEL_TABLE = 51820;

@@ -12,7 +12,7 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
 import { NativeBind } from '../conn/native-bind.js';
-import { Endpoint } from '../conn/endpoint.js';
+import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
 import { Device } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
@@ -20,7 +20,8 @@ import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
-import { parseIp, type IpAddress } from '../util/ip.js';
+import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
+import { parseIp, type IpAddress } from '../net/ip.js';
 import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
@@ -29,7 +30,6 @@ import { Transaction } from './transaction.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
 export const PID_DIR = '/run/tunvpn';
-const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
 
 export interface UpOptions {
   configPath: string;
@@ -55,8 +55,8 @@ export interface RunningInterface {
 
 export function interfaceName(configPath: string, override?: string): string {
   if (override === undefined) return interfaceNameFromPath(configPath);
-  if (!INTERFACE_NAME.test(override)) {
-    throw new Error(`invalid interface name "${override}": 1 to 15 of a-z A-Z 0-9 _ = + . -`);
+  if (!isWgQuickIfname(override)) {
+    throw new Error(`invalid interface name "${override}": ${WG_QUICK_IFNAME_RULE}`);
   }
   return override;
 }

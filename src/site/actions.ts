@@ -2,7 +2,7 @@
  * System changes as data: the planner emits them, a SiteSystem performs them, tests compare them. Every action
  * names the namespace it happens in (`netns` undefined = the host) and has a one-line human description.
  */
-import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import type { IpvlanMode, MacvlanMode } from './model.js';
 
 /** Everything needed to create one link (created on the host; moved afterwards when it belongs in a namespace). */

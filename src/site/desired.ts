@@ -7,7 +7,7 @@
  *   - taps, veths and namespace ends on a bridge take the bridge's MTU unless they set their own.
  * Links without MTU= that are on no bridge keep whatever MTU the kernel gives them (not managed).
  */
-import { formatIp, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, type IpAddress, type Prefix } from '../net/ip.js';
 import { ZERO_LLADDR, type CreateSpec } from './actions.js';
 import type { LinkDecl, Site, VxlanDecl, GeneveDecl } from './model.js';
 import { ETHERNET_DEFAULT_MTU, encapMtu } from './mtu.js';

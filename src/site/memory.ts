@@ -3,7 +3,7 @@
  * a veth pair dies together (also when a namespace holding one end is deleted), masters must be bridges in the
  * same namespace, moves need the target namespace. `failWhen` injects a failure for testing rollback.
  */
-import { sameIp } from '../util/ip.js';
+import { sameIp } from '../net/ip.js';
 import { describeAction, type Action } from './actions.js';
 import { samePrefix, emptyNetns, type LinkState, type NetnsState, type SystemState } from './state.js';
 import type { SiteSystem } from './system.js';

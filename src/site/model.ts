@@ -3,10 +3,8 @@
  * so later stages can still point at the file. Namespace fields name a declared [Namespace]; `undefined` means the
  * host (the namespace `site up` runs in, or the one the caller hands in).
  */
-import type { IpAddress, Prefix } from '../util/ip.js';
+import type { IpAddress, Prefix } from '../net/ip.js';
 
-/** Linux IFNAMSIZ is 16 including the terminating NUL. */
-export const IFNAME_MAX_CHARS = 15;
 /** VXLAN and Geneve network identifiers are 24-bit. */
 export const VNI_MAX = 2 ** 24 - 1;
 /** 802.1Q VLAN ids 0 and 4095 are reserved. */

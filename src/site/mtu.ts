@@ -3,7 +3,7 @@
  * the tunnel header (8) in UDP (8) over IP (20 for IPv4, 40 for IPv6): 50 or 70 bytes over the underlay's MTU.
  * (Geneve options would add more; sites declare none.)
  */
-import type { Family } from '../util/ip.js';
+import type { Family } from '../net/ip.js';
 
 export const ETHERNET_DEFAULT_MTU = 1500;
 const INNER_ETHERNET_HEADER_BYTES = 14;

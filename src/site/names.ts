@@ -2,7 +2,9 @@
  * Interface and namespace names: validity rules and the deterministic names the site derives (veth host ends,
  * temporary names for links created on the host and then moved into a namespace).
  */
-import { IFNAME_MAX_CHARS } from './model.js';
+import { IFNAME_MAX_BYTES, ifnameProblem } from '../net/ifname.js';
+
+export { ifnameProblem };
 
 /** The interface a [Namespace] sees inside: the namespace end of its veth pair. */
 export const NAMESPACE_IFNAME = 'eth0';
@@ -13,15 +15,6 @@ const HASH_HEX_DIGITS = 6;
 /** Namespace names are file names under /run/netns; keep them portable and short enough for derived names. */
 export const NETNS_NAME_MAX_CHARS = 64;
 const NETNS_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-/** Why `name` is not a valid interface name (the kernel's dev_valid_name), or undefined when it is. */
-export function ifnameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'empty interface name';
-  if (name.length > IFNAME_MAX_CHARS) return `interface name "${name}" is longer than ${IFNAME_MAX_CHARS} characters`;
-  if (name === '.' || name === '..') return `"${name}" is not a valid interface name`;
-  if (/[/:\s]/.test(name)) return `interface name "${name}" contains '/', ':' or whitespace`;
-  return undefined;
-}
 
 export function netnsNameProblem(name: string): string | undefined {
   if (name.length > NETNS_NAME_MAX_CHARS) return `namespace name "${name}" is longer than ${NETNS_NAME_MAX_CHARS} characters`;
@@ -49,8 +42,8 @@ function hashHex(text: string): string {
  */
 export function vethHostName(netns: string): string {
   const plain = VETH_HOST_PREFIX + netns;
-  if (plain.length <= IFNAME_MAX_CHARS) return plain;
-  const keep = IFNAME_MAX_CHARS - VETH_HOST_PREFIX.length - HASH_HEX_DIGITS;
+  if (plain.length <= IFNAME_MAX_BYTES) return plain;
+  const keep = IFNAME_MAX_BYTES - VETH_HOST_PREFIX.length - HASH_HEX_DIGITS;
   return VETH_HOST_PREFIX + netns.slice(0, keep) + hashHex(netns);
 }
 

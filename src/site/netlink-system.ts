@@ -4,9 +4,8 @@
  * inside a site namespace are configured from inside: one Rtnl opened in that namespace, cached until the
  * namespace is deleted (an open socket would keep a deleted namespace, and its veth ends, alive).
  */
-import { native } from '../native/addon.js';
-import { createNetns, deleteNetns, ignoreGone, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
-import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '../util/ip.js';
+import { closeNetnsFd, createNetns, deleteNetns, ignoreGone, openSelfNetnsFd, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
+import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '../net/ip.js';
 import type { Action, CreateSpec } from './actions.js';
 import type { FdbState, LinkState, NetnsState, RouteState, SystemState } from './state.js';
 import type { SiteSystem } from './system.js';
@@ -14,7 +13,6 @@ import type { SiteSystem } from './system.js';
 /** The main routing table (RT_TABLE_MAIN): the only one a site writes to. */
 const RT_TABLE_MAIN = 254;
 /** The process's own network namespace, for moving a link back to a host that is not under /run/netns. */
-const SELF_NETNS_PATH = '/proc/self/ns/net';
 /** errno names that mean "already gone" when deleting. */
 
 export interface NetlinkSiteSystemOptions {
@@ -149,11 +147,11 @@ export class NetlinkSiteSystem implements SiteSystem {
       await this.rtnl(from).links.set(name, { netns: target, name: newName });
       return;
     }
-    const fd: NetnsRef = native().openNetnsFd(SELF_NETNS_PATH);
+    const fd: NetnsRef = openSelfNetnsFd();
     try {
       await this.rtnl(from).links.set(name, { netns: fd, name: newName });
     } finally {
-      native().close(fd);
+      closeNetnsFd(fd);
     }
   }
 

@@ -4,7 +4,7 @@
  * Namespace= a declared [Namespace]; a Parent= or Dev= may name a declared host link or, when undeclared, a link
  * that must exist on the host when the site is applied (checked then, with a clear error).
  */
-import { parseIp, parsePrefix, prefixMatches, type IpAddress, type Prefix } from '../util/ip.js';
+import { parseIp, parsePrefix, prefixMatches, type IpAddress, type Prefix } from '../net/ip.js';
 import { SiteConfigError } from './errors.js';
 import { tokenizeIni, type IniEntry, type IniSection } from './ini.js';
 import {

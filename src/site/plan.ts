@@ -7,7 +7,7 @@
  * (from the snapshot's values: the MTU it had, the master it had). `planUp` keeps only what is not done, so a
  * state that already matches plans nothing. `planDown` removes exactly what the site declares and is present.
  */
-import { formatIp, formatPrefix, sameIp } from '../util/ip.js';
+import { formatIp, formatPrefix, sameIp } from '../net/ip.js';
 import { describeAction, type Action } from './actions.js';
 import type { DesiredKind, DesiredLink, DesiredSite } from './desired.js';
 import { findLink, netnsState, samePrefix, type LinkState, type SystemState } from './state.js';

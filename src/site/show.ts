@@ -1,7 +1,7 @@
 /**
  * `site show`: every object the site declares, as present, missing, or differs (with what differs).
  */
-import { formatIp, formatPrefix, sameIp } from '../util/ip.js';
+import { formatIp, formatPrefix, sameIp } from '../net/ip.js';
 import type { DesiredSite } from './desired.js';
 import { fdbLabel, linkDifferences, movesIn } from './plan.js';
 import { findLink, netnsState, samePrefix, type SystemState } from './state.js';

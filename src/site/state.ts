@@ -4,7 +4,7 @@
  * (netlink or in-memory), read by the planner and by `site show`. Kind details are optional: a reader that
  * cannot tell leaves them out, and comparisons then only look at what is known.
  */
-import { sameIp, type IpAddress, type Prefix } from '../util/ip.js';
+import { sameIp, type IpAddress, type Prefix } from '../net/ip.js';
 
 /** Attributes that identify what a link is; a mismatch here is a conflict, not something to repair. */
 export interface LinkDetails {

@@ -9,7 +9,7 @@
  *   able to run over partial state.
  * - Any other failure throws an Error whose message says what failed.
  */
-import type { IpAddress } from '../util/ip.js';
+import type { IpAddress } from '../net/ip.js';
 import type { Action } from './actions.js';
 import type { SystemState } from './state.js';
 

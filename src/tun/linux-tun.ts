@@ -18,14 +18,15 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
+import { ifnameProblem } from '../net/ifname.js';
 import { silentLogger } from '../log.js';
 import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
-import { Backlog } from '../conn/backlog.js';
-import { PacketBatch } from '../conn/batch.js';
-import { offloadAllowed } from '../native/offload-env.js';
-import { GroPlanner } from './gro.js';
-import { VnetReader } from './offload.js';
-import { VNET_HDR_BYTES } from './vnet.js';
+import { Backlog } from '../packet/backlog.js';
+import { PacketBatch } from '../packet/batch.js';
+import { offloadAllowed } from '../packet/offload-switches.js';
+import { GroPlanner } from './offload/coalesce.js';
+import { VnetReader } from './offload/reader.js';
+import { VNET_HDR_BYTES } from './offload/vnet-header.js';
 import {
   DEFAULT_TUN_BATCH_SIZE,
   DEFAULT_TUN_MTU,
@@ -41,8 +42,6 @@ const MAX_PACKET_BYTES = 65_535;
 const MAX_BATCHES_PER_WAKE = 8;
 /** Errors that mean the device is gone (deleted link, detached queue). */
 const DEVICE_GONE = new Set(['EBADFD', 'EIO', 'ENXIO', 'ENODEV', 'EBADF', 'EPIPE']);
-/** Linux interface names are at most IFNAMSIZ - 1 bytes. */
-const IFNAMSIZ = 16;
 /** Backlog slot: covers jumbo MTUs; a larger packet that meets a full kernel queue is dropped and counted. */
 const BACKLOG_SLOT_BYTES = 9216;
 /** With offloads a backlog entry is a virtio_net_hdr and a super-packet of up to 64 KiB. */
@@ -92,7 +91,8 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   static open(opts: LinuxTunOptions = {}): LinuxTun {
     const addon = opts.addon ?? native();
     const name = opts.name ?? '';
-    if (Buffer.byteLength(name) >= IFNAMSIZ) throw new Error(`TUN name "${name}" is longer than ${IFNAMSIZ - 1} bytes`);
+    const problem = name === '' ? undefined : ifnameProblem(name);
+    if (problem !== undefined) throw new Error(`cannot open a TUN device: ${problem}`);
     const c = addon.constants;
     const wantOffload = (opts.offload ?? offloadAllowed('TUN')) && addonHasOffloads(addon);
     const doOpen = (): { fd: number; name: string; offload: number } => {

@@ -4,7 +4,7 @@
  * what the device wrote ("the kernel received"). remove() simulates `ip link del`.
  */
 import { EventEmitter } from 'node:events';
-import { PacketBatch } from '../conn/batch.js';
+import { PacketBatch } from '../packet/batch.js';
 import { DEFAULT_TUN_MTU, emptyTunStats, type PacketsCallback, type Tun, type TunEvents, type TunStats } from './tun.js';
 
 const DEFAULT_MEMORY_TUN_BATCH = 32;

@@ -13,7 +13,7 @@
  *   'error' reports unexpected I/O errors that did not end the device; with no 'error' listener they are logged.
  */
 import type { EventEmitter } from 'node:events';
-import type { PacketBatch } from '../conn/batch.js';
+import type { PacketBatch } from '../packet/batch.js';
 
 export type PacketsCallback = (batch: PacketBatch) => void;
 

@@ -8,7 +8,8 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { DeviceSnapshot, SetOperation } from './control.js';
 import { EIO, EPROTO, UapiError } from './errors.js';
-import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, ifaceNameProblem, socketPath } from './paths.js';
+import { ifnameProblem } from '../net/ifname.js';
+import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, socketPath } from './paths.js';
 import { formatSetRequest, parseGetReply, parseStatsReply } from './protocol.js';
 import { isLive } from './server.js';
 
@@ -159,7 +160,7 @@ export async function listInterfaces(dir = DEFAULT_SOCKET_DIR): Promise<string[]
   const candidates = names
     .filter((n) => n.endsWith(SOCKET_SUFFIX))
     .map((n) => n.slice(0, -SOCKET_SUFFIX.length))
-    .filter((n) => ifaceNameProblem(n) === undefined);
+    .filter((n) => ifnameProblem(n) === undefined);
   const live = await Promise.all(candidates.map(async (n) => ((await isLive(join(dir, n + SOCKET_SUFFIX))) ? n : undefined)));
   return live.filter((n): n is string => n !== undefined).sort();
 }

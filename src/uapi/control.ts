@@ -19,9 +19,9 @@
  *       replaceAllowedIps (drop the peer's allowed IPs), then allowedIps in order (add, or remove when `remove`).
  *       Adding a prefix that another peer holds moves it to this peer.
  */
-import type { Prefix } from '../util/ip.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { Prefix } from '../net/ip.js';
 
-export const KEY_LEN = 32;
 export const PROTOCOL_VERSION = 1;
 
 export interface PeerSnapshot {
@@ -64,15 +64,6 @@ export interface DeviceSnapshot {
   /** 0 = none. */
   fwmark: number;
   peers: PeerSnapshot[];
-}
-
-export interface Endpoint {
-  family: 4 | 6;
-  /** 4 or 16 bytes, network order. */
-  address: Uint8Array;
-  port: number;
-  /** Canonical text: "1.2.3.4:51820" or "[fd00::1]:51820". */
-  text: string;
 }
 
 export interface AllowedIpChange {

@@ -2,10 +2,9 @@
  * Human and JSON renderings of a DeviceSnapshot for `tunvpn show`, in the shape of `wg show`. Pure functions:
  * the current time and whether to colour are parameters.
  */
-import { formatPrefix } from '../util/ip.js';
-import { publicKey } from '../crypto/x25519.js';
+import { formatPrefix } from '../net/ip.js';
+import { encodeKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
 import type { DeviceSnapshot, PeerSnapshot } from './control.js';
-import { isZeroKey } from './values.js';
 
 const SECONDS_PER_MINUTE = 60;
 const SECONDS_PER_HOUR = 60 * SECONDS_PER_MINUTE;
@@ -27,10 +26,6 @@ const sgr = (code: string) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
 export const ansi: Style = { bold: sgr('1'), green: sgr('32'), yellow: sgr('33'), cyan: sgr('36'), red: sgr('31') };
 const id = (s: string) => s;
 export const plain: Style = { bold: id, green: id, yellow: id, cyan: id, red: id };
-
-export function base64Key(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64');
-}
 
 /** "1 year, 2 days, 1 minute, 12 seconds"; the empty string for 0. Whole seconds. */
 export function formatDuration(totalSeconds: number, style: Style = plain): string {
@@ -94,14 +89,14 @@ export function formatInterface(name: string, s: DeviceSnapshot, opts: ShowOptio
   const field = (label: string, value: string) => `  ${st.bold(label)}: ${value}\n`;
   let out = `${st.green(st.bold('interface'))}: ${st.green(name)}\n`;
   if (!isZeroKey(s.privateKey)) {
-    out += field('public key', base64Key(publicKey(s.privateKey!)));
+    out += field('public key', encodeKey(publicKeyOf(s.privateKey!)));
     out += field('private key', '(hidden)');
   }
   if (s.listenPort) out += field('listening port', String(s.listenPort));
   if (s.fwmark) out += field('fwmark', `0x${s.fwmark.toString(16)}`);
   const peers = sortPeers(s.peers);
   for (const p of peers) {
-    out += `\n${st.yellow(st.bold('peer'))}: ${st.yellow(base64Key(p.publicKey))}\n`;
+    out += `\n${st.yellow(st.bold('peer'))}: ${st.yellow(encodeKey(p.publicKey))}\n`;
     if (!isZeroKey(p.presharedKey)) out += field('preshared key', '(hidden)');
     if (p.endpoint) out += field('endpoint', p.endpoint);
     const ips = p.allowedIps.map((ip) => formatPrefix(ip).replace('/', st.cyan('/')));
@@ -141,11 +136,11 @@ export interface InterfaceJson {
 export function interfaceJson(name: string, s: DeviceSnapshot): InterfaceJson {
   return {
     name,
-    publicKey: isZeroKey(s.privateKey) ? null : base64Key(publicKey(s.privateKey!)),
+    publicKey: isZeroKey(s.privateKey) ? null : encodeKey(publicKeyOf(s.privateKey!)),
     listenPort: s.listenPort,
     fwmark: s.fwmark,
     peers: s.peers.map((p) => ({
-      publicKey: base64Key(p.publicKey),
+      publicKey: encodeKey(p.publicKey),
       hasPresharedKey: !isZeroKey(p.presharedKey),
       endpoint: p.endpoint ?? null,
       allowedIps: p.allowedIps.map(formatPrefix),

@@ -4,11 +4,10 @@
  *
  * apply() is all-or-nothing: it works on a copy and commits only when every step succeeded.
  */
-import { publicKey as derivePublicKey } from '../crypto/x25519.js';
-import { sameIp, type Prefix } from '../util/ip.js';
+import { encodeHexKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
+import { sameIp, type Prefix } from '../net/ip.js';
 import { newPeerSnapshot, type DeviceControl, type DeviceSnapshot, type PeerSnapshot, type SetOperation } from './control.js';
 import { EADDRINUSE, UapiError } from './errors.js';
-import { formatHexKey, isZeroKey } from './values.js';
 
 export interface MemoryControlOptions {
   /** Called before a listen port is applied; return false to make the set fail with EADDRINUSE. */
@@ -40,7 +39,7 @@ export class MemoryDeviceControl implements DeviceControl {
 
   /** Replace counters/handshake data of a peer (tests simulate traffic with it). */
   setStats(publicKeyHex: string, stats: Partial<Pick<PeerSnapshot, 'rxBytes' | 'txBytes' | 'lastHandshakeTimeSec' | 'lastHandshakeTimeNsec'>>): void {
-    const p = this.#state.peers.find((x) => formatHexKey(x.publicKey) === publicKeyHex);
+    const p = this.#state.peers.find((x) => encodeHexKey(x.publicKey) === publicKeyHex);
     if (!p) throw new Error('no such peer');
     Object.assign(p, stats);
   }
@@ -54,11 +53,11 @@ export class MemoryDeviceControl implements DeviceControl {
     }
     if (op.fwmark !== undefined) next.fwmark = op.fwmark;
     if (op.replacePeers) next.peers = [];
-    const own = isZeroKey(next.privateKey) ? undefined : formatHexKey(derivePublicKey(next.privateKey!));
+    const own = isZeroKey(next.privateKey) ? undefined : encodeHexKey(publicKeyOf(next.privateKey!));
     for (const po of op.peers) {
-      const hex = formatHexKey(po.publicKey);
+      const hex = encodeHexKey(po.publicKey);
       if (hex === own) continue;
-      const index = next.peers.findIndex((p) => formatHexKey(p.publicKey) === hex);
+      const index = next.peers.findIndex((p) => encodeHexKey(p.publicKey) === hex);
       if (po.remove) {
         if (index >= 0) next.peers.splice(index, 1);
         continue;
@@ -70,7 +69,7 @@ export class MemoryDeviceControl implements DeviceControl {
         next.peers.push(peer);
       }
       if (po.presharedKey) peer.presharedKey = isZeroKey(po.presharedKey) ? undefined : po.presharedKey;
-      if (po.endpoint) peer.endpoint = po.endpoint.text;
+      if (po.endpoint) peer.endpoint = po.endpoint.toString();
       if (po.persistentKeepaliveInterval !== undefined) peer.persistentKeepaliveInterval = po.persistentKeepaliveInterval;
       if (po.replaceAllowedIps) peer.allowedIps = [];
       for (const change of po.allowedIps) {

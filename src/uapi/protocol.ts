@@ -5,26 +5,23 @@
  *
  * Nothing here throws on bad input: parse functions return a result union.
  */
-import { formatPrefix } from '../util/ip.js';
-import { KEY_LEN, newPeerSnapshot, PROTOCOL_VERSION, type DeviceSnapshot, type PeerOperation, type PeerSnapshot, type SetOperation } from './control.js';
+import { formatPrefix } from '../net/ip.js';
+import { newPeerSnapshot, PROTOCOL_VERSION, type DeviceSnapshot, type PeerOperation, type PeerSnapshot, type SetOperation } from './control.js';
 import { EINVAL, EPROTO, UapiError } from './errors.js';
 import {
   MAX_FWMARK,
   MAX_KEEPALIVE_SEC,
   MAX_PORT,
-  clampPrivateKey,
-  formatHexKey,
-  isZeroKey,
   parseAllowedIp,
   parseDecimal,
-  parseEndpoint,
-  parseHexKey,
+  parseUapiEndpoint,
 } from './values.js';
+import { clampPrivateKey, encodeHexKey, isZeroKey, KEY_BYTES, parseHexKey } from '../crypto/keys.js';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: UapiError };
 
 const MAX_SHOWN_VALUE_CHARS = 80;
-const ZERO_KEY = new Uint8Array(KEY_LEN);
+const ZERO_KEY = new Uint8Array(KEY_BYTES);
 const MAX_U64 = 2 ** 64 - 1;
 const MAX_NSEC = 999_999_999;
 
@@ -100,7 +97,7 @@ function applyPeerLine(peer: PeerOperation, key: string, value: string): void {
       return;
     }
     case 'endpoint': {
-      const ep = parseEndpoint(value);
+      const ep = parseUapiEndpoint(value);
       if (!ep) invalid(`invalid endpoint ${shown(value)}: want a.b.c.d:port or [v6]:port`);
       if (!placeholder) peer.endpoint = ep;
       return;
@@ -168,12 +165,12 @@ export function parseSetBody(lines: readonly string[]): Result<SetOperation> {
 /** The reply to a get: key=value lines in wireguard-go's order, then `errno=0` and an empty line. */
 export function formatGetReply(s: DeviceSnapshot): string {
   const out: string[] = [];
-  if (!isZeroKey(s.privateKey)) out.push(`private_key=${formatHexKey(s.privateKey!)}`);
+  if (!isZeroKey(s.privateKey)) out.push(`private_key=${encodeHexKey(s.privateKey!)}`);
   if (s.listenPort !== 0) out.push(`listen_port=${s.listenPort}`);
   if (s.fwmark !== 0) out.push(`fwmark=${s.fwmark}`);
   for (const p of s.peers) {
-    out.push(`public_key=${formatHexKey(p.publicKey)}`);
-    out.push(`preshared_key=${formatHexKey(p.presharedKey ?? ZERO_KEY)}`);
+    out.push(`public_key=${encodeHexKey(p.publicKey)}`);
+    out.push(`preshared_key=${encodeHexKey(p.presharedKey ?? ZERO_KEY)}`);
     out.push(`protocol_version=${PROTOCOL_VERSION}`);
     if (p.endpoint !== undefined) out.push(`endpoint=${p.endpoint}`);
     out.push(`last_handshake_time_sec=${p.lastHandshakeTimeSec}`);
@@ -196,19 +193,19 @@ export function formatErrnoReply(request: 'get' | 'set', errno: number): string 
 /** A set body (with `set=1` and the final empty line) for `op`: the client side, and the inverse of parseSetBody. */
 export function formatSetRequest(op: SetOperation): string {
   const out = ['set=1'];
-  if (op.privateKey) out.push(`private_key=${formatHexKey(op.privateKey)}`);
+  if (op.privateKey) out.push(`private_key=${encodeHexKey(op.privateKey)}`);
   if (op.listenPort !== undefined) out.push(`listen_port=${op.listenPort}`);
   if (op.fwmark !== undefined) out.push(`fwmark=${op.fwmark}`);
   if (op.replacePeers) out.push('replace_peers=true');
   for (const p of op.peers) {
-    out.push(`public_key=${formatHexKey(p.publicKey)}`);
+    out.push(`public_key=${encodeHexKey(p.publicKey)}`);
     if (p.remove) {
       out.push('remove=true');
       continue;
     }
     if (p.updateOnly) out.push('update_only=true');
-    if (p.presharedKey) out.push(`preshared_key=${formatHexKey(p.presharedKey)}`);
-    if (p.endpoint) out.push(`endpoint=${p.endpoint.text}`);
+    if (p.presharedKey) out.push(`preshared_key=${encodeHexKey(p.presharedKey)}`);
+    if (p.endpoint) out.push(`endpoint=${p.endpoint.toString()}`);
     if (p.persistentKeepaliveInterval !== undefined) {
       out.push(`persistent_keepalive_interval=${p.persistentKeepaliveInterval}`);
     }
@@ -241,8 +238,8 @@ function replyPeerLine(p: PeerSnapshot, key: string, value: string): void {
       if (value !== String(PROTOCOL_VERSION)) protocolError(`unsupported protocol_version ${shown(value)}`);
       return;
     case 'endpoint': {
-      const ep = parseEndpoint(value) ?? protocolError(`bad endpoint in get reply: ${shown(value)}`);
-      p.endpoint = ep.text;
+      const ep = parseUapiEndpoint(value) ?? protocolError(`bad endpoint in get reply: ${shown(value)}`);
+      p.endpoint = ep.toString();
       return;
     }
     case 'last_handshake_time_sec':

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseConfig, redactConfig, formatConfig, type QuickConfig } from '../../src/config/index.js';
 import { encodeKey } from '../../src/crypto/keys.js';
-import { formatIp, formatPrefix } from '../../src/util/ip.js';
+import { formatIp, formatPrefix } from '../../src/net/ip.js';
 
 // RFC 7748 Alice's private key and its public key; Bob's public key; two more syntactically valid keys.
 const PRIV = 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=';

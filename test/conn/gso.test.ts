@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { gsoGroups, GSO_MAX_GROUP_BYTES, GSO_MAX_SEGMENTS } from '../../src/conn/gso.js';
-import { ADDR_SLOT } from '../../src/native/addon.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 
 function batch(items: Array<[len: number, dest: number]>): { lengths: Int32Array; addrs: Uint8Array; groups: Int32Array } {
   const lengths = Int32Array.from(items.map(([l]) => l));

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { MemoryNetwork, type MemoryBind } from '../../src/conn/memory-bind.js';
 
 interface Received {

@@ -3,8 +3,8 @@
  * the script allows, the rest waits in the backlog in order until POLL_WRITABLE, and overflow is counted.
  */
 import test from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import type { NativeAddon } from '../../src/native/addon.js';
 

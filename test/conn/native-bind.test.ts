@@ -3,8 +3,8 @@
  * logged reason, when the addon is not built or we are not root.
  */
 import test, { type ExecutionContext } from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import { native, type NativeAddon } from '../../src/native/addon.js';
 

@@ -4,7 +4,8 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hash, hmac, kdf, keyedBlake2s, mac } from '../../src/crypto/blake2s.js';
 import { aeadOpen, aeadSeal, counterNonce, xaeadOpen, xaeadSeal } from '../../src/crypto/aead.js';
 import { TransportCipher } from '../../src/crypto/transport-aead.js';
-import { dh, publicKey } from '../../src/crypto/x25519.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
+import { dh } from '../../src/crypto/x25519.js';
 import { INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../src/protocol/noise.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

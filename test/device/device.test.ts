@@ -4,22 +4,23 @@
  */
 import test from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { Device } from '../../src/device/device.js';
 import { DeviceControlAdapter } from '../../src/device/control.js';
 import { totalDropped } from '../../src/device/stats.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { buildIcmpEcho, buildUdp, parseIpPacket } from '../../src/tun/packet.js';
-import { parsePrefix, type Prefix } from '../../src/util/ip.js';
+import { buildIcmpEcho, buildUdp, parseIpPacket } from '../helpers/packets.js';
+import { parsePrefix, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
 async function pair(opts: { keepalive?: number; underLoad?: number } = {}) {
   const net = new MemoryNetwork();
-  const keyA = generatePrivateKey();
-  const keyB = generatePrivateKey();
+  const keyA = generatePrivateKey(systemRng);
+  const keyB = generatePrivateKey(systemRng);
   const tunA = new MemoryTun({ name: 'a' });
   const tunB = new MemoryTun({ name: 'b' });
   const bindA = net.createBind('192.0.2.1');

@@ -5,14 +5,15 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { Device } from '../../src/device/device.js';
 import { ICMP_UNREACHABLE_BURST, ICMP_UNREACHABLE_PER_S, UnreachableReplies } from '../../src/device/icmp.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { buildIcmpEcho, buildUdp } from '../../src/tun/packet.js';
-import { parsePrefix, type Prefix } from '../../src/util/ip.js';
+import { buildIcmpEcho, buildUdp } from '../helpers/packets.js';
+import { parsePrefix, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
@@ -203,11 +204,11 @@ async function device(t: ExecutionContext) {
   const tun = new MemoryTun({ name: 'icmp' });
   let now = 1_000_000;
   const dev = new Device({
-    tun, bind: net.createBind('192.0.2.1'), privateKey: generatePrivateKey(), listenPort: 51820, log: silentLogger,
+    tun, bind: net.createBind('192.0.2.1'), privateKey: generatePrivateKey(systemRng), listenPort: 51820, log: silentLogger,
     clock: () => now,
   });
   dev.setPeer({
-    publicKey: publicKeyOf(generatePrivateKey()),
+    publicKey: publicKeyOf(generatePrivateKey(systemRng)),
     allowedIPs: [P('10.0.0.2/32'), P('fd00::2/128')],
     endpoint: Endpoint.fromString('192.0.2.2:51821'),
   });

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { collect, deleteNs, ip, isRoot, sh, uniqueNs } from './harness.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 export type Impl = 'tunvpn' | 'wireguard-go';
 export type End = 'a' | 'b';
@@ -200,14 +201,14 @@ export function buildTopology(t: ExecutionContext, opts: TopologyOptions): Topol
 }
 
 function makeKeys(): EndKeys {
-  const priv = generatePrivateKey();
+  const priv = generatePrivateKey(systemRng);
   const keys = { privateKey: encodeKey(priv), publicKey: encodeKey(publicKeyOf(priv)) };
   priv.fill(0);
   return keys;
 }
 
 function writeConfigs(topo: Topology, opts: TopologyOptions): void {
-  const psk = opts.presharedKey ? encodeKey(generatePresharedKey()) : undefined;
+  const psk = opts.presharedKey ? encodeKey(generatePresharedKey(systemRng)) : undefined;
   for (const end of ENDS) {
     const other: End = end === 'a' ? 'b' : 'a';
     const iface = [`PrivateKey = ${topo.keys[end].privateKey}`, `ListenPort = ${topo.port[end]}`];

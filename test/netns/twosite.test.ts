@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { collect, deleteNs, ip, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit, RUN_TAG } from './harness.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const haveTcpdump = (() => {
@@ -86,7 +87,7 @@ rootTest('c1 and c2 on site a reach c3 on site b over a vxlan inside the tunnel;
   ip(b, 'link', 'set', vb, 'up');
 
   // The tunnel.
-  const [keyA, keyB] = [generatePrivateKey(), generatePrivateKey()];
+  const [keyA, keyB] = [generatePrivateKey(systemRng), generatePrivateKey(systemRng)];
   const tunA = `tvs${randomBytes(3).toString('hex')}`;
   const tunB = `tvs${randomBytes(3).toString('hex')}`;
   const confA = join(dir, `${tunA}.conf`);

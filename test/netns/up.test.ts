@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { collect, ipJson, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const root = isRoot();
@@ -29,7 +30,7 @@ function uniqueIf(): string {
   return `tvu${randomBytes(3).toString('hex')}`;
 }
 
-const peerKey = encodeKey(publicKeyOf(generatePrivateKey()));
+const peerKey = encodeKey(publicKeyOf(generatePrivateKey(systemRng)));
 
 function writeConf(dir: string, name: string, body: string): string {
   const path = join(dir, `${name}.conf`);
@@ -39,7 +40,7 @@ function writeConf(dir: string, name: string, body: string): string {
 
 function goodConf(extraInterface = '', extraPeer = ''): string {
   return `[Interface]
-PrivateKey = ${encodeKey(generatePrivateKey())}
+PrivateKey = ${encodeKey(generatePrivateKey(systemRng))}
 Address = 10.77.0.1/24, fd77::1/64
 ${extraInterface}
 

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { collect, ipJson, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const DAEMON = join(process.cwd(), 'dist/src/cli/userspace.js');
 
@@ -39,11 +40,11 @@ rootTest('stock wg-quick brings tunvpnd up with its config and takes it down', a
   chmodSync(DAEMON, 0o755);
   symlinkSync(DAEMON, join(bin, 'tunvpnd'));
   const name = `tvq${randomBytes(3).toString('hex')}`;
-  const peer = encodeKey(publicKeyOf(generatePrivateKey()));
+  const peer = encodeKey(publicKeyOf(generatePrivateKey(systemRng)));
   const conf = join(dir, `${name}.conf`);
   writeFileSync(
     conf,
-    `[Interface]\nPrivateKey = ${encodeKey(generatePrivateKey())}\nAddress = 10.66.0.1/24\nListenPort = 41414\n\n` +
+    `[Interface]\nPrivateKey = ${encodeKey(generatePrivateKey(systemRng))}\nAddress = 10.66.0.1/24\nListenPort = 41414\n\n` +
       `[Peer]\nPublicKey = ${peer}\nAllowedIPs = 10.67.0.0/16\nPersistentKeepalive = 25\n`,
     { mode: 0o600 },
   );

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { seededRng } from '../../src/crypto/random.js';
-import { generatePrivateKey } from '../../src/crypto/x25519.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { COOKIE_REFRESH_TIME_MS } from '../../src/protocol/constants.js';
 import { CookieChecker, CookieGenerator } from '../../src/protocol/cookie.js';
 import { INIT_OFF_MAC1, INIT_OFF_MAC2, parseCookieReply } from '../../src/protocol/messages.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { seededRng } from '../../src/crypto/random.js';
-import { generatePrivateKey } from '../../src/crypto/x25519.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { INIT_OFF_MAC1, INIT_OFF_TIMESTAMP } from '../../src/protocol/messages.js';
 import { consumeInitiation, Handshake, LocalStatic } from '../../src/protocol/noise.js';
 import { parseInitiation, parseResponse } from '../../src/protocol/messages.js';

@@ -1,6 +1,6 @@
 /** Test helpers: two Protocol instances wired through an in-memory "network" of outbound queues. */
 import { seededRng } from '../../src/crypto/random.js';
-import { generatePrivateKey } from '../../src/crypto/x25519.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { Protocol, type Result } from '../../src/protocol/protocol.js';
 import type { Peer, Outbound } from '../../src/protocol/peer.js';
 import { transportMessageLength } from '../../src/protocol/session.js';

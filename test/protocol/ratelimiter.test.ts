@@ -1,7 +1,7 @@
 /** The per-source handshake rate limiter: the bucket arithmetic with a fake clock, and its place in the protocol. */
 import test from 'ava';
 import { seededRng } from '../../src/crypto/random.js';
-import { generatePrivateKey } from '../../src/crypto/x25519.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { REKEY_TIMEOUT_MS } from '../../src/protocol/constants.js';
 import { INIT_OFF_MAC2 } from '../../src/protocol/messages.js';
 import type { Peer } from '../../src/protocol/peer.js';
@@ -9,7 +9,7 @@ import { Protocol, type Result } from '../../src/protocol/protocol.js';
 import {
   HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SOURCE_PER_S, RATELIMIT_IDLE_MS, RateLimiter, TokenBucket,
 } from '../../src/protocol/ratelimiter.js';
-import { parseIp } from '../../src/util/ip.js';
+import { parseIp } from '../../src/net/ip.js';
 import { EPOCH, ipv4 } from './helpers.js';
 
 const T0 = 5_000_000;

@@ -9,10 +9,11 @@ import { silentLogger } from '../../src/log.js';
 import { applySteps, type InterfaceOps, type RuleSpec } from '../../src/quick/apply.js';
 import { autoMtu, planUp, type Step } from '../../src/quick/plan.js';
 import { Transaction } from '../../src/quick/transaction.js';
-import { formatPrefix, parseIp, type IpAddress, type Prefix } from '../../src/util/ip.js';
+import { formatPrefix, parseIp, type IpAddress, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
-const key = () => encodeKey(generatePrivateKey());
-const pub = () => encodeKey(publicKeyOf(generatePrivateKey()));
+const key = () => encodeKey(generatePrivateKey(systemRng));
+const pub = () => encodeKey(publicKeyOf(generatePrivateKey(systemRng)));
 
 function conf(iface: string, ...peers: string[]): ReturnType<typeof parseConfig> {
   const text = `[Interface]\nPrivateKey = ${key()}\n${iface}\n` + peers.map((p) => `\n[Peer]\nPublicKey = ${pub()}\n${p}\n`).join('');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseSite } from '../../src/site/parse.js';
 import { SiteConfigError } from '../../src/site/errors.js';
-import { formatIp, formatPrefix } from '../../src/util/ip.js';
+import { formatIp, formatPrefix } from '../../src/net/ip.js';
 import { vethHostName, moveTempName } from '../../src/site/names.js';
 
 const FILE = 'site-a.conf';

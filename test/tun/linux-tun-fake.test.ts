@@ -3,7 +3,7 @@
  * POLL_WRITABLE in order, a refused packet is dropped without losing the rest, and EBADFD on read means 'closed'.
  */
 import test from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
+import { PacketBatch } from '../../src/packet/batch.js';
 import type { NativeAddon } from '../../src/native/addon.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
 

@@ -10,12 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import { native, type NativeAddon } from '../../src/native/addon.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
-import { buildIcmpEcho, buildUdp, parseIpPacket, type ParsedTransport } from '../../src/tun/packet.js';
+import { buildIcmpEcho, buildUdp, parseIpPacket, type ParsedTransport } from '../helpers/packets.js';
 
 const TUN_NAME = 'tvt0';
 const NS_ADDR4 = '10.77.0.1';

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { PacketBatch } from '../../src/conn/batch.js';
+import { PacketBatch } from '../../src/packet/batch.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { buildIcmpEcho, parseIpPacket } from '../../src/tun/packet.js';
+import { buildIcmpEcho, parseIpPacket } from '../helpers/packets.js';
 
 test('round trip: injected packets arrive in batches, written packets are readable', async (t) => {
   const tun = new MemoryTun({ name: 'mem7', batchSize: 4, headroom: 16 });

@@ -4,11 +4,12 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { PacketBatch } from '../../src/conn/batch.js';
-import { checksumAdd, fold16 } from '../../src/tun/checksum.js';
-import { GroPlanner, GRO_MAX_SEGMENTS } from '../../src/tun/gro.js';
-import { VnetReader } from '../../src/tun/offload.js';
-import { finishChecksum, gsoCheck, gsoSplit, TCP_FLAG_ACK, TCP_FLAG_CWR, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_SYN } from '../../src/tun/tso.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { checksumAdd, fold16 } from '../../src/packet/checksum.js';
+import { GroPlanner, GRO_MAX_SEGMENTS } from '../../src/tun/offload/coalesce.js';
+import { VnetReader } from '../../src/tun/offload/reader.js';
+import { finishChecksum, gsoCheck, gsoSplit } from '../../src/tun/offload/split.js';
+import { TCP_FLAG_ACK, TCP_FLAG_CWR, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_SYN } from '../../src/packet/ip-header.js';
 import {
   emptyVnetHeader,
   formatVnetHeader,
@@ -20,7 +21,7 @@ import {
   VNET_HDR_GSO_TCPV6,
   VNET_HDR_GSO_UDP_L4,
   type VnetHeader,
-} from '../../src/tun/vnet.js';
+} from '../../src/tun/offload/vnet-header.js';
 import { ipv4HeaderOk, naiveSum, payloadOf, read32, tcpPacket, transportChecksumOk, udpPacket } from './tcp-packets.js';
 
 const ACK = TCP_FLAG_ACK;

@@ -10,13 +10,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import { Endpoint } from '../../src/conn/endpoint.js';
+import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { Device } from '../../src/device/device.js';
 import { native, type NativeAddon } from '../../src/native/addon.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
-import { parsePrefix, type Prefix } from '../../src/util/ip.js';
+import { parsePrefix, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const TRANSFER_BYTES = 6 << 20;
 const PORT = 5555;
@@ -108,7 +109,7 @@ async function transfer(t: ExecutionContext, offload: boolean): Promise<void> {
   ip('-n', ns.a, 'link', 'set', 'tvva', 'up');
   ip('-n', ns.b, 'link', 'set', 'tvvb', 'up');
 
-  const keys = { a: generatePrivateKey(), b: generatePrivateKey() };
+  const keys = { a: generatePrivateKey(systemRng), b: generatePrivateKey(systemRng) };
   const make = (side: 'a' | 'b') => {
     const tun = LinuxTun.open({ name: `tvo${side}`, netnsPath: path[side], offload, mtu: 1420 });
     const bind = new NativeBind({ netnsPath: path[side], offload, ipv6: false });

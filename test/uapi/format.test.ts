@@ -1,8 +1,9 @@
 import test from 'ava';
-import { parsePrefix } from '../../src/util/ip.js';
-import { publicKey } from '../../src/crypto/x25519.js';
+import { parsePrefix } from '../../src/net/ip.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
 import type { DeviceSnapshot, PeerSnapshot } from '../../src/uapi/control.js';
-import { ansi, base64Key, formatAgo, formatBytes, formatDuration, formatInterface, interfaceJson, sortPeers } from '../../src/uapi/format.js';
+import { encodeKey } from '../../src/crypto/keys.js';
+import { ansi, formatAgo, formatBytes, formatDuration, formatInterface, interfaceJson, sortPeers } from '../../src/uapi/format.js';
 
 test('durations read like wg', (t) => {
   t.is(formatDuration(0), '');
@@ -79,12 +80,12 @@ test('interface text matches wg show, secrets hidden', (t) => {
   t.is(
     text,
     'interface: wg0\n' +
-      `  public key: ${base64Key(publicKey(key(9)))}\n` +
+      `  public key: ${encodeKey(publicKey(key(9)))}\n` +
       '  private key: (hidden)\n' +
       '  listening port: 51820\n' +
       '  fwmark: 0xca6c\n' +
       '\n' +
-      `peer: ${base64Key(key(2))}\n` +
+      `peer: ${encodeKey(key(2))}\n` +
       '  preshared key: (hidden)\n' +
       '  endpoint: 192.0.2.1:51820\n' +
       '  allowed ips: 10.0.0.0/24, fd00::/64\n' +
@@ -92,19 +93,19 @@ test('interface text matches wg show, secrets hidden', (t) => {
       '  transfer: 1.21 MiB received, 3.40 MiB sent\n' +
       '  persistent keepalive: every 25 seconds\n' +
       '\n' +
-      `peer: ${base64Key(key(1))}\n` +
+      `peer: ${encodeKey(key(1))}\n` +
       '  allowed ips: (none)\n',
   );
-  t.false(text.includes(base64Key(key(9))));
-  t.false(text.includes(base64Key(key(5))));
+  t.false(text.includes(encodeKey(key(9))));
+  t.false(text.includes(encodeKey(key(5))));
 });
 
 test('JSON document is stable and carries no secrets', (t) => {
   const doc = interfaceJson('wg0', snapshot);
   t.deepEqual(Object.keys(doc), ['name', 'publicKey', 'listenPort', 'fwmark', 'peers']);
-  t.is(doc.publicKey, base64Key(publicKey(key(9))));
+  t.is(doc.publicKey, encodeKey(publicKey(key(9))));
   t.deepEqual(doc.peers[1], {
-    publicKey: base64Key(key(2)),
+    publicKey: encodeKey(key(2)),
     hasPresharedKey: true,
     endpoint: '192.0.2.1:51820',
     allowedIps: ['10.0.0.0/24', 'fd00::/64'],
@@ -115,7 +116,7 @@ test('JSON document is stable and carries no secrets', (t) => {
     persistentKeepalive: 25,
   });
   const text = JSON.stringify(doc);
-  t.false(text.includes(base64Key(key(9))));
-  t.false(text.includes(base64Key(key(5))));
+  t.false(text.includes(encodeKey(key(9))));
+  t.false(text.includes(encodeKey(key(5))));
   t.is(interfaceJson('x', { listenPort: 0, fwmark: 0, peers: [] }).publicKey, null);
 });

@@ -4,10 +4,10 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { formatHexKey } from '../../src/uapi/values.js';
+import { encodeHexKey } from '../../src/crypto/keys.js';
 
 export const key = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 53 + i * 3 + 1) & 0xff);
-export const hex = (seed: number) => formatHexKey(key(seed));
+export const hex = (seed: number) => encodeHexKey(key(seed));
 
 /** A fresh temp directory removed when the test ends (also on failure). */
 export async function tempDir(t: ExecutionContext): Promise<string> {

@@ -1,13 +1,13 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { formatPrefix, networkOf, parsePrefix, type Prefix } from '../../src/util/ip.js';
+import { formatPrefix, networkOf, parsePrefix, type Prefix } from '../../src/net/ip.js';
 import type { DeviceSnapshot, SetOperation } from '../../src/uapi/control.js';
 import { EINVAL, EPROTO } from '../../src/uapi/errors.js';
 import { formatErrnoReply, formatGetReply, formatSetRequest, parseGetReply, parseSetBody } from '../../src/uapi/protocol.js';
-import { formatHexKey } from '../../src/uapi/values.js';
+import { encodeHexKey } from '../../src/crypto/keys.js';
 
 const key = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 31 + i * 7) & 0xff);
-const hex = (seed: number) => formatHexKey(key(seed));
+const hex = (seed: number) => encodeHexKey(key(seed));
 const prefix = (s: string): Prefix => parsePrefix(s)!;
 
 function parseOk(lines: string[]): SetOperation {
@@ -86,7 +86,7 @@ test('get reply omits a zero or absent private key, port 0 and fwmark 0', (t) =>
 test('every set key is parsed', (t) => {
   const priv = new Uint8Array(32).fill(0xff);
   const op = parseOk([
-    `private_key=${formatHexKey(priv)}`,
+    `private_key=${encodeHexKey(priv)}`,
     'listen_port=51820',
     'fwmark=4294967295',
     'replace_peers=true',
@@ -116,7 +116,7 @@ test('every set key is parsed', (t) => {
   t.true(a.updateOnly);
   t.false(a.remove);
   t.deepEqual(a.presharedKey, key(3));
-  t.is(a.endpoint?.text, '[fd00::1]:51820');
+  t.is(a.endpoint?.toString(), '[fd00::1]:51820');
   t.is(a.endpoint?.port, 51820);
   t.is(a.endpoint?.family, 6);
   t.is(a.persistentKeepaliveInterval, 25);
@@ -127,7 +127,7 @@ test('every set key is parsed', (t) => {
   );
   t.deepEqual(b.publicKey, key(4));
   t.true(b.remove);
-  t.is(c.endpoint?.text, '198.51.100.1:1');
+  t.is(c.endpoint?.toString(), '198.51.100.1:1');
 });
 
 test('zero private key is kept as zero (it means: remove the key)', (t) => {
@@ -217,7 +217,7 @@ test('set errno replies carry wireguard-go\'s negative sign; get errors stay pos
 
 test('formatSetRequest is the inverse of parseSetBody for canonical text', (t) => {
   const lines = [
-    `private_key=${formatHexKey(key(1).map((b, i) => (i === 0 ? b & 248 : i === 31 ? (b & 127) | 64 : b)))}`,
+    `private_key=${encodeHexKey(key(1).map((b, i) => (i === 0 ? b & 248 : i === 31 ? (b & 127) | 64 : b)))}`,
     'listen_port=1000',
     'fwmark=7',
     'replace_peers=true',
@@ -274,7 +274,7 @@ const snapshotArb: fc.Arbitrary<DeviceSnapshot> = fc.record({
 /** Compare with absent optional fields normalised away. */
 function normal(s: DeviceSnapshot): unknown {
   return JSON.parse(
-    JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? formatHexKey(v) : v)),
+    JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
     (_k, v: unknown) => (v === null ? undefined : v),
   );
 }

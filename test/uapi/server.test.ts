@@ -7,7 +7,7 @@ import { UapiClient, listInterfaces, removeSocket } from '../../src/uapi/client.
 import { EADDRINUSE, EINVAL, UapiError } from '../../src/uapi/errors.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';
 import { UapiServer } from '../../src/uapi/server.js';
-import { formatPrefix } from '../../src/util/ip.js';
+import { formatPrefix } from '../../src/net/ip.js';
 import { converse, hex, key, tempDir } from './helpers.js';
 
 async function started(t: import('ava').ExecutionContext, dir: string, iface = 'tv0', control = new MemoryDeviceControl()) {

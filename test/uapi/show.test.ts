@@ -1,8 +1,8 @@
 import test from 'ava';
 import { runShow } from '../../src/cli/commands/show.js';
-import { publicKey } from '../../src/crypto/x25519.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
 import { UapiClient } from '../../src/uapi/client.js';
-import { base64Key } from '../../src/uapi/format.js';
+import { encodeKey } from '../../src/crypto/keys.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';
 import { UapiServer } from '../../src/uapi/server.js';
 import { hex, key, tempDir } from './helpers.js';
@@ -29,11 +29,11 @@ test('show IFACE prints the wg-style text; show without IFACE lists every live i
   t.is(
     one.stdout,
     'interface: tva\n' +
-      `  public key: ${base64Key(publicKey(clamped))}\n` +
+      `  public key: ${encodeKey(publicKey(clamped))}\n` +
       '  private key: (hidden)\n' +
       '  listening port: 51820\n' +
       '\n' +
-      `peer: ${base64Key(key(2))}\n` +
+      `peer: ${encodeKey(key(2))}\n` +
       '  endpoint: 127.0.0.1:9\n' +
       '  allowed ips: 10.0.0.0/24\n' +
       '  persistent keepalive: every 25 seconds\n',
@@ -56,7 +56,7 @@ test('show --json prints a stable document; a missing interface is a clear error
         fwmark: 0,
         peers: [
           {
-            publicKey: base64Key(key(2)),
+            publicKey: encodeKey(key(2)),
             hasPresharedKey: false,
             endpoint: null,
             allowedIps: ['fd00::/64'],

@@ -10,14 +10,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { publicKey } from '../../src/crypto/x25519.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
 import { UapiClient } from '../../src/uapi/client.js';
-import { base64Key, formatInterface } from '../../src/uapi/format.js';
+import { formatInterface } from '../../src/uapi/format.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';
 import { DEFAULT_SOCKET_DIR } from '../../src/uapi/paths.js';
 import { UapiServer } from '../../src/uapi/server.js';
-import { formatPrefix } from '../../src/util/ip.js';
-import { clampPrivateKey, formatHexKey } from '../../src/uapi/values.js';
+import { formatPrefix } from '../../src/net/ip.js';
+import { clampPrivateKey, encodeHexKey, encodeKey } from '../../src/crypto/keys.js';
 import { key, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -47,25 +47,25 @@ wgTest('wg show dump, wg set and wg showconf work against our server', async (t)
   const c = await UapiClient.connect(iface);
   t.teardown(() => c.close());
   await c.set(
-    `private_key=${formatHexKey(priv)}\nlisten_port=51820\nfwmark=51\n` +
-      `public_key=${formatHexKey(peerA)}\npreshared_key=${formatHexKey(psk)}\nendpoint=127.0.0.1:4242\n` +
+    `private_key=${encodeHexKey(priv)}\nlisten_port=51820\nfwmark=51\n` +
+      `public_key=${encodeHexKey(peerA)}\npreshared_key=${encodeHexKey(psk)}\nendpoint=127.0.0.1:4242\n` +
       `allowed_ip=10.0.0.0/24\nallowed_ip=fd00::/64\npersistent_keepalive_interval=25\n` +
-      `public_key=${formatHexKey(peerB)}\nendpoint=[::1]:5353\n`,
+      `public_key=${encodeHexKey(peerB)}\nendpoint=[::1]:5353\n`,
   );
-  control.setStats(formatHexKey(peerA), { rxBytes: 1234, txBytes: 5678, lastHandshakeTimeSec: 1700000000, lastHandshakeTimeNsec: 5 });
+  control.setStats(encodeHexKey(peerA), { rxBytes: 1234, txBytes: 5678, lastHandshakeTimeSec: 1700000000, lastHandshakeTimeNsec: 5 });
 
   t.is(
     await wg('show', iface, 'dump'),
-    `${base64Key(priv)}\t${base64Key(publicKey(priv))}\t51820\t0x33\n` +
-      `${base64Key(peerA)}\t${base64Key(psk)}\t127.0.0.1:4242\t10.0.0.0/24,fd00::/64\t1700000000\t1234\t5678\t25\n` +
-      `${base64Key(peerB)}\t(none)\t[::1]:5353\t(none)\t0\t0\t0\toff\n`,
+    `${encodeKey(priv)}\t${encodeKey(publicKey(priv))}\t51820\t0x33\n` +
+      `${encodeKey(peerA)}\t${encodeKey(psk)}\t127.0.0.1:4242\t10.0.0.0/24,fd00::/64\t1700000000\t1234\t5678\t25\n` +
+      `${encodeKey(peerB)}\t(none)\t[::1]:5353\t(none)\t0\t0\t0\toff\n`,
   );
 
   // wg set: add allowed IPs (one with host bits), change the endpoint, remove a peer.
   const keyFile = join(await tempDir(t), 'psk');
-  await writeFile(keyFile, `${base64Key(key(9))}\n`, { mode: 0o600 });
-  await wg('set', iface, 'listen-port', '1000', 'peer', base64Key(peerB), 'allowed-ips', '10.9.1.2/16,fd09::/64', 'endpoint', '127.0.0.2:7', 'persistent-keepalive', '30', 'preshared-key', keyFile);
-  await wg('set', iface, 'peer', base64Key(peerA), 'remove');
+  await writeFile(keyFile, `${encodeKey(key(9))}\n`, { mode: 0o600 });
+  await wg('set', iface, 'listen-port', '1000', 'peer', encodeKey(peerB), 'allowed-ips', '10.9.1.2/16,fd09::/64', 'endpoint', '127.0.0.2:7', 'persistent-keepalive', '30', 'preshared-key', keyFile);
+  await wg('set', iface, 'peer', encodeKey(peerA), 'remove');
   const snap = control.get();
   t.is(snap.listenPort, 1000);
   t.is(snap.peers.length, 1);
@@ -79,14 +79,14 @@ wgTest('wg show dump, wg set and wg showconf work against our server', async (t)
   t.is(
     await wg('showconf', iface),
     '[Interface]\nListenPort = 1000\nFwMark = 0x33\n' +
-      `PrivateKey = ${base64Key(priv)}\n\n` +
-      `[Peer]\nPublicKey = ${base64Key(peerB)}\nPresharedKey = ${base64Key(key(9))}\n` +
+      `PrivateKey = ${encodeKey(priv)}\n\n` +
+      `[Peer]\nPublicKey = ${encodeKey(peerB)}\nPresharedKey = ${encodeKey(key(9))}\n` +
       'AllowedIPs = 10.9.0.0/16, fd09::/64\nEndpoint = 127.0.0.2:7\nPersistentKeepalive = 30\n',
   );
 
   // Our `show` text is what wg show prints (no TTY, so no colour; no handshake, so no clock dependence).
-  const ours = formatInterface(iface, control.get(), { nowSec: 0 }).replace('(hidden)', base64Key(priv));
-  t.is(await wg('show', iface), ours.replace('  preshared key: (hidden)', `  preshared key: ${base64Key(key(9))}`));
+  const ours = formatInterface(iface, control.get(), { nowSec: 0 }).replace('(hidden)', encodeKey(priv));
+  t.is(await wg('show', iface), ours.replace('  preshared key: (hidden)', `  preshared key: ${encodeKey(key(9))}`));
 
   // wg lists our interface.
   t.true((await wg('show', 'interfaces')).split(/\s+/).includes(iface));

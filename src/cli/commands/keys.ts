@@ -1,5 +1,6 @@
 /** `tunvpn genkey`, `pubkey`, `genpsk`: the same output, byte for byte, as `wg genkey | wg pubkey` and `wg genpsk`. */
 import type { Command } from 'commander';
+import { systemRng } from '../../crypto/random.js';
 import { decodeKey, encodeKey, generatePresharedKey, generatePrivateKey, KeyFormatError, publicKeyOf } from '../../crypto/keys.js';
 import type { CliContext } from './index.js';
 
@@ -13,14 +14,14 @@ export function registerGenkey(program: Command, ctx: CliContext): void {
   program
     .command('genkey')
     .description('print a new random private key (base64)')
-    .action(() => printSecret(ctx, generatePrivateKey()));
+    .action(() => printSecret(ctx, generatePrivateKey(systemRng)));
 }
 
 export function registerGenpsk(program: Command, ctx: CliContext): void {
   program
     .command('genpsk')
     .description('print a new random preshared key (base64)')
-    .action(() => printSecret(ctx, generatePresharedKey()));
+    .action(() => printSecret(ctx, generatePresharedKey(systemRng)));
 }
 
 export function registerPubkey(program: Command, ctx: CliContext): void {

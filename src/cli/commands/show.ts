@@ -7,7 +7,8 @@ import type { DeviceSnapshot } from '../../uapi/control.js';
 import { UapiError } from '../../uapi/errors.js';
 import { listInterfaces, withClient } from '../../uapi/client.js';
 import { ansi, formatInterface, interfaceJson, plain, type InterfaceJson } from '../../uapi/format.js';
-import { DEFAULT_SOCKET_DIR, ifaceNameProblem } from '../../uapi/paths.js';
+import { ifnameProblem } from '../../net/ifname.js';
+import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
 
 export interface ShowArgs {
   iface?: string;
@@ -36,7 +37,7 @@ function describe(err: unknown): string {
 /** The whole command without process side effects (tests call this directly). */
 export async function runShow(args: ShowArgs): Promise<ShowResult> {
   if (args.iface !== undefined) {
-    const problem = ifaceNameProblem(args.iface);
+    const problem = ifnameProblem(args.iface);
     if (problem) return { stdout: '', stderr: `tunvpn show: ${problem}\n`, exitCode: 1 };
   }
   const names = args.iface !== undefined ? [args.iface] : await listInterfaces(args.dir);

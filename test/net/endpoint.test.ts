@@ -1,5 +1,6 @@
 import test from 'ava';
-import { ADDR_SLOT, Endpoint, parseEndpoint, slotEquals, slotKey, writeSlot } from '../../src/conn/endpoint.js';
+import { ADDR_SLOT, slotEquals, slotKey, writeSlot } from '../../src/net/addr-slot.js';
+import { Endpoint, parseEndpoint } from '../../src/net/endpoint.js';
 
 test('IPv4 endpoint parses into the slot layout and prints back', (t) => {
   const ep = Endpoint.fromString('1.2.3.4:51820');

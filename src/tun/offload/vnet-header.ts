@@ -23,10 +23,6 @@ export const VNET_HDR_GSO_TCPV6 = 4;
 export const VNET_HDR_GSO_UDP_L4 = 5;
 export const VNET_HDR_GSO_ECN = 0x80;
 
-/** Offset of the checksum field within a TCP / UDP header. */
-export const TCP_CSUM_OFFSET = 16;
-export const UDP_CSUM_OFFSET = 6;
-
 /** A decoded header: reused by readers (parse fills it in place), so no object is made per packet. */
 export interface VnetHeader {
   flags: number;

@@ -15,9 +15,7 @@
  * The buffer has `headroom` spare bytes after the last slot, so a reader may hand the kernel the window
  * buf.subarray(headroom) and still give every slot a full slotSize bytes.
  */
-import { ADDR_SLOT } from '../native/addon.js';
-
-export { ADDR_SLOT };
+import { ADDR_SLOT } from '../net/addr-slot.js';
 
 export interface PacketBatchOptions {
   /** Bytes reserved at the start of each slot, before the packet that a reader fills in. Default 0. */

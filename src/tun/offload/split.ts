@@ -12,43 +12,28 @@
  * recomputed from the transport header, as it can be wrong on forwarded packets) before gsoSplit touches bytes.
  * Segments are copied with copyWithin inside one buffer, so nothing is allocated per packet.
  */
-import type { PacketBatch } from '../conn/batch.js';
-import { checksumAdd, fold16, IPPROTO_TCP, IPPROTO_UDP, pseudoHeaderSum, setIpv4HeaderChecksum } from './checksum.js';
+import type { PacketBatch } from '../../packet/batch.js';
+import { put16, put32, read32 } from '../../packet/bytes.js';
+import { checksumAdd, fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
 import {
-  TCP_CSUM_OFFSET,
-  UDP_CSUM_OFFSET,
+  IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET,
+  TCP_CSUM_OFFSET, TCP_FLAG_CWR, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAGS_OFFSET, TCP_HEADER_MAX_BYTES,
+  TCP_HEADER_MIN_BYTES, TCP_SEQ_OFFSET, UDP_CSUM_OFFSET, UDP_HEADER_BYTES,
+} from '../../packet/ip-header.js';
+import {
   VNET_HDR_GSO_ECN,
   VNET_HDR_GSO_TCPV4,
   VNET_HDR_GSO_TCPV6,
   VNET_HDR_GSO_UDP_L4,
   type VnetHeader,
-} from './vnet.js';
-
-export const IPV4_HEADER_MIN_BYTES = 20;
-export const IPV6_HEADER_BYTES = 40;
-export const TCP_HEADER_MIN_BYTES = 20;
-export const TCP_HEADER_MAX_BYTES = 60;
-export const UDP_HEADER_BYTES = 8;
-
-const TCP_SEQ_OFFSET = 4;
-const TCP_FLAGS_OFFSET = 13;
-export const TCP_FLAG_FIN = 0x01;
-export const TCP_FLAG_SYN = 0x02;
-export const TCP_FLAG_RST = 0x04;
-export const TCP_FLAG_PSH = 0x08;
-export const TCP_FLAG_ACK = 0x10;
-export const TCP_FLAG_URG = 0x20;
-export const TCP_FLAG_ECE = 0x40;
-export const TCP_FLAG_CWR = 0x80;
-const IPV4_SRC_OFFSET = 12;
-const IPV6_SRC_OFFSET = 8;
+} from './vnet-header.js';
 
 /**
  * Validates a super-packet buf[off, off+len) against its header h. Returns the number of segments it splits into,
  * or -1 when it is malformed (drop it). On success h.hdrLen is the true header length (IP + transport).
  */
 export function gsoCheck(buf: Uint8Array, off: number, len: number, h: VnetHeader): number {
-  if (len < IPV4_HEADER_MIN_BYTES || off < 0 || off + len > buf.length || h.gsoSize < 1) return -1;
+  if (len < IPV4_MIN_HEADER_BYTES || off < 0 || off + len > buf.length || h.gsoSize < 1) return -1;
   const type = h.gsoType & ~VNET_HDR_GSO_ECN;
   const version = buf[off]! >> 4;
   const cs = h.csumStart;
@@ -64,7 +49,7 @@ export function gsoCheck(buf: Uint8Array, off: number, len: number, h: VnetHeade
   }
   if (version === 4) {
     const ihl = (buf[off]! & 0x0f) * 4;
-    if (ihl < IPV4_HEADER_MIN_BYTES || cs !== ihl || buf[off + 9] !== proto) return -1;
+    if (ihl < IPV4_MIN_HEADER_BYTES || cs !== ihl || buf[off + 9] !== proto) return -1;
   } else {
     if (cs < IPV6_HEADER_BYTES || len < IPV6_HEADER_BYTES) return -1;
     if (cs === IPV6_HEADER_BYTES && buf[off + 6] !== proto) return -1;
@@ -98,7 +83,7 @@ export function gsoSplit(out: PacketBatch, off: number, len: number, h: VnetHead
   if (hdrLen + gso > out.maxPacketSize) throw new RangeError(`segment of ${hdrLen + gso} bytes does not fit a slot`);
   const v4 = buf[off]! >> 4 === 4;
   const tcp = (h.gsoType & ~VNET_HDR_GSO_ECN) !== VNET_HDR_GSO_UDP_L4;
-  const addrOff = v4 ? IPV4_SRC_OFFSET : IPV6_SRC_OFFSET;
+  const addrOff = v4 ? IPV4_SOURCE_OFFSET : IPV6_SOURCE_OFFSET;
   const addrLen = v4 ? 4 : 16;
   // The pseudo-header sum without the length: the same for every segment.
   const proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
@@ -122,7 +107,7 @@ export function gsoSplit(out: PacketBatch, off: number, len: number, h: VnetHead
       put16(buf, at + 4, segLen - IPV6_HEADER_BYTES);
     }
     if (tcp) {
-      write32(buf, at + cs + TCP_SEQ_OFFSET, (seq0 + i * gso) >>> 0);
+      put32(buf, at + cs + TCP_SEQ_OFFSET, (seq0 + i * gso) >>> 0);
       let flags = flags0;
       if (i < n - 1) flags &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
       if (i > 0) flags &= ~TCP_FLAG_CWR;
@@ -159,20 +144,4 @@ function isUdp(buf: Uint8Array, off: number, cs: number): boolean {
   const v = buf[off]! >> 4;
   if (v === 4) return buf[off + 9] === IPPROTO_UDP;
   return v === 6 && cs === IPV6_HEADER_BYTES && buf[off + 6] === IPPROTO_UDP;
-}
-
-export function read32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-}
-
-export function write32(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = v >>> 24;
-  buf[off + 1] = (v >>> 16) & 0xff;
-  buf[off + 2] = (v >>> 8) & 0xff;
-  buf[off + 3] = v & 0xff;
-}
-
-export function put16(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = (v >>> 8) & 0xff;
-  buf[off + 1] = v & 0xff;
 }

@@ -12,7 +12,8 @@ import {
   generatePrivateKey,
   KeyFormatError,
   publicKeyOf,
-} from '../src/crypto/keys.js';
+} from '../../src/crypto/keys.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -37,7 +38,7 @@ test('publicKeyOf clamps: an unclamped key and its clamped form have the same pu
 test('generatePrivateKey returns clamped, distinct 32-byte keys', (t) => {
   const seen = new Set<string>();
   for (let i = 0; i < 64; i++) {
-    const k = generatePrivateKey();
+    const k = generatePrivateKey(systemRng);
     t.is(k.length, 32);
     t.is(k[0]! & 7, 0, 'low three bits of byte 0 cleared');
     t.is(k[31]! & 0x80, 0, 'top bit of byte 31 cleared');
@@ -48,7 +49,7 @@ test('generatePrivateKey returns clamped, distinct 32-byte keys', (t) => {
 });
 
 test('generatePresharedKey is 32 random bytes and not clamped (some key has a low bit set)', (t) => {
-  const keys = Array.from({ length: 32 }, generatePresharedKey);
+  const keys = Array.from({ length: 32 }, () => generatePresharedKey(systemRng));
   t.true(keys.every((k) => k.length === 32));
   t.true(keys.some((k) => (k[0]! & 7) !== 0 || (k[31]! & 0x80) !== 0));
 });

@@ -1,17 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { internetChecksum } from '../../src/packet/checksum.js';
 import {
-  buildIcmpEcho,
-  buildUdp,
-  internetChecksum,
-  ipDestinationOffset,
-  ipPacketLength,
-  ipSourceOffset,
-  ipv4Destination,
-  ipv4Source,
-  ipVersion,
-  parseIpPacket,
-} from '../../src/tun/packet.js';
+  ipDestinationOffset, ipPacketLength, ipSourceOffset, ipv4Destination, ipv4Source, ipVersion,
+} from '../../src/packet/ip-header.js';
+import { buildIcmpEcho, buildUdp, parseIpPacket } from '../helpers/packets.js';
 
 // ---- an independent checker: sums 16-bit words with a DataView and builds pseudo-headers by concatenation ----
 

@@ -19,20 +19,14 @@
  *   not check a NEEDS_CSUM packet again, so a corrupt one must never be merged).
  * Groups keep the order of their first packets; only packets joining an earlier group move forward.
  */
-import type { PacketBatch } from '../conn/batch.js';
-import { checksumAdd, fold16, IPPROTO_TCP, pseudoHeaderSum, setIpv4HeaderChecksum } from './checksum.js';
+import type { PacketBatch } from '../../packet/batch.js';
+import { put16, read32 } from '../../packet/bytes.js';
+import { checksumAdd, fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
 import {
-  IPV4_HEADER_MIN_BYTES,
-  IPV6_HEADER_BYTES,
-  put16,
-  read32,
-  TCP_FLAG_ACK,
-  TCP_FLAG_PSH,
-  TCP_HEADER_MAX_BYTES,
-  TCP_HEADER_MIN_BYTES,
-} from './tso.js';
+  IPPROTO_TCP, IPV4_MIN_HEADER_BYTES, IPV6_HEADER_BYTES, TCP_CSUM_OFFSET, TCP_FLAG_ACK, TCP_FLAG_PSH, TCP_FLAGS_OFFSET,
+  TCP_HEADER_MAX_BYTES, TCP_HEADER_MIN_BYTES, TCP_SEQ_OFFSET,
+} from '../../packet/ip-header.js';
 import {
-  TCP_CSUM_OFFSET,
   VNET_HDR_BYTES,
   VNET_HDR_F_NEEDS_CSUM,
   VNET_HDR_GSO_TCPV4,
@@ -40,7 +34,7 @@ import {
   formatVnetHeader,
   zeroVnetHeader,
   type VnetHeader,
-} from './vnet.js';
+} from './vnet-header.js';
 
 /** Most segments in one super-packet. */
 export const GRO_MAX_SEGMENTS = 64;
@@ -48,7 +42,6 @@ export const GRO_MAX_SEGMENTS = 64;
 const GRO_MAX_BYTES = 65_535;
 /** Open groups compared with each packet, newest first: bounds the work per packet. */
 const GRO_SCAN_GROUPS = 16;
-const TCP_FLAGS_OFFSET = 13;
 const IPV4_FRAGMENT_MASK = 0x3fff; // MF flag and fragment offset
 const NOT_TCP = 0;
 
@@ -128,14 +121,14 @@ export class GroPlanner {
   /** Sets ipLen[i]/tcpLen[i] for a coalescing candidate, tcpLen[i] = NOT_TCP otherwise. */
   private classify(buf: Uint8Array, off: number, len: number, i: number): void {
     this.tcpLen[i] = NOT_TCP;
-    if (len < IPV4_HEADER_MIN_BYTES + TCP_HEADER_MIN_BYTES || off < 0 || off + len > buf.length) return;
+    if (len < IPV4_MIN_HEADER_BYTES + TCP_HEADER_MIN_BYTES || off < 0 || off + len > buf.length) return;
     const v = buf[off]! >> 4;
     let ipLen: number;
     if (v === 4) {
       if (buf[off] !== 0x45 || buf[off + 9] !== IPPROTO_TCP) return;
       if (((buf[off + 2]! << 8) | buf[off + 3]!) !== len) return;
       if ((((buf[off + 6]! << 8) | buf[off + 7]!) & IPV4_FRAGMENT_MASK) !== 0) return;
-      ipLen = IPV4_HEADER_MIN_BYTES;
+      ipLen = IPV4_MIN_HEADER_BYTES;
     } else if (v === 6) {
       if (len < IPV6_HEADER_BYTES + TCP_HEADER_MIN_BYTES || buf[off + 6] !== IPPROTO_TCP) return;
       if (((buf[off + 4]! << 8) | buf[off + 5]!) !== len - IPV6_HEADER_BYTES) return;
@@ -166,7 +159,7 @@ export class GroPlanner {
     const ipLen = this.ipLen[i]!;
     const payload = len - ipLen - tcpLen;
     this.gso[g] = payload;
-    this.nextSeq[g] = (read32(buf, off + ipLen + 4) + payload) >>> 0;
+    this.nextSeq[g] = (read32(buf, off + ipLen + TCP_SEQ_OFFSET) + payload) >>> 0;
     this.open[g] = (buf[off + ipLen + TCP_FLAGS_OFFSET]! & TCP_FLAG_PSH) === 0 ? 1 : 0;
   }
 
@@ -178,7 +171,7 @@ export class GroPlanner {
     const ipLen = this.ipLen[i]!;
     const tcpLen = this.tcpLen[i]!;
     const payload = len - ipLen - tcpLen;
-    const seq = read32(buf, off + ipLen + 4);
+    const seq = read32(buf, off + ipLen + TCP_SEQ_OFFSET);
     let scanned = 0;
     for (let g = this.groups - 1; g >= 0 && scanned < GRO_SCAN_GROUPS; g--) {
       if (this.open[g] === 0) continue;
@@ -241,7 +234,7 @@ export class GroPlanner {
 
   private rewriteHead(buf: Uint8Array, off: number, g: number, ipLen: number, hdrLen: number, lastOff: number): void {
     const total = this.bytes[g]!;
-    const v4 = ipLen === IPV4_HEADER_MIN_BYTES;
+    const v4 = ipLen === IPV4_MIN_HEADER_BYTES;
     if (v4) {
       put16(buf, off + 2, total);
       setIpv4HeaderChecksum(buf, off, ipLen);
@@ -264,7 +257,7 @@ export class GroPlanner {
 
 /** Same addresses, IP fields that must match, ports, ACK, header length, window, urgent pointer and options. */
 function sameFlow(buf: Uint8Array, a: number, b: number, ipLen: number, tcpLen: number): boolean {
-  if (ipLen === IPV4_HEADER_MIN_BYTES) {
+  if (ipLen === IPV4_MIN_HEADER_BYTES) {
     // TOS, DF (and the reserved bit), TTL; addresses.
     if (buf[a + 1] !== buf[b + 1] || (buf[a + 6]! & 0xc0) !== (buf[b + 6]! & 0xc0) || buf[a + 8] !== buf[b + 8]) return false;
     if (!equalBytes(buf, a + 12, b + 12, 8)) return false;
@@ -291,7 +284,7 @@ function equalBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
 
 /** Whether the TCP checksum of the packet buf[off, off+len) with an ipLen-byte IP header holds. */
 export function tcpChecksumValid(buf: Uint8Array, off: number, len: number, ipLen: number): boolean {
-  const v4 = ipLen === IPV4_HEADER_MIN_BYTES && buf[off]! >> 4 === 4;
+  const v4 = ipLen === IPV4_MIN_HEADER_BYTES && buf[off]! >> 4 === 4;
   const pseudo = pseudoHeaderSum(buf, off + (v4 ? 12 : 8), v4 ? 4 : 16, IPPROTO_TCP, len - ipLen);
   return fold16(checksumAdd(buf, off + ipLen, len - ipLen, pseudo)) === 0xffff;
 }

@@ -1,14 +1,11 @@
 /**
- * The Internet checksum (RFC 1071) for the offload paths: one's-complement sums of big-endian 16-bit words.
+ * The Internet checksum (RFC 1071): one's-complement sums of big-endian 16-bit words.
  *
  * Sums are kept unfolded (plain non-negative numbers, exact up to 2^53) so partial sums can be added; fold16 folds
  * to 16 bits at the end and the caller complements (`~fold16(s) & 0xffff`) where the field wants it.
  * This is the one per-byte cost of the offloads besides encryption, so checksumAdd is a tight loop: high and low
  * bytes are summed separately (each stays a small integer for any packet ≤ 64 KiB) and combined once.
  */
-
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
 
 /** initial + the sum of the 16-bit words of buf[off, off+len) (an odd last byte is padded with zero). */
 export function checksumAdd(buf: Uint8Array, off: number, len: number, initial: number): number {
@@ -44,11 +41,16 @@ export function pseudoHeaderSum(buf: Uint8Array, addrOff: number, addrLen: 4 | 1
   return checksumAdd(buf, addrOff, 2 * addrLen, protocol + length);
 }
 
+/** The Internet checksum field value of buf[off, off+len), with `initial` (e.g. a pseudo-header sum) added in. */
+export function internetChecksum(buf: Uint8Array, off: number, len: number, initial = 0): number {
+  return ~fold16(checksumAdd(buf, off, len, initial)) & 0xffff;
+}
+
 /** Recomputes and stores the checksum of the IPv4 header at buf[off, off+ihl). */
 export function setIpv4HeaderChecksum(buf: Uint8Array, off: number, ihl: number): void {
   buf[off + 10] = 0;
   buf[off + 11] = 0;
-  const c = ~fold16(checksumAdd(buf, off, ihl, 0)) & 0xffff;
+  const c = internetChecksum(buf, off, ihl);
   buf[off + 10] = c >>> 8;
   buf[off + 11] = c & 0xff;
 }

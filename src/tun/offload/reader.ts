@@ -8,9 +8,9 @@
  * Headroom: every delivered packet has `headroom` writable bytes before it (in a raw slot the virtio header and
  * the bytes before it serve; they are no longer needed once parsed).
  */
-import { PacketBatch } from '../conn/batch.js';
-import { finishChecksum, gsoCheck, gsoSplit } from './tso.js';
-import { emptyVnetHeader, parseVnetHeader, VNET_HDR_BYTES, VNET_HDR_F_NEEDS_CSUM, VNET_HDR_GSO_NONE } from './vnet.js';
+import { PacketBatch } from '../../packet/batch.js';
+import { finishChecksum, gsoCheck, gsoSplit } from './split.js';
+import { emptyVnetHeader, parseVnetHeader, VNET_HDR_BYTES, VNET_HDR_F_NEEDS_CSUM, VNET_HDR_GSO_NONE } from './vnet-header.js';
 
 /** Largest packet a TUN read returns after the virtio header. */
 export const MAX_SUPER_PACKET_BYTES = 65_535;

@@ -5,7 +5,8 @@
  * Invariant: entry k lives in slot k of `batch`, so `batch` can be passed to writeBatch/sendmmsg as it is.
  * consume(n) moves the remaining entries to the front (a rare, EAGAIN-only cost).
  */
-import { ADDR_SLOT, PacketBatch } from './batch.js';
+import { ADDR_SLOT } from '../net/addr-slot.js';
+import { PacketBatch } from './batch.js';
 
 export class Backlog {
   readonly batch: PacketBatch;

@@ -1,6 +1,7 @@
 import test from 'ava';
-import { ADDR_SLOT, PacketBatch } from '../../src/conn/batch.js';
-import { Backlog } from '../../src/conn/backlog.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { Backlog } from '../../src/packet/backlog.js';
 
 test('push copies packets into their slots after the headroom', (t) => {
   const b = new PacketBatch(3, 32, { headroom: 8, addrs: true });

@@ -1,0 +1,178 @@
+/**
+ * Endpoint: the one UDP endpoint type of tunvpn (peers' endpoints, datagram sources, configuration, the UAPI), an
+ * IPv4 or IPv6 address, port and IPv6 scope id stored as one 24-byte address slot (addr-slot.ts).
+ *
+ * The hot path never builds Endpoint objects per datagram: it compares and copies slots in place with the
+ * functions of addr-slot.ts, and only materialises an Endpoint when a peer's address changes (roaming).
+ */
+import {
+  ADDR_SLOT, readScope, slotAddress, slotEquals, slotFamily, slotIsValid, slotKey, slotPort, writeSlot, type EndpointKey,
+} from './addr-slot.js';
+import { formatIp, parseIPv4, parseIPv6, type Family, type IpAddress } from './ip.js';
+
+const MAX_PORT = 65_535;
+const MAX_SCOPE_ID = 0xffff_ffff;
+
+export class Endpoint {
+  /** The 24-byte slot; treat as read-only unless you own this Endpoint. */
+  readonly slot: Uint8Array;
+
+  private constructor(slot: Uint8Array) {
+    this.slot = slot;
+  }
+
+  /** Parses "1.2.3.4:51820", "[fd00::1]:51820" or "[fe80::1%2]:51820" (numeric scope id). Throws on bad input. */
+  static fromString(text: string): Endpoint {
+    const ep = parseEndpoint(text);
+    if (!ep) throw new Error(`invalid endpoint "${text}": expected IPv4:port or [IPv6]:port with port 1..65535`);
+    return ep;
+  }
+
+  /** From an address and a port (0..65535). */
+  static fromIp(ip: IpAddress, port: number, scopeId = 0): Endpoint {
+    if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) throw new RangeError(`port out of range: ${port}`);
+    if (!Number.isInteger(scopeId) || scopeId < 0 || scopeId > MAX_SCOPE_ID) {
+      throw new RangeError(`scope id out of range: ${scopeId}`);
+    }
+    const expected = ip.family === 4 ? 4 : 16;
+    if (ip.bytes.length !== expected) throw new RangeError(`IPv${ip.family} address needs ${expected} bytes`);
+    const slot = new Uint8Array(ADDR_SLOT);
+    writeSlot(slot, 0, ip.family, ip.bytes, port, scopeId);
+    return new Endpoint(slot);
+  }
+
+  /** Copies a slot out of an arena. Throws when the slot does not hold a valid address. */
+  static fromSlot(arena: Uint8Array, offset = 0): Endpoint {
+    if (!slotIsValid(arena, offset)) throw new Error('address slot holds no IPv4/IPv6 address');
+    return new Endpoint(arena.slice(offset, offset + ADDR_SLOT));
+  }
+
+  get family(): Family {
+    return slotFamily(this.slot, 0) as Family;
+  }
+
+  get port(): number {
+    return slotPort(this.slot, 0);
+  }
+
+  /** IPv6 scope id (interface index); 0 for IPv4 and for global IPv6 addresses. */
+  get scopeId(): number {
+    return readScope(this.slot, 0);
+  }
+
+  /** The address bytes (4 or 16) as a view into the slot. */
+  get addressBytes(): Uint8Array {
+    return slotAddress(this.slot, 0);
+  }
+
+  /** The address as a fresh IpAddress. */
+  get ip(): IpAddress {
+    return { family: this.family, bytes: this.addressBytes.slice() };
+  }
+
+  /** The address without the port, as wg prints it inside the brackets ("fd00::1", "fe80::1%2"). */
+  get host(): string {
+    const text = formatIp(this.addressBytes);
+    const scope = this.scopeId;
+    return scope !== 0 ? `${text}%${scope}` : text;
+  }
+
+  /** "1.2.3.4:51820" or "[fd00::1]:51820", as `wg show` prints endpoints. */
+  toString(): string {
+    return this.family === 4 ? `${this.host}:${this.port}` : `[${this.host}]:${this.port}`;
+  }
+
+  equals(other: Endpoint): boolean {
+    return slotEquals(this.slot, 0, other.slot, 0);
+  }
+
+  /** Whether this endpoint equals the slot at arena[offset] (no allocation). */
+  equalsSlot(arena: Uint8Array, offset: number): boolean {
+    return slotEquals(this.slot, 0, arena, offset);
+  }
+
+  /** Copies this endpoint into arena[offset, offset+ADDR_SLOT). */
+  writeTo(arena: Uint8Array, offset = 0): void {
+    arena.set(this.slot, offset);
+  }
+
+  key(): EndpointKey {
+    return slotKey(this.slot, 0);
+  }
+}
+
+/**
+ * The parts of "host:port" or "[host%zone]:port", the one endpoint syntax of wg, wg-quick and the UAPI. An
+ * unbracketed host holds no ':' (an IPv4 literal or a host name); a bracketed one is an IPv6 literal with an
+ * optional zone (an interface name or index after '%'). Nothing about the host or port is checked beyond that:
+ * callers check the port's range (0..65535 at most) and phrase their own errors.
+ */
+export interface HostPort {
+  host: string;
+  /** 1 to 5 decimal digits as a number; NaN for anything else (see portText). */
+  port: number;
+  /** The port as written. */
+  portText: string;
+  /** The IPv6 zone after '%', as written (a name or a number); undefined without one. */
+  zone?: string;
+  bracketed: boolean;
+}
+
+/**
+ * Splits endpoint text into its parts, or returns what is wrong with it: a phrase to put after the quoted text
+ * (after a space, or directly when it starts with ':').
+ */
+export function splitHostPort(text: string): HostPort | string {
+  let host: string;
+  let portText: string;
+  let zone: string | undefined;
+  const bracketed = text.startsWith('[');
+  if (bracketed) {
+    const close = text.indexOf(']');
+    if (close < 0) return "has '[' without ']'";
+    if (text[close + 1] !== ':') return 'needs a port: [address]:port';
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+    const pct = host.indexOf('%');
+    if (pct >= 0) {
+      zone = host.slice(pct + 1);
+      host = host.slice(0, pct);
+      if (zone === '') return 'has an empty zone after %';
+    }
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) return 'needs a port: host:port';
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) return ': put an IPv6 address in brackets, as in [2001:db8::1]:51820';
+  }
+  if (host === '') return 'has no host';
+  const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : NaN;
+  return { host, port, portText, zone, bracketed };
+}
+
+/** Options of parseEndpoint. */
+export interface ParseEndpointOptions {
+  /** Smallest port accepted: 1 (default) for configuration files, 0 for the UAPI (wireguard-go accepts 0). */
+  minPort?: number;
+}
+
+/**
+ * An Endpoint from "a.b.c.d:port", "[v6]:port" or "[v6%N]:port" (N a numeric scope id; zone names are resolved
+ * by the caller, who knows the interfaces), or undefined on any other input. Never throws.
+ */
+export function parseEndpoint(text: string, opts: ParseEndpointOptions = {}): Endpoint | undefined {
+  const hp = splitHostPort(text);
+  if (typeof hp === 'string' || !(hp.port >= (opts.minPort ?? 1) && hp.port <= MAX_PORT)) return undefined;
+  if (!hp.bracketed) {
+    const v4 = parseIPv4(hp.host);
+    return v4 && Endpoint.fromIp({ family: 4, bytes: v4 }, hp.port);
+  }
+  let scopeId = 0;
+  if (hp.zone !== undefined) {
+    if (!/^[0-9]{1,10}$/.test(hp.zone) || Number(hp.zone) > MAX_SCOPE_ID) return undefined;
+    scopeId = Number(hp.zone);
+  }
+  const v6 = parseIPv6(hp.host);
+  return v6 && Endpoint.fromIp({ family: 6, bytes: v6 }, hp.port, scopeId);
+}
