@@ -13,7 +13,6 @@
  * - Errors at open/setMark throw; per-datagram errors never throw from send.
  */
 import type { PacketBatch } from '../packet/batch.js';
-import type { Endpoint } from '../net/endpoint.js';
 
 export type ReceiveCallback = (batch: PacketBatch) => void;
 
@@ -41,8 +40,6 @@ export interface Bind {
   start(onReceive: ReceiveCallback): void;
   /** Sends the batch; see the contract above. */
   send(batch: PacketBatch): void;
-  /** Sends one datagram data[offset, offset+length) to `to` (handshakes, cookie replies). */
-  sendOne?(data: Uint8Array, offset: number, length: number, to: Endpoint): void;
   /** SO_MARK on every socket (0 clears). May be called before open; applied at open. */
   setMark(mark: number): void;
   /** Closes every socket; idempotent. No callback runs after the promise resolves. */

@@ -233,10 +233,6 @@ export class MemoryBind implements Bind {
     for (let i = 0; i < batch.count; i++) this.sendSlot(batch.buf, batch.offsets[i]!, batch.lengths[i]!, addrs, i * ADDR_SLOT);
   }
 
-  sendOne(data: Uint8Array, offset: number, length: number, to: Endpoint): void {
-    this.sendSlot(data, offset, length, to.slot, 0);
-  }
-
   setMark(mark: number): void {
     this.mark = mark;
   }

@@ -31,7 +31,6 @@ import {
   type BindStats,
   type ReceiveCallback,
 } from './bind.js';
-import type { Endpoint } from '../net/endpoint.js';
 import { Backlog as SocketBacklog } from '../packet/backlog.js';
 import { GSO_MAX_SEGMENTS, gsoGroups } from './gso.js';
 import { constants as osConstants } from 'node:os';
@@ -111,8 +110,6 @@ export class NativeBind implements Bind {
   private readonly rx: PacketBatch;
   /** rx.buf seen from the first packet byte: recvmmsg fills datagram i at rxArena[i*slotSize]. */
   private readonly rxArena: Uint8Array;
-  private readonly oneOffsets = new Int32Array(1);
-  private readonly oneLengths = new Int32Array(1);
   private sockets: UdpSocket[] = [];
   private readonly offload: boolean;
   /** GRO receive state, made at the first open that enables GRO: raw messages, then the datagrams split out. */
@@ -208,18 +205,6 @@ export class NativeBind implements Bind {
       copySlot(addrs, i * ADDR_SLOT, s.scratchAddrs, k * ADDR_SLOT);
     }
     for (const s of this.sockets) this.flushScratch(s, batch.buf);
-  }
-
-  sendOne(data: Uint8Array, offset: number, length: number, to: Endpoint): void {
-    const s = this.socketFor(to.family);
-    if (!s) {
-      this.stats.sendDropped++;
-      return;
-    }
-    this.oneOffsets[0] = offset;
-    this.oneLengths[0] = length;
-    if (s.backlog.count > 0) this.toBacklog(s, data, this.oneOffsets, this.oneLengths, to.slot, 0, 1);
-    else this.sendRun(s, data, this.oneOffsets, this.oneLengths, to.slot, 1);
   }
 
   setMark(mark: number): void {

@@ -18,7 +18,7 @@ export class DeviceControlAdapter implements DeviceControl {
   get(): DeviceSnapshot {
     const d = this.device;
     const peers: PeerSnapshot[] = [];
-    for (const peer of d.protocol.allPeers()) {
+    for (const peer of d.core.allPeers()) {
       const psk = peer.handshake.presharedKey;
       const last = peer.timers.lastHandshakeAt;
       const wallMs = last === null ? 0 : d.wallClock(last);
@@ -31,7 +31,7 @@ export class DeviceControlAdapter implements DeviceControl {
         lastHandshakeTimeNsec: Math.floor((wallMs % MS_PER_S) * NS_PER_MS),
         rxBytes: peer.rxBytes,
         txBytes: peer.txBytes,
-        allowedIps: d.protocol.allowedIps
+        allowedIps: d.core.allowedIps
           .entriesFor(peer)
           .map((e) => ({ family: e.family, bytes: e.address, bits: e.cidr })),
         protocolVersion: 1,
@@ -65,7 +65,7 @@ export class DeviceControlAdapter implements DeviceControl {
         throw new UapiError(EADDRINUSE, `cannot set fwmark ${op.fwmark}: ${(e as Error).message}`);
       }
     }
-    if (op.replacePeers) for (const peer of [...d.protocol.allPeers()]) d.removePeer(peer);
+    if (op.replacePeers) for (const peer of [...d.core.allPeers()]) d.removePeer(peer);
     for (const p of op.peers) this.applyPeer(p);
   }
 
@@ -84,7 +84,7 @@ export class DeviceControlAdapter implements DeviceControl {
       endpoint: p.endpoint,
       persistentKeepalive: p.persistentKeepaliveInterval,
     });
-    const trie = d.protocol.allowedIps;
+    const trie = d.core.allowedIps;
     if (p.replaceAllowedIps) trie.removeByValue(peer);
     for (const a of p.allowedIps) {
       if (a.remove) {

@@ -14,7 +14,7 @@ import { Endpoint } from '../net/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
-import { Protocol, type Peer } from '../protocol/index.js';
+import { DeviceCore, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { type Prefix } from '../net/ip.js';
 import { EndpointCache } from './endpoints.js';
@@ -53,7 +53,7 @@ export interface DeviceOptions {
 
 export class Device {
   readonly stats: DeviceStats = emptyDeviceStats();
-  protocol: Protocol<Endpoint>;
+  core: DeviceCore<Endpoint>;
   private readonly tun: Tun;
   private readonly bind: Bind;
   private readonly log: Logger;
@@ -81,13 +81,13 @@ export class Device {
     this.fwMark = opts.fwMark ?? 0;
     this.privateKey = Uint8Array.from(opts.privateKey);
     this.underLoadHandshakesPerSecond = opts.underLoadHandshakesPerSecond;
-    this.protocol = this.makeProtocol(this.privateKey);
+    this.core = this.makeCore(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
   }
 
-  private makeProtocol(privateKey: Uint8Array): Protocol<Endpoint> {
-    return new Protocol<Endpoint>({
+  private makeCore(privateKey: Uint8Array): DeviceCore<Endpoint> {
+    return new DeviceCore<Endpoint>({
       privateKey,
       rng: this.rng,
       epochOffsetMs: Date.now() - this.clock(),
@@ -98,15 +98,15 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.protocol, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES, this.tun);
+    return new SendPipeline(this.core, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES, this.tun);
   }
 
   private makeReceive(): ReceivePipeline {
-    return new ReceivePipeline(this.protocol, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
+    return new ReceivePipeline(this.core, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
   }
 
   get publicKey(): Uint8Array {
-    return this.protocol.local.publicKey;
+    return this.core.local.publicKey;
   }
 
   /** Binds the UDP port, starts reading the TUN device and the socket. Resolves with the bound port. */
@@ -119,7 +119,7 @@ export class Device {
     this.tun.start((batch) => this.onTunPackets(batch));
     // Peers configured before start with persistent keepalive (or staged packets) get going now.
     const now = this.clock();
-    for (const peer of this.protocol.allPeers()) {
+    for (const peer of this.core.allPeers()) {
       if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) peer.sendKeepalive(now);
     }
     this.send.flushOutbound();
@@ -135,7 +135,7 @@ export class Device {
     this.log.info({ stats: this.stats }, 'device closing');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const peer of [...this.protocol.allPeers()]) this.protocol.removePeer(peer);
+    for (const peer of [...this.core.allPeers()]) this.core.removePeer(peer);
     this.privateKey.fill(0);
     await this.bind.close();
     await this.tun.close();
@@ -161,7 +161,7 @@ export class Device {
   /** Arms one timer for the earliest peer deadline (re-armed only when that deadline moves earlier). */
   private schedule(): void {
     if (this.closed) return;
-    const deadline = this.protocol.nextDeadline();
+    const deadline = this.core.nextDeadline();
     if (deadline === Infinity || deadline >= this.timerDeadline) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerDeadline = deadline;
@@ -172,7 +172,7 @@ export class Device {
     this.timer = undefined;
     this.timerDeadline = Infinity;
     if (this.closed) return;
-    this.protocol.tick(this.clock());
+    this.core.tick(this.clock());
     this.send.flushOutbound();
     this.schedule();
   }
@@ -180,20 +180,20 @@ export class Device {
   /* ---------------- configuration ---------------- */
 
   peer(publicKey: Uint8Array): Peer<Endpoint> | undefined {
-    return this.protocol.getPeer(publicKey);
+    return this.core.getPeer(publicKey);
   }
 
   /** Adds a peer, or updates the one with this public key. Returns it. */
   setPeer(s: PeerSettings): Peer<Endpoint> {
-    let peer = this.protocol.getPeer(s.publicKey);
+    let peer = this.core.getPeer(s.publicKey);
     if (peer === undefined) {
-      peer = this.protocol.addPeer(s.publicKey, s.presharedKey);
+      peer = this.core.addPeer(s.publicKey, s.presharedKey);
       this.log.debug({ peer: shortKey(encodeKey(s.publicKey)) }, 'peer added');
     } else if (s.presharedKey) {
       peer.handshake.setPresharedKey(s.presharedKey);
     }
     if (s.endpoint) peer.endpoint = this.endpoints.canonical(s.endpoint);
-    for (const p of s.allowedIPs ?? []) this.protocol.allowedIps.insert(p.family, p.bytes, p.bits, peer);
+    for (const p of s.allowedIPs ?? []) this.core.allowedIps.insert(p.family, p.bytes, p.bits, peer);
     if (s.persistentKeepalive !== undefined) this.setKeepalive(peer, s.persistentKeepalive);
     this.schedule();
     return peer;
@@ -210,12 +210,12 @@ export class Device {
   }
 
   removePeer(peer: Peer<Endpoint>): void {
-    this.protocol.removePeer(peer);
+    this.core.removePeer(peer);
   }
 
   /** Replaces the private key: the protocol core is rebuilt with the same peers (sessions restart). */
   setPrivateKey(key: Uint8Array): void {
-    const old = this.protocol;
+    const old = this.core;
     const peers = [...old.allPeers()].map((p) => ({
       publicKey: Uint8Array.from(p.publicKey),
       presharedKey: Uint8Array.from(p.handshake.presharedKey),
@@ -226,16 +226,16 @@ export class Device {
     for (const p of [...old.allPeers()]) old.removePeer(p);
     this.privateKey.fill(0);
     this.privateKey = Uint8Array.from(key);
-    this.protocol = this.makeProtocol(this.privateKey);
+    this.core = this.makeCore(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
-    const ownPublicKey = this.protocol.local.publicKey;
+    const ownPublicKey = this.core.local.publicKey;
     for (const p of peers) {
       if (constantTimeEqual(p.publicKey, ownPublicKey)) continue;
-      const peer = this.protocol.addPeer(p.publicKey, p.presharedKey);
+      const peer = this.core.addPeer(p.publicKey, p.presharedKey);
       peer.endpoint = p.endpoint;
       peer.timers.persistentKeepaliveIntervalMs = p.keepalive;
-      for (const e of p.allowed) this.protocol.allowedIps.insert(e.family, e.address, e.cidr, peer);
+      for (const e of p.allowed) this.core.allowedIps.insert(e.family, e.address, e.cidr, peer);
     }
   }
 

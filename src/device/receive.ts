@@ -13,7 +13,7 @@ import { ADDR_SLOT } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { Tun } from '../tun/tun.js';
-import { plaintextCapacity, type Protocol } from '../protocol/index.js';
+import { plaintextCapacity, type DeviceCore } from '../protocol/index.js';
 import type { EndpointCache } from './endpoints.js';
 import { countDrop, type DeviceStats } from './stats.js';
 
@@ -21,7 +21,7 @@ export class ReceivePipeline {
   private readonly out: PacketBatch;
 
   constructor(
-    private readonly protocol: Protocol<Endpoint>,
+    private readonly core: DeviceCore<Endpoint>,
     private readonly tun: Tun,
     private readonly endpoints: EndpointCache,
     private readonly stats: DeviceStats,
@@ -33,7 +33,7 @@ export class ReceivePipeline {
 
   /** Steps 2–5 for one batch of datagrams; replies the protocol queued are left for the send pipeline. */
   decryptBatch(batch: PacketBatch, now: number): void {
-    const { protocol, out, stats, endpoints } = this;
+    const { core, out, stats, endpoints } = this;
     const addrs = batch.addrs!;
     stats.datagrams += batch.count;
     out.reset();
@@ -46,7 +46,7 @@ export class ReceivePipeline {
       }
       const source = endpoints.intern(addrs, i * ADDR_SLOT);
       const at = out.next();
-      const r = protocol.decapsulate(batch.buf, off, len, source, now, out.buf, at);
+      const r = core.decapsulate(batch.buf, off, len, source, now, out.buf, at);
       if (r.kind === 'tunnel') {
         out.offsets[out.count] = r.offset;
         out.commit(r.length);

@@ -14,7 +14,7 @@
 import type { Bind } from '../conn/bind.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
-import { transportMessageLength, type Protocol } from '../protocol/index.js';
+import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { UnreachableReplies } from './icmp.js';
 import type { DeviceStats } from './stats.js';
@@ -26,7 +26,7 @@ export class SendPipeline {
   private readonly unreachable: UnreachableReplies;
 
   constructor(
-    private readonly protocol: Protocol<Endpoint>,
+    private readonly core: DeviceCore<Endpoint>,
     private readonly bind: Bind,
     private readonly stats: DeviceStats,
     batchSize: number,
@@ -39,13 +39,13 @@ export class SendPipeline {
 
   /** Steps 2–5 for one batch of TUN packets. */
   encryptBatch(batch: PacketBatch, now: number): void {
-    const { protocol, out, stats } = this;
+    const { core, out, stats } = this;
     stats.tunPackets += batch.count;
     out.reset();
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offsets[i]!;
       const len = batch.lengths[i]!;
-      const peer = protocol.routeFor(batch.buf, off, len);
+      const peer = core.routeFor(batch.buf, off, len);
       if (peer === undefined) {
         stats.noRoute++;
         this.answerUnreachable(batch.buf, off, len, now);
@@ -56,7 +56,7 @@ export class SendPipeline {
         continue;
       }
       const at = out.next();
-      const n = protocol.encapsulate(peer, batch.buf, off, len, out.buf, at, now);
+      const n = core.encapsulate(peer, batch.buf, off, len, out.buf, at, now);
       if (n === 0) continue; // staged until a session exists
       const ep = peer.endpoint;
       if (ep === undefined) {
@@ -79,7 +79,7 @@ export class SendPipeline {
   /** Steps 4–5: sends whatever the protocol queued (handshakes, keepalives, staged data, cookie replies). */
   flushOutbound(): void {
     const { out } = this;
-    for (const o of this.protocol.takeOutbound()) {
+    for (const o of this.core.takeOutbound()) {
       if (o.data.length > out.maxPacketSize) continue;
       if (out.push(o.data, 0, o.data.length, o.endpoint.slot) < 0) {
         this.send();

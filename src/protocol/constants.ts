@@ -65,3 +65,28 @@ export const COUNTER_WINDOW_SIZE = COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS;
 export const MAX_STAGED_PACKETS = 1024;
 /** Largest plaintext we accept to encrypt (a TUN MTU of up to 65535 minus nothing: bounded by UDP). */
 export const MAX_PLAINTEXT_BYTES = 65535 - TRANSPORT_MIN_BYTES - 8 - 40;
+
+/* ---------- Handshakes under load (protocol/load.ts) ---------- */
+
+/** Handshake messages per second beyond which the protocol is under load. */
+export const UNDER_LOAD_HANDSHAKES_PER_S = 256;
+/** How long the protocol stays under load after the last busy second (wireguard-go: UnderLoadAfterTime). */
+export const UNDER_LOAD_HOLD_MS = 1000;
+
+/* ---------- Per-source handshake rate limit under load (protocol/ratelimiter.ts) ---------- */
+
+/** Handshake messages per second each source may sustain under load (wireguard-go, kernel: 20). */
+export const HANDSHAKES_PER_SOURCE_PER_S = 20;
+/** Messages a source may send back to back before the rate applies (wireguard-go, kernel: 5). */
+export const HANDSHAKE_BURST_PER_SOURCE = 5;
+/** An entry idle for longer than this is forgotten (wireguard-go, kernel: 1 s). */
+export const RATELIMIT_IDLE_MS = 1000;
+/** Idle entries are swept at most this often (wireguard-go, kernel: every second). */
+export const RATELIMIT_GC_INTERVAL_MS = 1000;
+/**
+ * Most sources tracked at once. Under load only messages with a valid MAC2 reach the limiter, i.e. from sources
+ * that proved within the last two minutes that they receive at their address, so a spoofed flood never gets
+ * here; 16 Ki concurrently active proven sources is far beyond a real server and costs a few MiB at most.
+ * (The kernel sizes its table from RAM: 8 × buckets, up to 64 Ki entries.)
+ */
+export const RATELIMIT_MAX_ENTRIES = 16_384;

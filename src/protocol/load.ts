@@ -6,10 +6,8 @@
  * rate-limited (ratelimiter.ts). Pure: `now` (monotonic ms) comes from the caller.
  */
 
-/** Handshake messages per second beyond which the protocol is under load. */
-export const UNDER_LOAD_HANDSHAKES_PER_S = 256;
-/** How long the protocol stays under load after the last busy second (wireguard-go: UnderLoadAfterTime). */
-export const UNDER_LOAD_HOLD_MS = 1000;
+import { UNDER_LOAD_HANDSHAKES_PER_S, UNDER_LOAD_HOLD_MS } from './constants.js';
+
 const WINDOW_MS = 1000;
 
 export class HandshakeLoad {

@@ -75,7 +75,7 @@ export class Peer<E> {
   }
 
   /**
-   * Encrypts one packet into dst (see Protocol.encapsulate). Returns the message length, or 0 when the packet was
+   * Encrypts one packet into dst (see DeviceCore.encapsulate). Returns the message length, or 0 when the packet was
    * staged (a handshake is started if needed; flushed packets go to the outbound queue).
    */
   send(src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number, now: number): number {
@@ -241,7 +241,7 @@ export class Peer<E> {
   /* ---------------- receiving ---------------- */
 
   /**
-   * Bookkeeping after a transport message authenticated on `session` (Protocol.decapsulate calls this).
+   * Bookkeeping after a transport message authenticated on `session` (DeviceCore.decapsulate calls this).
    * `plainLen` 0 means keepalive.
    */
   receivedTransport(session: Session, source: E, wireLen: number, plainLen: number, now: number): void {
@@ -309,16 +309,11 @@ export class Peer<E> {
       t.sendKeepaliveAt = NEVER;
       this.staged.length = 0;
       if (t.zeroKeyMaterialAt === NEVER) t.timersSessionDerived(now);
-      this.handshakeGaveUp = true;
       return;
     }
     t.handshakeAttempts++;
-    this.handshakeGaveUp = false;
     this.sendHandshakeInitiation(now, true);
   }
-
-  /** Set when retransmission gave up (cleared by the next initiation); for the device to report. */
-  handshakeGaveUp = false;
 
   /** We received data and sent nothing back for KEEPALIVE_TIMEOUT. */
   expiredSendKeepalive(now: number): void {

@@ -17,21 +17,9 @@
  * Contract: single-threaded; `now` is monotonic milliseconds (a step backwards counts as no time elapsed).
  */
 
-/** Handshake messages per second each source may sustain under load (wireguard-go, kernel: 20). */
-export const HANDSHAKES_PER_SOURCE_PER_S = 20;
-/** Messages a source may send back to back before the rate applies (wireguard-go, kernel: 5). */
-export const HANDSHAKE_BURST_PER_SOURCE = 5;
-/** An entry idle for longer than this is forgotten (wireguard-go, kernel: 1 s). */
-export const RATELIMIT_IDLE_MS = 1000;
-/** Idle entries are swept at most this often (wireguard-go, kernel: every second). */
-export const RATELIMIT_GC_INTERVAL_MS = 1000;
-/**
- * Most sources tracked at once. Under load only messages with a valid MAC2 reach the limiter, i.e. from sources
- * that proved within the last two minutes that they receive at their address, so a spoofed flood never gets
- * here; 16 Ki concurrently active proven sources is far beyond a real server and costs a few MiB at most.
- * (The kernel sizes its table from RAM: 8 × buckets, up to 64 Ki entries.)
- */
-export const RATELIMIT_MAX_ENTRIES = 16_384;
+import {
+  HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SOURCE_PER_S, RATELIMIT_GC_INTERVAL_MS, RATELIMIT_IDLE_MS, RATELIMIT_MAX_ENTRIES,
+} from './constants.js';
 
 const MS_PER_S = 1000;
 const IPV4_BYTES = 4;

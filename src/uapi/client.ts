@@ -10,7 +10,7 @@ import type { DeviceSnapshot, SetOperation } from './control.js';
 import { EIO, EPROTO, UapiError } from './errors.js';
 import { ifnameProblem } from '../net/ifname.js';
 import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, socketPath } from './paths.js';
-import { formatSetRequest, parseGetReply, parseStatsReply } from './protocol.js';
+import { formatSetRequest, parseGetReply, parseStatsReply } from './text-format.js';
 import { isLive } from './server.js';
 
 /** Largest reply we accept, in bytes (a get reply for tens of thousands of peers). */

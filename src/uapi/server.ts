@@ -20,7 +20,7 @@ import type { DeviceControl } from './control.js';
 import { EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
-import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './protocol.js';
+import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './text-format.js';
 
 const SOCKET_MODE = 0o600;
 const DIR_MODE = 0o755;

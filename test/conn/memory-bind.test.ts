@@ -2,6 +2,7 @@ import test from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { MemoryNetwork, type MemoryBind } from '../../src/conn/memory-bind.js';
+import { sendDatagram } from '../helpers/bind.js';
 
 interface Received {
   from: string;
@@ -131,10 +132,10 @@ test('ports: explicit port conflicts are refused, port 0 picks distinct ports', 
   t.throws(() => net.createBind('not-an-ip'), { message: /invalid IP address/ });
 });
 
-test('sendOne reaches the peer', async (t) => {
+test('a batch of one reaches the peer, from its offset', async (t) => {
   const { net, a, b } = await pair();
   const atB = collect(b);
-  a.sendOne(Uint8Array.of(0, 1, 2, 3), 1, 2, b.endpoint(4));
+  sendDatagram(a, Uint8Array.of(0, 1, 2, 3), b.endpoint(4), 1, 2);
   await net.settle();
   t.deepEqual(atB.got.map((r) => r.data), [[1, 2]]);
 });

@@ -2,28 +2,15 @@
  * NativeBind over loopback (root: SO_MARK and the FORCE buffer options need CAP_NET_ADMIN). Skipped, with a
  * logged reason, when the addon is not built or we are not root.
  */
-import test, { type ExecutionContext } from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import { native, type NativeAddon } from '../../src/native/addon.js';
+import { native } from '../../src/native/addon.js';
+import { sendDatagram } from '../helpers/bind.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-function loadAddon(): NativeAddon | string {
-  try {
-    return native();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-const addon = loadAddon();
-const isRoot = process.getuid?.() === 0;
-const why = typeof addon === 'string' ? `native addon unavailable: ${addon}` : !isRoot ? 'needs root' : '';
-/** test.serial, or test.skip with the reason in the title when the environment cannot run it. */
-const nativeTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (why) test.skip(`${title} [skipped: ${why}]`, fn);
-  else test.serial(title, fn);
-};
+const why = skipReason({ root: true, addon: true });
+const nativeTest = testWhen(why);
 
 const BATCH = 64;
 const WAIT_MS = 5_000;
@@ -102,7 +89,7 @@ nativeTest('a mixed IPv4/IPv6 batch is split by family and answered back', async
   t.deepEqual(v4, Array.from({ length: BATCH / 2 }, (_, i) => 2 * i));
   t.deepEqual(v6, Array.from({ length: BATCH / 2 }, (_, i) => 2 * i + 1));
   const back = receiveN(a, 1);
-  b.sendOne(Uint8Array.of(0, 7, 9), 0, 3, Endpoint.fromString(`[::1]:${a.port}`));
+  sendDatagram(b, Uint8Array.of(0, 7, 9), Endpoint.fromString(`[::1]:${a.port}`));
   t.deepEqual(await back, [{ from: `[::1]:${b.port}`, seq: 7, length: 3 }]);
 });
 
@@ -126,7 +113,7 @@ nativeTest('datagrams longer than a slot are dropped and counted, the next ones 
 });
 
 nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), before or after open', async (t) => {
-  const n = addon as NativeAddon;
+  const n = native();
   const { SOL_SOCKET, SO_MARK } = n.constants;
   const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
   t.teardown(() => a.close());
@@ -139,7 +126,7 @@ nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), be
 });
 
 nativeTest('an explicit port that is taken fails clearly; close releases the sockets', async (t) => {
-  const n = addon as NativeAddon;
+  const n = native();
   const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
   t.teardown(() => a.close());
   const port = await a.open(0);

@@ -10,9 +10,9 @@ import type { CliContext } from '../../src/cli/commands/index.js';
 import { onPath } from '../../src/lab/index.js';
 import { silentLogger } from '../../src/log.js';
 import { listNetns } from '../../src/netlink/index.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const ready = process.getuid?.() === 0 && ['ping', 'wireguard-go', 'wg'].every(onPath);
-if (!ready) console.log('demo test skipped: needs root, ping, wireguard-go and wg');
+const why = skipReason({ root: true, commands: ['ping', 'wireguard-go', 'wg'] });
 
 class Failed extends Error {}
 
@@ -36,7 +36,7 @@ async function runDemo(args: string[]): Promise<{ out: string; err: string; fail
   }
 }
 
-(ready ? test.serial : test.skip)('demo with wireguard-go at both ends pings across and cleans up', async (t) => {
+testWhen(why)('demo with wireguard-go at both ends pings across and cleans up', async (t) => {
   const r = await runDemo(['--peer-a', 'wireguard-go', '--peer-b', 'wireguard-go']);
   t.is(r.failure, undefined, r.out);
   t.regex(r.out, /\(wireguard-go\)/);

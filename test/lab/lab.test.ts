@@ -5,17 +5,14 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, statSync } from 'node:fs';
-import { Lab, makePlan, nsPrefix, onPath, randomTag, type EndKind } from '../../src/lab/index.js';
+import { Lab, makePlan, nsPrefix, randomTag, type EndKind } from '../../src/lab/index.js';
 import { listNetns, netns, Rtnl } from '../../src/netlink/index.js';
 import { socketPath } from '../../src/uapi/paths.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const isRoot = process.getuid?.() === 0;
-const missing = ['ping', 'wireguard-go', 'wg'].filter((b) => !onPath(b));
 const HANDSHAKE_TIMEOUT_MS = 15_000;
-const rootTest = isRoot ? test.serial : test.skip;
-const wgTest = isRoot && missing.length === 0 ? test.serial : test.skip;
-if (!isRoot) console.log('lab tests skipped: they need root (network namespaces)');
-if (missing.length) console.log(`wireguard-go lab test skipped: not installed: ${missing.join(', ')}`);
+const rootTest = testWhen(skipReason({ root: true }));
+const wgTest = testWhen(skipReason({ root: true, commands: ['ping', 'wireguard-go', 'wg'] }));
 
 function alive(pid: number): boolean {
   try {

@@ -8,24 +8,23 @@
  * address skip table T and leave by the veth, so the handshake completes instead of looping. On SIGTERM the rules
  * and the table's route are gone.
  */
-import test from 'ava';
 import { ipJson } from './harness.js';
 import {
   buildTopology,
   ping,
   pingUntilReply,
-  skipReason,
   startEnd,
   stopDaemon,
   waitHandshake,
   wgShow,
   type RouteJson,
   type RuleJson,
+  TUNVPN_FILES,
 } from './topology.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const why = skipReason(['wg', 'ping']);
-const maybe = why ? test.skip : test;
-const suffix = why ? ` (skipped: ${why})` : '';
+const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping'] });
+const maybe = testWhen(why, { concurrent: true });
 
 /** wg-quick's table and fwmark for a full tunnel when the namespace uses neither. */
 const DEFAULT_TABLE = 51_820;
@@ -38,7 +37,7 @@ function suppressRule(rules: RuleJson[]): RuleJson | undefined {
   return rules.find((r) => r.table === 'main' && r.suppress_prefixlen === 0);
 }
 
-maybe(`AllowedIPs = 0.0.0.0/0: fwmark table and rules, handshake does not loop, LAN reached, all undone${suffix}`, async (t) => {
+maybe(`AllowedIPs = 0.0.0.0/0: fwmark table and rules, handshake does not loop, LAN reached, all undone`, async (t) => {
   const topo = buildTopology(t, { purpose: 'full', fullTunnel: true });
   const rulesBefore = ipJson<RuleJson[]>(topo.ns.a, 'rule');
   const b = await startEnd(topo, 'b');

@@ -11,12 +11,11 @@
  * Afterwards the daemon still runs, its resident memory grew by less than a bound far below what a leak per
  * datagram would cost, it logged no error, and the tunnel still carries pings.
  */
-import test from 'ava';
-import { buildTopology, isAlive, ping, pingUntilReply, rssKiB, run, skipReason, sleep, startEnd, stopDaemon, tunvpnShow } from './topology.js';
+import { buildTopology, isAlive, ping, pingUntilReply, rssKiB, run, sleep, startEnd, stopDaemon, tunvpnShow, TUNVPN_FILES } from './topology.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const why = skipReason(['wg', 'ping']);
-const maybe = why ? test.skip : test;
-const suffix = why ? ` (skipped: ${why})` : '';
+const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping'] });
+const maybe = testWhen(why, { concurrent: true });
 
 const DATAGRAMS = 20_000;
 /** RSS growth allowed over the whole flood (KiB): noise and JIT are far below, 5 KiB leaked per datagram is above. */
@@ -89,7 +88,7 @@ function errorLines(output: string): string[] {
 /** Datagrams from the real peer a (pings, keepalives) among those b's UDP stack counted. */
 const LEGIT_DATAGRAMS_SLACK = 100;
 
-maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the tunnel still works${suffix}`, async (t) => {
+maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the tunnel still works`, async (t) => {
   const topo = buildTopology(t, { purpose: 'hos' });
   const b = await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');

@@ -4,7 +4,7 @@
  * ends). Each pair pings across the tunnel and to the LAN behind b, runs iperf3 both ways, and both ends report
  * the handshake in `wg show all dump`.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import {
   assertPingsAcross,
   buildTopology,
@@ -12,17 +12,17 @@ import {
   iperfServer,
   ping,
   pingUntilReply,
-  skipReason,
   startEnd,
   stopDaemon,
   tunvpnShow,
   wgDumpPeers,
   type Impl,
+  TUNVPN_FILES,
 } from './topology.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const why = skipReason(['wg', 'ping', 'iperf3', 'wireguard-go']);
-const maybe = why ? test.serial.skip : test.serial;
-const suffix = why ? ` (skipped: ${why})` : '';
+const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping', 'iperf3', 'wireguard-go'] });
+const maybe = testWhen(why);
 
 async function interop(t: ExecutionContext, impl: { a: Impl; b: Impl }, presharedKey: boolean): Promise<void> {
   const topo = buildTopology(t, { purpose: `io${impl.a[0]}${impl.b[0]}`, presharedKey });
@@ -62,5 +62,5 @@ async function interop(t: ExecutionContext, impl: { a: Impl; b: Impl }, preshare
   for (const d of [a, b]) t.is(await stopDaemon(d), 0, `${d.impl} exit; output:\n${d.output()}`);
 }
 
-maybe(`wireguard-go (a) ⇄ tunvpn (b)${suffix}`, (t) => interop(t, { a: 'wireguard-go', b: 'tunvpn' }, false));
-maybe(`tunvpn (a) ⇄ wireguard-go (b), with a preshared key${suffix}`, (t) => interop(t, { a: 'tunvpn', b: 'wireguard-go' }, true));
+maybe(`wireguard-go (a) ⇄ tunvpn (b)`, (t) => interop(t, { a: 'wireguard-go', b: 'tunvpn' }, false));
+maybe(`tunvpn (a) ⇄ wireguard-go (b), with a preshared key`, (t) => interop(t, { a: 'tunvpn', b: 'wireguard-go' }, true));

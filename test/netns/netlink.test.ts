@@ -12,21 +12,11 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { native } from '../../src/native/addon.js';
 import { NetlinkArgumentError, NetlinkError, Rtnl, netns, type LinkSpec } from '../../src/netlink/index.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-function unavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  try {
-    native();
-  } catch (e) {
-    return `native addon unavailable: ${(e as Error).message}`;
-  }
-  return undefined;
-}
-const skipReason = unavailable();
-const serial = skipReason ? test.serial.skip : test.serial;
-if (skipReason) test.skip(`netlink integration: skipped because ${skipReason}`, () => {});
+const why = skipReason({ root: true, addon: true });
+const serial = testWhen(why);
 
 const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
 const A = `tv-nl-a-${tag}`;
@@ -45,7 +35,7 @@ function bridgej(ns: string, ...args: string[]): Array<Record<string, unknown>> 
 }
 const ipLinkNames = (ns: string) => ipj(ns, 'link', 'show').map((l) => l.ifname);
 
-if (!skipReason) {
+if (why === undefined) {
   test.before(() => {
     netns.create(A);
     netns.create(B);

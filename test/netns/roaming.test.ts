@@ -9,14 +9,14 @@
  * a to 172.31.X.5:PORT_A and answers there. The session continues without a new handshake. Run with tunvpn at
  * both ends, and with wireguard-go at b (the reference judging tunvpn's datagrams from the new address).
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { ip } from './harness.js';
-import { buildTopology, ping, pingUntilReply, skipReason, sleep, startEnd, stopDaemon, tunvpnShow, wgDumpPeers, wgShow, type Impl } from './topology.js';
+import { buildTopology, ping, pingUntilReply, sleep, startEnd, stopDaemon, tunvpnShow, wgDumpPeers, wgShow, type Impl, TUNVPN_FILES } from './topology.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const why = skipReason(['wg', 'ping']);
-const maybe = why ? test.skip : test;
-const suffix = why ? ` (skipped: ${why})` : '';
-const whyGo = skipReason(['wg', 'ping', 'wireguard-go']);
+const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping'] });
+const maybe = testWhen(why, { concurrent: true });
+const whyGo = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping', 'wireguard-go'] });
 
 /** Pings in flight while the address changes: 25 × 0.2 s = 5 s. */
 const BACKGROUND_PINGS = 25;
@@ -61,8 +61,8 @@ async function roam(t: ExecutionContext, implB: Impl): Promise<void> {
   for (const d of [a, b]) t.is(await stopDaemon(d), 0, d.output());
 }
 
-maybe(`tunvpn ⇄ tunvpn: a's underlay address changes mid-transfer; the session continues, b follows a's endpoint${suffix}`, (t) =>
+maybe(`tunvpn ⇄ tunvpn: a's underlay address changes mid-transfer; the session continues, b follows a's endpoint`, (t) =>
   roam(t, 'tunvpn'),
 );
 // wireguard-go as the oracle for tunvpn's side of a roam: the datagrams tunvpn sends from its new address.
-(whyGo ? test.skip : test)(`tunvpn (a) roams, wireguard-go (b) follows${whyGo ? ` (skipped: ${whyGo})` : ''}`, (t) => roam(t, 'wireguard-go'));
+testWhen(whyGo, { concurrent: true })('tunvpn (a) roams, wireguard-go (b) follows', (t) => roam(t, 'wireguard-go'));

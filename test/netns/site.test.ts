@@ -11,7 +11,7 @@
  *      |  br-keep (not the site's: must survive `down`)               |
  *      +--------------------------------------------------------------+
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createNetns, listNetns, Rtnl } from '../../src/netlink/index.js';
@@ -20,13 +20,14 @@ import { NetlinkSiteSystem } from '../../src/site/netlink-system.js';
 import { parseSite } from '../../src/site/parse.js';
 import type { Action } from '../../src/site/actions.js';
 import type { SiteSystem } from '../../src/site/system.js';
-import { deleteNs, isRoot, RUN_TAG, sh } from './harness.js';
+import { deleteNs, RUN_TAG, sh } from './harness.js';
 import { Command } from 'commander';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerSite } from '../../src/cli/commands/site.js';
 import { silentLogger } from '../../src/log.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 /** `tunvpn site ...` in-process; returns stdout, throws the ctx.fail message. */
 async function cli(argv: string[]): Promise<string> {
@@ -72,7 +73,8 @@ Address = 192.168.50.12/24
 `;
 
 function canRun(): string | undefined {
-  if (!isRoot()) return 'needs root';
+  const why = skipReason({ root: true, addon: true });
+  if (why !== undefined) return why;
   try {
     Rtnl.open().close();
   } catch (e) {
@@ -81,10 +83,7 @@ function canRun(): string | undefined {
   return undefined;
 }
 
-const why = canRun();
-/** test.serial, or test.skip with the reason in the title when this environment cannot run it. */
-const serial = (title: string, fn: (t: ExecutionContext) => Promise<void>) =>
-  why === undefined ? test.serial(title, fn) : test.skip(`${title} [${why}]`, fn);
+const serial = testWhen(canRun());
 
 function capture() {
   const lines: string[] = [];

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { collect, deleteNs, ip, isRoot, sh, uniqueNs } from './harness.js';
+import { collect, deleteNs, ip, sh, uniqueNs } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
 
 export type Impl = 'tunvpn' | 'wireguard-go';
@@ -55,19 +55,8 @@ const PORT_B = 51_002;
 /** The second octet of the tunnel addresses; the LAN's second octet is anything else. */
 const TUNNEL_OCTET = 213;
 
-/** Tools each test needs on PATH; `missingTools` names those absent. */
-export function missingTools(tools: readonly string[]): string[] {
-  return tools.filter((tool) => sh('sh', ['-c', `command -v ${tool}`], { allowFail: true }).trim() === '');
-}
-
-/** Why these tests cannot run here (not root, no TUN, a tool missing), or undefined when they can. */
-export function skipReason(tools: readonly string[] = []): string | undefined {
-  if (!isRoot()) return 'needs root';
-  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
-  if (!existsSync(TUNVPN_MAIN)) return `no ${TUNVPN_MAIN} (build first)`;
-  const missing = missingTools(['ip', ...tools]);
-  return missing.length ? `missing tools: ${missing.join(', ')}` : undefined;
-}
+/** What every tunnel test needs besides its tools: the TUN device and the built CLI. */
+export const TUNVPN_FILES = ['/dev/net/tun', TUNVPN_MAIN];
 
 export interface RunResult {
   code: number | null;

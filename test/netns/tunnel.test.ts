@@ -3,7 +3,6 @@
  * the LAN behind b, iperf3 through it, the peer's counters as `wg` and `tunvpn show` see them, reconfiguration
  * over the UAPI socket, and a clean SIGTERM (link, routes, socket and pid file gone).
  */
-import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipJson } from './harness.js';
@@ -17,7 +16,6 @@ import {
   ping,
   pingUntilReply,
   run,
-  skipReason,
   socketPath,
   startEnd,
   stopDaemon,
@@ -27,13 +25,14 @@ import {
   wgShow,
   type LinkJson,
   type RouteJson,
+  TUNVPN_FILES,
 } from './topology.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
-const why = skipReason(['wg', 'ping', 'iperf3']);
-const maybe = why ? test.skip : test;
-const suffix = why ? ` (skipped: ${why})` : '';
+const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping', 'iperf3'] });
+const maybe = testWhen(why, { concurrent: true });
 
-maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM${suffix}`, async (t) => {
+maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM`, async (t) => {
   const topo = buildTopology(t, { purpose: 'tun' });
   const b = await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');
@@ -104,7 +103,7 @@ maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM${suffi
   t.deepEqual(leftovers(topo).filter((p) => p.includes(a.ifname)), []);
 });
 
-maybe(`tunvpn down NAME stops a running daemon from outside${suffix}`, async (t) => {
+maybe(`tunvpn down NAME stops a running daemon from outside`, async (t) => {
   const topo = buildTopology(t, { purpose: 'dn' });
   await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');

@@ -7,26 +7,18 @@
  *   c1 ─┐                                                        ┌─ c3
  *   c2 ─┴─ br-lan ── vx-lan ── tunA ══ a ─ veth ─ b ══ tunB ── vx-lan ── br-lan
  */
-import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { collect, deleteNs, ip, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit, RUN_TAG } from './harness.js';
+import { collect, deleteNs, ip, makeNs, sh, shAsync, spawnInNs, waitExit, RUN_TAG } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
-const haveTcpdump = (() => {
-  try {
-    sh('sh', ['-c', 'command -v tcpdump']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const rootTest = isRoot() && haveTcpdump ? test : test.skip;
+const rootTest = testWhen(skipReason({ root: true, commands: ['tcpdump'] }), { concurrent: true });
 
 function tunnelConf(own: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, port: number, endpoint?: string): string {
   return `[Interface]

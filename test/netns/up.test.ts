@@ -3,18 +3,18 @@
  * routes appear as `ip` shows them, SIGTERM removes every one of them, and a bad config or a failing step leaves
  * nothing behind.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { collect, ipJson, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
+import { collect, ipJson, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
-const root = isRoot();
-const rootTest = root ? test : test.skip;
+const rootTest = testWhen(skipReason({ root: true }), { concurrent: true });
 
 interface Link { ifname: string; mtu: number; flags: string[] }
 interface Addr { ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }

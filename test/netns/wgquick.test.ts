@@ -2,29 +2,19 @@
  * tunvpnd, the wireguard-go-compatible executable, driven by stock wg-quick (WG_QUICK_USERSPACE_IMPLEMENTATION)
  * and by `wg`; and the daemon's exits when its TUN device or its configuration socket disappears.
  */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { collect, ipJson, isRoot, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
+import { collect, ipJson, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const DAEMON = join(process.cwd(), 'dist/src/cli/userspace.js');
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const ready = isRoot() && have('wg-quick') && have('wg');
-const rootTest = ready ? test : test.skip;
+const rootTest = testWhen(skipReason({ root: true, commands: ['wg-quick', 'wg'] }), { concurrent: true });
 
 function tempDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'tunvpnd-'));

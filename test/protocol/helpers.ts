@@ -1,7 +1,7 @@
-/** Test helpers: two Protocol instances wired through an in-memory "network" of outbound queues. */
+/** Test helpers: two DeviceCore instances wired through an in-memory "network" of outbound queues. */
 import { seededRng } from '../../src/crypto/random.js';
 import { generatePrivateKey } from '../../src/crypto/keys.js';
-import { Protocol, type Result } from '../../src/protocol/protocol.js';
+import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
 import type { Peer, Outbound } from '../../src/protocol/peer.js';
 import { transportMessageLength } from '../../src/protocol/session.js';
 
@@ -11,14 +11,14 @@ export const EP_B = '10.0.0.2:51820';
 export const EPOCH = 1_700_000_000_000;
 
 export interface Side {
-  proto: Protocol<Ep>;
+  proto: DeviceCore<Ep>;
   peer: Peer<Ep>; // the other side, as seen from here
   ep: Ep; // our own endpoint
 }
 
-export function makeProtocol(seed: number, privateKey?: Uint8Array): Protocol<Ep> {
+export function makeProtocol(seed: number, privateKey?: Uint8Array): DeviceCore<Ep> {
   const rng = seededRng(seed);
-  return new Protocol<Ep>({
+  return new DeviceCore<Ep>({
     privateKey: privateKey ?? generatePrivateKey(rng),
     rng,
     epochOffsetMs: EPOCH,

@@ -1,6 +1,7 @@
 /** When handshakes put the protocol under load: a numbered walk through one window and the hold, fake clock. */
 import test from 'ava';
-import { HandshakeLoad, UNDER_LOAD_HOLD_MS } from '../../src/protocol/load.js';
+import { UNDER_LOAD_HOLD_MS } from '../../src/protocol/constants.js';
+import { HandshakeLoad } from '../../src/protocol/load.js';
 
 test('more than perSecond handshakes within a second put it under load until the hold runs out', (t) => {
   const load = new HandshakeLoad(4);

@@ -2,13 +2,13 @@
 import test from 'ava';
 import { seededRng } from '../../src/crypto/random.js';
 import { generatePrivateKey } from '../../src/crypto/keys.js';
-import { REKEY_TIMEOUT_MS } from '../../src/protocol/constants.js';
+import {
+  HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SOURCE_PER_S, RATELIMIT_IDLE_MS, REKEY_TIMEOUT_MS,
+} from '../../src/protocol/constants.js';
 import { INIT_OFF_MAC2 } from '../../src/protocol/messages.js';
 import type { Peer } from '../../src/protocol/peer.js';
-import { Protocol, type Result } from '../../src/protocol/protocol.js';
-import {
-  HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SOURCE_PER_S, RATELIMIT_IDLE_MS, RateLimiter, TokenBucket,
-} from '../../src/protocol/ratelimiter.js';
+import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
+import { RateLimiter, TokenBucket } from '../../src/protocol/ratelimiter.js';
 import { parseIp } from '../../src/net/ip.js';
 import { EPOCH, ipv4 } from './helpers.js';
 
@@ -109,9 +109,9 @@ test('a token bucket and the limiter reject nonsense parameters', (t) => {
 type Ep = string;
 const encoder = new TextEncoder();
 
-function makeProto(seed: number): Protocol<Ep> {
+function makeProto(seed: number): DeviceCore<Ep> {
   const rng = seededRng(seed);
-  return new Protocol<Ep>({
+  return new DeviceCore<Ep>({
     privateKey: generatePrivateKey(rng),
     rng,
     epochOffsetMs: EPOCH,
@@ -121,13 +121,13 @@ function makeProto(seed: number): Protocol<Ep> {
 }
 
 interface Initiator {
-  proto: Protocol<Ep>;
+  proto: DeviceCore<Ep>;
   peer: Peer<Ep>; // the responder, as the initiator sees it
   ep: Ep;
 }
 
 /** An initiator known to `responder`, with its own endpoint and inner address 10.9.0.<n>. */
-function initiator(responder: Protocol<Ep>, seed: number, ep: Ep, n: number): Initiator {
+function initiator(responder: DeviceCore<Ep>, seed: number, ep: Ep, n: number): Initiator {
   const proto = makeProto(seed);
   const peer = proto.addPeer(responder.local.publicKey);
   peer.endpoint = 'responder:51820';
@@ -137,12 +137,12 @@ function initiator(responder: Protocol<Ep>, seed: number, ep: Ep, n: number): In
   return { proto, peer, ep };
 }
 
-function deliver(from: Initiator, to: Protocol<Ep>, data: Uint8Array, now: number): Result<Ep> {
+function deliver(from: Initiator, to: DeviceCore<Ep>, data: Uint8Array, now: number): Result<Ep> {
   return to.decapsulate(data, 0, data.length, from.ep, now, new Uint8Array(data.length), 0);
 }
 
 /** Under load: the first initiation earns a cookie reply; returns the next initiation, which carries a valid mac2. */
-function initiationWithMac2(t: import('ava').ExecutionContext, i: Initiator, responder: Protocol<Ep>, now: number): Uint8Array {
+function initiationWithMac2(t: import('ava').ExecutionContext, i: Initiator, responder: DeviceCore<Ep>, now: number): Uint8Array {
   const dst = new Uint8Array(200);
   i.proto.encapsulate(i.peer, ipv4([10, 9, 0, 1], [10, 9, 0, 100], 8), 0, 28, dst, 0, now);
   const [first] = i.proto.takeOutbound();

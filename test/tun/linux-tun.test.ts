@@ -9,13 +9,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import { native, type NativeAddon } from '../../src/native/addon.js';
+import { native } from '../../src/native/addon.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
 import { buildIcmpEcho, buildUdp, parseIpPacket, type ParsedTransport } from '../helpers/packets.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const TUN_NAME = 'tvt0';
 const NS_ADDR4 = '10.77.0.1';
@@ -24,19 +25,8 @@ const NS_ADDR6 = 'fd77::1';
 const PEER_ADDR6 = 'fd77::2';
 const WAIT_MS = 5_000;
 
-function loadAddon(): NativeAddon | string {
-  try {
-    return native();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const addon = loadAddon();
-const why = typeof addon === 'string' ? `native addon unavailable: ${addon}` : process.getuid?.() !== 0 ? 'needs root' : '';
-const nsTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (why) test.skip(`${title} [skipped: ${why}]`, fn);
-  else test.serial(title, fn);
-};
+const why = skipReason({ root: true, addon: true });
+const nsTest = testWhen(why);
 
 interface Lab {
   ns: string;
@@ -53,7 +43,7 @@ function ip(...args: string[]): void {
 
 /** A namespace with the TUN configured and started; removed on teardown, also on failure. */
 function makeLab(t: ExecutionContext, offload = true): Lab {
-  const n = addon as NativeAddon;
+  const n = native();
   const ns = `tv-tun-${process.pid}-${randomBytes(3).toString('hex')}`;
   const path = `/run/netns/${ns}`;
   n.netnsCreate(path);
@@ -164,11 +154,11 @@ nsTest('deleting the TUN link makes the Tun emit closed', async (t) => {
 });
 
 nsTest('opening with a bad name fails with a clear error', async (t) => {
-  t.throws(() => LinuxTun.open({ name: 'x'.repeat(16), addon: addon as NativeAddon }), { message: /longer than 15 bytes/ });
+  t.throws(() => LinuxTun.open({ name: 'x'.repeat(16), addon: native() }), { message: /longer than 15 bytes/ });
 });
 
 nsTest('offloads: on by default when the kernel takes them (IFF_VNET_HDR + TSO), off on request', async (t) => {
-  const n = addon as NativeAddon;
+  const n = native();
   const ns = `tv-tuno-${process.pid}-${randomBytes(3).toString('hex')}`;
   const path = `/run/netns/${ns}`;
   n.netnsCreate(path);

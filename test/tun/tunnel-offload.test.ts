@@ -9,29 +9,22 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { Device } from '../../src/device/device.js';
-import { native, type NativeAddon } from '../../src/native/addon.js';
+import { native } from '../../src/native/addon.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const TRANSFER_BYTES = 6 << 20;
 const PORT = 5555;
 const GUARD_MS = 60_000; // turns a stalled transfer into a failure; nothing asserts on time
 
-function loadAddon(): NativeAddon | string {
-  try {
-    return native();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const addon = loadAddon();
-const why = typeof addon === 'string' ? `native addon unavailable: ${addon}` : process.getuid?.() !== 0 ? 'needs root' : '';
+const why = skipReason({ root: true, addon: true });
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
@@ -94,7 +87,7 @@ async function until(what: string, probe: () => boolean): Promise<void> {
 }
 
 async function transfer(t: ExecutionContext, offload: boolean): Promise<void> {
-  const n = addon as NativeAddon;
+  const n = native();
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const ns = { a: `tv-offa-${tag}`, b: `tv-offb-${tag}` };
   const path = { a: `/run/netns/${ns.a}`, b: `/run/netns/${ns.b}` };
@@ -156,6 +149,5 @@ async function transfer(t: ExecutionContext, offload: boolean): Promise<void> {
 
 for (const offload of [true, false]) {
   const title = `a ${TRANSFER_BYTES >> 20} MiB TCP transfer through the tunnel arrives intact with offloads ${offload ? 'on' : 'off'}`;
-  if (why) test.skip(`${title} [skipped: ${why}]`, () => undefined);
-  else test.serial(title, (t) => transfer(t, offload));
+  testWhen(why)(title, (t) => transfer(t, offload));
 }

@@ -3,7 +3,7 @@ import test from 'ava';
 import { UapiClient } from '../../src/uapi/client.js';
 import { RequestFramer } from '../../src/uapi/framing.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';
-import { formatStatsReply, parseStatsReply } from '../../src/uapi/protocol.js';
+import { formatStatsReply, parseStatsReply } from '../../src/uapi/text-format.js';
 import { UapiServer } from '../../src/uapi/server.js';
 import { converse, tempDir } from './helpers.js';
 

@@ -28,6 +28,10 @@ import { RateLimiter } from './ratelimiter.js';
 import { NEVER } from './timers.js';
 import { TRANSPORT_HEADER_BYTES } from './constants.js';
 import { TRANSPORT_TAG_LEN } from '../crypto/transport-aead.js';
+import {
+  IPV4_DESTINATION_OFFSET, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_DESTINATION_OFFSET, IPV6_HEADER_BYTES,
+  IPV6_SOURCE_OFFSET, ipPacketLength,
+} from '../packet/ip-header.js';
 
 export type ErrorKind =
   | ParseError
@@ -48,7 +52,7 @@ export type Result<E> =
   | { kind: 'error'; error: ErrorKind }
   | { kind: 'tunnel'; peer: Peer<E>; offset: number; length: number }; // IP packet at dst[offset, offset+length)
 
-export interface ProtocolOptions<E> {
+export interface DeviceCoreOptions<E> {
   privateKey: Uint8Array;
   rng: Rng;
   /** Unix ms minus monotonic ms, so TAI64N timestamps are wall-clock based but never go backwards. */
@@ -65,12 +69,7 @@ export interface ProtocolOptions<E> {
   underLoadHandshakesPerSecond?: number;
 }
 
-const IPV4_HEADER_MIN = 20;
-const IPV6_HEADER_BYTES = 40;
-const IPV4_SRC_OFF = 12;
-const IPV6_SRC_OFF = 8;
-
-export class Protocol<E> {
+export class DeviceCore<E> {
   readonly local: LocalStatic;
   readonly allowedIps = new AllowedIps<Peer<E>>();
   /**
@@ -88,7 +87,7 @@ export class Protocol<E> {
   private readonly tunnelResult = { kind: 'tunnel' as const, peer: null as unknown as Peer<E>, offset: 0, length: 0 };
   private readonly errors = new Map<ErrorKind, Result<E>>();
 
-  constructor(private readonly opts: ProtocolOptions<E>) {
+  constructor(private readonly opts: DeviceCoreOptions<E>) {
     this.local = new LocalStatic(opts.privateKey);
     this.handshakeLoad = new HandshakeLoad(opts.underLoadHandshakesPerSecond);
     this.checker = new CookieChecker(this.local.publicKey, opts.rng);
@@ -131,8 +130,8 @@ export class Protocol<E> {
   routeFor(buf: Uint8Array, off: number, len: number): Peer<E> | undefined {
     if (len < 1) return undefined;
     const v = buf[off]! >>> 4;
-    if (v === 4 && len >= IPV4_HEADER_MIN) return this.allowedIps.lookup(4, buf, off + 16);
-    if (v === 6 && len >= IPV6_HEADER_BYTES) return this.allowedIps.lookup(6, buf, off + 24);
+    if (v === 4 && len >= IPV4_MIN_HEADER_BYTES) return this.allowedIps.lookup(4, buf, off + IPV4_DESTINATION_OFFSET);
+    if (v === 6 && len >= IPV6_HEADER_BYTES) return this.allowedIps.lookup(6, buf, off + IPV6_DESTINATION_OFFSET);
     return undefined;
   }
 
@@ -184,32 +183,16 @@ export class Protocol<E> {
     const peer = entry.peer;
     peer.receivedTransport(session, source, len, n, now);
     if (n === 0) return { kind: 'done', peer };
-    const inner = this.innerPacketLength(dst, dstOff, n);
+    const inner = ipPacketLength(dst, dstOff, n);
     if (inner < 0) return this.error('badInnerPacket');
     const family: Family = (dst[dstOff]! >>> 4) === 4 ? 4 : 6;
-    const srcOff = dstOff + (family === 4 ? IPV4_SRC_OFF : IPV6_SRC_OFF);
+    const srcOff = dstOff + (family === 4 ? IPV4_SOURCE_OFFSET : IPV6_SOURCE_OFFSET);
     if (this.allowedIps.lookup(family, dst, srcOff) !== peer) return this.error('disallowedSource');
     const r = this.tunnelResult;
     r.peer = peer;
     r.offset = dstOff;
     r.length = inner;
     return r;
-  }
-
-  /** Length of the IP packet at buf[off] given `avail` decrypted bytes (padding removed), or -1 if malformed. */
-  private innerPacketLength(buf: Uint8Array, off: number, avail: number): number {
-    const v = buf[off]! >>> 4;
-    if (v === 4) {
-      if (avail < IPV4_HEADER_MIN) return -1;
-      const total = (buf[off + 2]! << 8) | buf[off + 3]!;
-      return total >= IPV4_HEADER_MIN && total <= avail ? total : -1;
-    }
-    if (v === 6) {
-      if (avail < IPV6_HEADER_BYTES) return -1;
-      const total = IPV6_HEADER_BYTES + ((buf[off + 4]! << 8) | buf[off + 5]!);
-      return total <= avail ? total : -1;
-    }
-    return -1;
   }
 
   /**

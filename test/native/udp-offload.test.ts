@@ -7,7 +7,7 @@ import test from 'ava';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADDR_SLOT, native } from '../src/native/addon.js';
+import { ADDR_SLOT, native } from '../../src/native/addon.js';
 
 const n = native();
 const C = n.constants;

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { formatPrefix, networkOf, parsePrefix, type Prefix } from '../../src/net/ip.js';
 import type { DeviceSnapshot, SetOperation } from '../../src/uapi/control.js';
 import { EINVAL, EPROTO } from '../../src/uapi/errors.js';
-import { formatErrnoReply, formatGetReply, formatSetRequest, parseGetReply, parseSetBody } from '../../src/uapi/protocol.js';
+import { formatErrnoReply, formatGetReply, formatSetRequest, parseGetReply, parseSetBody } from '../../src/uapi/text-format.js';
 import { encodeHexKey } from '../../src/crypto/keys.js';
 
 const key = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 31 + i * 7) & 0xff);
