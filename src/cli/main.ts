@@ -3,12 +3,12 @@
  * The `tunvpn` command line. `run(argv, io)` does all the work and returns the exit status without exiting,
  * so tests can call it in-process; the few lines at the bottom are the executable's entry point.
  */
-import { readFileSync } from 'node:fs';
-import { isMainModule } from './entry.js';
+import { isMainModule, packageVersion } from './entry.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../config/types.js';
-import { commands, type CliContext, type CliIo } from './commands/index.js';
+import { commands } from './commands/index.js';
+import type { CliContext, CliIo } from './context.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const DEBUG_LEVELS = new Set(['trace', 'debug']);
@@ -20,15 +20,6 @@ class CliFailure extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CliFailure';
-  }
-}
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
   }
 }
 
@@ -65,7 +56,7 @@ export function processIo(): CliIo {
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('tunvpn')
     .description('a userspace WireGuard-compatible VPN for Linux')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(
       new Option('--log-level <level>', 'log verbosity (default: $TUNVPN_LOG_LEVEL or info)')
         .choices(LOG_LEVELS)

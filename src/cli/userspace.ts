@@ -12,68 +12,89 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isMainModule } from './entry.js';
+import { isMainModule, packageVersion } from './entry.js';
 import { realpathSync, createWriteStream } from 'node:fs';
-import { NativeBind } from '../conn/native-bind.js';
-import { Device } from '../device/device.js';
-import { DeviceControlAdapter } from '../device/control.js';
+import { startRuntime } from '../daemon/runtime.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
-import { isWgQuickIfname } from '../net/ifname.js';
-import { LinuxTun } from '../tun/linux-tun.js';
-import { UapiServer } from '../uapi/server.js';
+import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
+import { Transaction } from '../quick/transaction.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
+/** Exit status of a usage error or a failed setup (wireguard-go's ExitSetupFailed). */
+const EXIT_SETUP_FAILED = 1;
 
 function usage(): string {
-  return 'Usage: tunvpnd [-f/--foreground] INTERFACE-NAME\n';
+  return 'Usage: tunvpnd [-f/--foreground] INTERFACE-NAME\n' +
+    '       tunvpnd --version | --help\n\n' +
+    'Creates the TUN device INTERFACE-NAME and serves /var/run/wireguard/INTERFACE-NAME.sock for `wg`.\n' +
+    'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n';
+}
+
+/** What the command line asks for: flags are parsed before anything else, so a flag never becomes a name. */
+export type Invocation =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'usage-error'; message: string }
+  | { kind: 'run'; ifname: string; foreground: boolean };
+
+/** Parses tunvpnd's arguments (wireguard-go's command line, plus --help). Pure. */
+export function parseArgs(argv: readonly string[]): Invocation {
+  let foreground = false;
+  const names: string[] = [];
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--version' || arg === '-v') return { kind: 'version' };
+    if (arg === '-f' || arg === '--foreground') foreground = true;
+    else if (arg.startsWith('-')) return { kind: 'usage-error', message: `unknown option ${JSON.stringify(arg)}` };
+    else names.push(arg);
+  }
+  if (names.length !== 1) return { kind: 'usage-error', message: names.length ? 'expected one interface name' : 'missing interface name' };
+  const ifname = names[0]!;
+  if (!isWgQuickIfname(ifname)) {
+    return { kind: 'usage-error', message: `invalid interface name ${JSON.stringify(ifname)}: ${WG_QUICK_IFNAME_RULE}` };
+  }
+  return { kind: 'run', ifname, foreground };
 }
 
 /** Runs the interface in this process until it is told to stop; resolves with the exit status. */
 async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void): Promise<number> {
-  let tun: LinuxTun;
+  const tx = new Transaction(log);
+  let runtime;
   try {
-    tun = LinuxTun.open({ name: ifname, logger: log });
+    // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
+    runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32) });
   } catch (e) {
+    await tx.rollback();
     notifyReady((e as Error).message);
-    return 1;
-  }
-  // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
-  const device = new Device({ tun, bind: new NativeBind({ logger: log }), privateKey: new Uint8Array(32), log });
-  const uapi = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, log), logger: log });
-  try {
-    await device.start();
-    await uapi.listen();
-  } catch (e) {
-    await uapi.close().catch(() => undefined);
-    await device.close();
-    notifyReady((e as Error).message);
-    return 1;
+    return EXIT_SETUP_FAILED;
   }
   notifyReady();
   const reason = await new Promise<string>((resolve) => {
-    tun.once('closed', (why) => resolve(`TUN device closed: ${why}`));
-    uapi.once('removed', () => resolve('configuration socket removed'));
+    void runtime.gone.then(resolve);
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`received ${s}`));
   });
   log.info(`${ifname}: shutting down (${reason})`);
-  await uapi.close();
-  await device.close();
+  await tx.rollback();
   return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = argv.filter((a) => a !== '-f' && a !== '--foreground');
-  const foreground = args.length !== argv.length || process.env.WG_PROCESS_FOREGROUND === '1';
-  if (argv.includes('--version') || argv.includes('-v')) {
-    process.stdout.write('tunvpnd (tunvpn) speaking the WireGuard cross-platform interface\n');
+  const inv = parseArgs(argv);
+  if (inv.kind === 'help') {
+    process.stdout.write(usage());
     return 0;
   }
-  if (args.length !== 1 || !isWgQuickIfname(args[0]!)) {
-    process.stderr.write(usage());
-    return 2;
+  if (inv.kind === 'version') {
+    process.stdout.write(`tunvpnd ${packageVersion()} (tunvpn), speaking the WireGuard cross-platform interface\n`);
+    return 0;
   }
-  const ifname = args[0]!;
+  if (inv.kind === 'usage-error') {
+    process.stderr.write(`tunvpnd: ${inv.message}\n${usage()}`);
+    return EXIT_SETUP_FAILED;
+  }
+  const { ifname } = inv;
+  const foreground = inv.foreground || process.env.WG_PROCESS_FOREGROUND === '1';
   const level = LOG_LEVELS[process.env.LOG_LEVEL ?? ''] ?? (foreground ? 'info' : 'silent');
   const log = level === 'silent' ? silentLogger : createLogger(level, 'tunvpnd');
 
@@ -112,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   process.stderr.write(`tunvpnd: ${answer.replace(/^error /, '').trim()}\n`);
-  return 1;
+  return EXIT_SETUP_FAILED;
 }
 
 if (isMainModule(import.meta.url)) {

@@ -1,9 +1,9 @@
 /**
  * `tunvpn up`: wg-quick's `up` and wireguard-go's daemon in one process.
  *
- *   validate → PreUp → TUN device → device (UDP socket, peers) → addresses, MTU, link up, routes (plan.ts)
- *   → UAPI socket → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI socket's removal
- *   → PreDown → undo everything in reverse → PostDown.
+ *   validate → PreUp → TUN device, device (UDP socket, peers), UAPI socket (daemon/runtime.ts) → addresses, MTU,
+ *   link up, routes (plan.ts) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI
+ *   socket's removal → PreDown → undo everything in reverse → PostDown.
  *
  * Every step is announced before it is made and registered in a Transaction, so a failure at any point leaves
  * nothing behind: no link, route, rule, socket or file.
@@ -11,15 +11,12 @@
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
-import { NativeBind } from '../conn/native-bind.js';
 import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
-import { Device } from '../device/device.js';
-import { DeviceControlAdapter } from '../device/control.js';
+import { startRuntime } from '../daemon/runtime.js';
+import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
-import { LinuxTun } from '../tun/linux-tun.js';
-import { UapiServer } from '../uapi/server.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { parseIp, type IpAddress } from '../net/ip.js';
 import { applySteps } from './apply.js';
@@ -74,7 +71,23 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
   try {
     if (await rtnl.links.exists(ifname)) throw new Error(`interface ${ifname} already exists`);
     await runHooks(tx, 'PreUp', config.interface.preUp, ifname);
-    const { device, tun } = await startDevice(tx, config, ifname, resolved, opts);
+    const iface = config.interface;
+    const runtime = await startRuntime({
+      ifname, log, tx, privateKey: iface.privateKey, listenPort: iface.listenPort, fwMark: iface.fwMark,
+      peers: config.peers.map((p, i) => {
+        const r = resolved[i];
+        return {
+          publicKey: p.publicKey,
+          presharedKey: p.presharedKey,
+          allowedIPs: p.allowedIPs,
+          endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined,
+          persistentKeepalive: p.persistentKeepalive,
+        };
+      }),
+      uapiDir: opts.uapiDir, makeBind: opts.makeBind,
+    });
+    const { device } = runtime;
+    log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
     const ifindex = (await rtnl.links.get(ifname)).index;
     const endpoints: IpAddress[] = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : []));
     await applySteps(planUp(config), {
@@ -87,13 +100,11 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
       fwMark: config.interface.fwMark,
       setFwMark: (mark) => device.setFwMark(mark),
     });
-    const uapi = await startUapi(tx, device, ifname, opts);
     await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
     const handle = running(tx, config, ifname, device, log);
     // As wireguard-go: the daemon ends when its TUN device or its configuration socket is removed.
-    tun.once('closed', (why) => void handle.stop(`TUN device closed: ${why}`));
-    uapi.once('removed', () => void handle.stop('configuration socket removed'));
+    void runtime.gone.then((why) => handle.stop(why));
     return handle;
   } catch (e) {
     log.error(`[!] ${(e as Error).message}: undoing what was done`);
@@ -106,47 +117,6 @@ async function runHooks(tx: Transaction, phase: HookPhase, commands: string[], i
   for (const cmd of commands) {
     await tx.step(`${phase}: ${cmd.replaceAll('%i', ifname)}`, async () => ({ value: await runHook(phase, cmd, ifname) }));
   }
-}
-
-async function startDevice(
-  tx: Transaction,
-  config: QuickConfig,
-  ifname: string,
-  resolved: Awaited<ReturnType<typeof resolveEndpoints>>,
-  opts: UpOptions,
-): Promise<{ device: Device; tun: LinuxTun }> {
-  const { log } = opts;
-  const tun = await tx.step(`create TUN device ${ifname}`, () => {
-    const t = LinuxTun.open({ name: ifname, logger: log });
-    return { value: t, undo: () => t.close() };
-  });
-  const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
-  const iface = config.interface;
-  const device = new Device({ tun, bind, privateKey: iface.privateKey, listenPort: iface.listenPort ?? 0, fwMark: iface.fwMark, log });
-  config.peers.forEach((p, i) => {
-    const r = resolved[i];
-    device.setPeer({
-      publicKey: p.publicKey,
-      presharedKey: p.presharedKey,
-      allowedIPs: p.allowedIPs,
-      endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined,
-      persistentKeepalive: p.persistentKeepalive,
-    });
-  });
-  await tx.step(`listen on UDP port ${iface.listenPort ?? '(random)'}`, async () => {
-    await device.start();
-    return { value: undefined, undo: () => device.close() };
-  });
-  log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
-  return { device, tun };
-}
-
-async function startUapi(tx: Transaction, device: Device, ifname: string, opts: UpOptions): Promise<UapiServer> {
-  return tx.step(`serve the configuration socket for ${ifname}`, async () => {
-    const server = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, opts.log), dir: opts.uapiDir, logger: opts.log });
-    await server.listen();
-    return { value: server, undo: () => server.close() };
-  });
 }
 
 async function writePidFile(tx: Transaction, ifname: string, dir: string): Promise<void> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/commands/index.js';
+import type { CliIo } from '../../src/cli/context.js';
 import { decodeKey } from '../../src/crypto/keys.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Command } from 'commander';
 import { registerDemo } from '../../src/cli/commands/demo.js';
-import type { CliContext } from '../../src/cli/commands/index.js';
+import type { CliContext } from '../../src/cli/context.js';
 import { onPath } from '../../src/lab/index.js';
 import { silentLogger } from '../../src/log.js';
 import { listNetns } from '../../src/netlink/index.js';

@@ -70,12 +70,33 @@ rootTest('tunvpnd -f exits cleanly when its configuration socket is removed', as
   t.deepEqual(ipJson<Array<{ ifname: string }>>(ns, 'link').map((l) => l.ifname), ['lo']);
 });
 
-rootTest('tunvpnd refuses a bad interface name with usage and status 2', async (t) => {
+rootTest('tunvpnd refuses a bad interface name with usage and status 1', async (t) => {
   const ns = makeNs(t, 'usage');
   const child = spawnInNs(t, ns, process.execPath, [DAEMON, 'a-name-much-too-long']);
   const out = collect(child);
-  t.is(await waitExit(child), 2);
+  t.is(await waitExit(child), 1);
   t.regex(out.text(), /Usage: tunvpnd/);
+});
+
+rootTest('tunvpnd --help, --version and unknown flags print, exit, and never make an interface or socket', async (t) => {
+  const ns = makeNs(t, 'flags');
+  const cases: Array<[string[], number, RegExp]> = [
+    [['--help'], 0, /Usage: tunvpnd/],
+    [['-f', '--help'], 0, /Usage: tunvpnd/],
+    [['--version'], 0, /^tunvpnd \S+ \(tunvpn\)/],
+    [['--bogus'], 1, /unknown option "--bogus"[\s\S]*Usage: tunvpnd/],
+    [['-f', '--no-such-flag', 'wg9'], 1, /unknown option "--no-such-flag"/],
+  ];
+  for (const [args, status, text] of cases) {
+    const child = spawnInNs(t, ns, process.execPath, [DAEMON, ...args]);
+    const out = collect(child);
+    t.is(await waitExit(child), status, args.join(' '));
+    t.regex(out.text(), text, args.join(' '));
+  }
+  t.deepEqual(ipJson<Array<{ ifname: string }>>(ns, 'link').map((l) => l.ifname), ['lo']);
+  for (const name of ['--help', '--version', '--bogus', '--no-such-flag', 'wg9']) {
+    t.false(existsSync(`/var/run/wireguard/${name}.sock`), name);
+  }
 });
 
 async function eventually(cond: () => boolean, ms = 10_000): Promise<boolean> {

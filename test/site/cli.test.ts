@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerSite } from '../../src/cli/commands/site.js';
-import type { CliContext } from '../../src/cli/commands/index.js';
+import type { CliContext } from '../../src/cli/context.js';
 import { silentLogger } from '../../src/log.js';
 
 class Failure extends Error {}

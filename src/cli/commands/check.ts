@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, formatConfig, formatEndpoint, interfaceNameFromPath, loadConfig, resolveEndpoints } from '../../config/index.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 export function registerCheck(program: Command, ctx: CliContext): void {
   program

@@ -10,7 +10,7 @@ import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
 import { DAEMONS, formatIperf, formatPing, Lab, onPath, type Daemon } from '../../lab/index.js';
 import { ping } from '../../lab/ping.js';
 import { buildLabSites } from '../../lab/sites.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 /** Seconds of iperf3 in the demo. */
 const DEMO_IPERF_SECONDS = 5;

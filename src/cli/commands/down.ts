@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Rtnl } from '../../netlink/index.js';
 import { interfaceName, PID_DIR } from '../../quick/up.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 const POLL_MS = 100;
 const DEFAULT_TIMEOUT_S = 15;

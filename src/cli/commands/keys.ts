@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { systemRng } from '../../crypto/random.js';
 import { decodeKey, encodeKey, generatePresharedKey, generatePrivateKey, KeyFormatError, publicKeyOf } from '../../crypto/keys.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 /** Print a fresh key and wipe our copy of it. */
 function printSecret(ctx: CliContext, key: Uint8Array): void {

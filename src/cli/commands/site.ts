@@ -12,7 +12,7 @@ import { parseSite } from '../../site/parse.js';
 import { formatReport } from '../../site/show.js';
 import type { Site } from '../../site/model.js';
 import type { SiteSystem } from '../../site/system.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 interface SiteOptions {
   nsPrefix?: string;

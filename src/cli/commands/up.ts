@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
-import type { CliContext } from './index.js';
+import type { CliContext } from '../context.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 

@@ -1,0 +1,76 @@
+/**
+ * One running interface, as both `tunvpn up` and `tunvpnd` run it: the TUN device, the UDP bind, the device
+ * between them and the UAPI socket that `wg` talks to, started in that order inside the caller's Transaction (each
+ * step announced and undone in reverse on failure or shutdown).
+ *
+ * Like wireguard-go, a running interface ends when its TUN device is deleted or its configuration socket is
+ * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
+ */
+import { NativeBind } from '../conn/native-bind.js';
+import type { Bind } from '../conn/bind.js';
+import { Device, type PeerSettings } from '../device/device.js';
+import { DeviceControlAdapter } from '../device/control.js';
+import type { Logger } from '../log.js';
+import type { Transaction } from '../quick/transaction.js';
+import { LinuxTun } from '../tun/linux-tun.js';
+import { UapiServer } from '../uapi/server.js';
+
+export interface RuntimeOptions {
+  /** The TUN device to create (a valid interface name; see net/ifname.ts). */
+  ifname: string;
+  log: Logger;
+  /** Where each step is announced and its undo registered. */
+  tx: Transaction;
+  /** 32 bytes; all zeros means "no key yet" (tunvpnd starts so, until `wg` sets one). */
+  privateKey: Uint8Array;
+  /** UDP port; 0 or absent = a random one. */
+  listenPort?: number;
+  /** SO_MARK for the UDP sockets; 0 or absent = none. */
+  fwMark?: number;
+  /** Peers configured before the socket opens (their keepalives start once it is bound). */
+  peers?: readonly PeerSettings[];
+  /** UAPI socket directory (default /var/run/wireguard). */
+  uapiDir?: string;
+  /** The UDP bind; the batched native one by default. */
+  makeBind?: (log: Logger) => Bind;
+}
+
+export interface Runtime {
+  readonly ifname: string;
+  readonly tun: LinuxTun;
+  readonly device: Device;
+  readonly uapi: UapiServer;
+  /** Resolves with a reason once the TUN device closes (e.g. it was deleted) or the UAPI socket is removed. */
+  readonly gone: Promise<string>;
+}
+
+/**
+ * Creates the TUN device, starts the device on its UDP port and serves the UAPI socket. Throws (leaving the undo of
+ * whatever was done in `tx`) when a step fails: the name is taken, the port is in use, no permission.
+ */
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const { ifname, log, tx } = opts;
+  const tun = await tx.step(`create TUN device ${ifname}`, () => {
+    const t = LinuxTun.open({ name: ifname, logger: log });
+    return { value: t, undo: () => t.close() };
+  });
+  const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
+  const device = new Device({
+    tun, bind, privateKey: opts.privateKey, listenPort: opts.listenPort ?? 0, fwMark: opts.fwMark ?? 0, log,
+  });
+  for (const p of opts.peers ?? []) device.setPeer(p);
+  await tx.step(`listen on UDP port ${opts.listenPort || '(random)'}`, async () => {
+    await device.start();
+    return { value: undefined, undo: () => device.close() };
+  });
+  const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
+    const server = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, log), dir: opts.uapiDir, logger: log });
+    await server.listen();
+    return { value: server, undo: () => server.close() };
+  });
+  const gone = new Promise<string>((resolve) => {
+    tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));
+    uapi.once('removed', () => resolve('configuration socket removed'));
+  });
+  return { ifname, tun, device, uapi, gone };
+}

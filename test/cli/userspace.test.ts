@@ -1,0 +1,23 @@
+/** tunvpnd's command line: flags first, so a flag never becomes an interface name. */
+import test from 'ava';
+import { parseArgs } from '../../src/cli/userspace.js';
+
+test('help and version win wherever they appear', (t) => {
+  t.deepEqual(parseArgs(['--help']), { kind: 'help' });
+  t.deepEqual(parseArgs(['-f', 'wg0', '--help']), { kind: 'help' });
+  t.deepEqual(parseArgs(['--version']), { kind: 'version' });
+});
+
+test('an interface name, with or without -f/--foreground', (t) => {
+  t.deepEqual(parseArgs(['wg0']), { kind: 'run', ifname: 'wg0', foreground: false });
+  t.deepEqual(parseArgs(['-f', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: true });
+  t.deepEqual(parseArgs(['--foreground', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: true });
+});
+
+test('unknown flags, missing or extra names and invalid names are usage errors', (t) => {
+  for (const argv of [['--bogus'], ['-x', 'wg0'], [], ['-f'], ['wg0', 'wg1'], ['a-name-much-too-long'], ['a/b']]) {
+    t.is(parseArgs(argv).kind, 'usage-error', argv.join(' '));
+  }
+  const bad = parseArgs(['--bogus']);
+  t.true(bad.kind === 'usage-error' && bad.message.includes('"--bogus"'));
+});
