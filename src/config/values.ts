@@ -4,6 +4,7 @@
  * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
  */
 import { splitHostPort } from '../net/endpoint.js';
+import { MAX_TUNNEL_MTU_BYTES } from '../protocol/constants.js';
 import { decodeKey, KeyFormatError } from '../crypto/keys.js';
 import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 
@@ -19,7 +20,8 @@ export const MAX_PORT = 65535;
 export const MIN_MTU = 576;
 /** Smallest MTU on a link that carries IPv6 (bytes, RFC 8200 §5). */
 export const MIN_MTU_IPV6 = 1280;
-export const MAX_MTU = 65535;
+/** Largest MTU: what the data path carries (protocol/constants.ts). */
+export const MAX_MTU = MAX_TUNNEL_MTU_BYTES;
 export const MAX_KEEPALIVE_SECONDS = 65535;
 export const MAX_U32 = 0xffff_ffff;
 /** Routing tables known by name to iproute2 on every system (/etc/iproute2/rt_tables). */
@@ -62,7 +64,7 @@ export function listenPortValue(text: string): number | undefined {
 }
 
 export function mtuValue(text: string): number {
-  return integerValue('MTU', text, MIN_MTU, MAX_MTU);
+  return integerValue('MTU', text, MIN_MTU, MAX_MTU, `${MIN_MTU}..${MAX_MTU} (tunvpn carries packets of up to ${MAX_MTU} bytes)`);
 }
 
 export function tableValue(text: string): 'auto' | 'off' | number {

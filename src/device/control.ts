@@ -48,12 +48,12 @@ export class DeviceControlAdapter implements DeviceControl {
     return out;
   }
 
-  apply(op: SetOperation): void {
+  async apply(op: SetOperation): Promise<void> {
     const d = this.device;
     if (op.privateKey) d.setPrivateKey(op.privateKey);
     if (op.listenPort !== undefined && op.listenPort !== d.listenPort) {
       try {
-        d.setListenPortSync(op.listenPort);
+        await d.setListenPort(op.listenPort);
       } catch (e) {
         throw new UapiError(EADDRINUSE, `cannot bind port ${op.listenPort}: ${(e as Error).message}`);
       }

@@ -14,7 +14,7 @@ import { Endpoint } from '../net/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
-import { DeviceCore, type Peer } from '../protocol/index.js';
+import { DeviceCore, MAX_TUNNEL_MTU_BYTES, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { type Prefix } from '../net/ip.js';
 import { EndpointCache } from './endpoints.js';
@@ -22,8 +22,6 @@ import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
 import { emptyDeviceStats, type DeviceStats } from './stats.js';
 
-/** Largest IP packet the device carries: a jumbo-frame MTU. */
-export const MAX_PACKET_BYTES = 9000;
 /** Seconds → ms. */
 const MS_PER_S = 1000;
 
@@ -59,6 +57,11 @@ export class Device {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly rng: Rng;
+  /**
+   * Unix ms minus monotonic ms, fixed when the device is made: handshake times and TAI64N timestamps follow the
+   * monotonic clock from there, so they never jump with the wall clock and read the same on every `get`.
+   */
+  private readonly epochOffsetMs: number;
   private readonly endpoints = new EndpointCache();
   private readonly underLoadHandshakesPerSecond: number | undefined;
   private send: SendPipeline;
@@ -77,6 +80,7 @@ export class Device {
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? (() => performance.now());
     this.rng = opts.rng ?? systemRng;
+    this.epochOffsetMs = Date.now() - this.clock();
     this.listenPort = opts.listenPort ?? 0;
     this.fwMark = opts.fwMark ?? 0;
     this.privateKey = Uint8Array.from(opts.privateKey);
@@ -90,7 +94,7 @@ export class Device {
     return new DeviceCore<Endpoint>({
       privateKey,
       rng: this.rng,
-      epochOffsetMs: Date.now() - this.clock(),
+      epochOffsetMs: this.epochOffsetMs,
       endpointBytes: (ep) => ep.slot,
       underLoadHandshakesPerSecond: this.underLoadHandshakesPerSecond,
       endpointAddress: (ep) => ep.addressBytes,
@@ -98,7 +102,7 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.core, this.bind, this.stats, this.tun.batchSize, MAX_PACKET_BYTES, this.tun);
+    return new SendPipeline(this.core, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun);
   }
 
   private makeReceive(): ReceivePipeline {
@@ -213,8 +217,14 @@ export class Device {
     this.core.removePeer(peer);
   }
 
-  /** Replaces the private key: the protocol core is rebuilt with the same peers (sessions restart). */
+  /**
+   * Replaces the private key (32 bytes): the protocol core is rebuilt with the same peers (sessions restart, as
+   * they must: every session was derived from the old static key). The same key again changes nothing, so
+   * `wg setconf`/`wg syncconf` with an unchanged file keep every session, counter and handshake time (as
+   * wireguard-go's SetPrivateKey returns early).
+   */
   setPrivateKey(key: Uint8Array): void {
+    if (constantTimeEqual(key, this.privateKey)) return;
     const old = this.core;
     const peers = [...old.allPeers()].map((p) => ({
       publicKey: Uint8Array.from(p.publicKey),
@@ -240,24 +250,27 @@ export class Device {
   }
 
   /**
-   * Rebinds to another port (0 = random). The UAPI's set is synchronous, so the rebind completes in the background;
-   * if the new port cannot be bound the device goes back to the old one and logs why.
+   * Rebinds to another UDP port (0 = a random one). Resolves once the new port is bound; listenPort changes only
+   * then. If the new port cannot be bound, the device binds its old port again and the promise rejects with the
+   * bind's error (EADDRINUSE, EACCES): the device is left as it was.
    */
-  setListenPortSync(port: number): void {
+  async setListenPort(port: number): Promise<void> {
+    if (!this.started || this.closed) {
+      this.listenPort = port;
+      return;
+    }
     const previous = this.listenPort;
-    const rebind = async () => {
-      await this.bind.close();
-      try {
-        this.listenPort = await this.bind.open(port);
-      } catch (e) {
-        this.log.error({ err: (e as Error).message }, `cannot bind UDP port ${port}; staying on ${previous}`);
-        this.listenPort = await this.bind.open(previous);
-      }
+    await this.bind.close();
+    try {
+      this.listenPort = await this.bind.open(port);
+    } catch (e) {
+      this.listenPort = await this.bind.open(previous);
       this.bind.start((batch) => this.onDatagrams(batch));
-      this.log.info({ port: this.listenPort }, 'listening');
-    };
-    this.listenPort = port;
-    rebind().catch((e: Error) => this.log.error({ err: e.message }, 'rebinding the UDP socket failed'));
+      this.log.warn({ err: (e as Error).message }, `cannot bind UDP port ${port}; staying on ${this.listenPort}`);
+      throw e;
+    }
+    this.bind.start((batch) => this.onDatagrams(batch));
+    this.log.info({ port: this.listenPort }, 'listening');
   }
 
   privateKeyCopy(): Uint8Array {
@@ -271,6 +284,6 @@ export class Device {
 
   /** Wall-clock ms of a monotonic time. */
   wallClock(monotonicMs: number): number {
-    return Date.now() - this.clock() + monotonicMs;
+    return this.epochOffsetMs + monotonicMs;
   }
 }

@@ -30,7 +30,7 @@ export class SendPipeline {
     private readonly bind: Bind,
     private readonly stats: DeviceStats,
     batchSize: number,
-    maxPacketBytes: number,
+    private readonly maxPacketBytes: number,
     private readonly tun: Tun,
   ) {
     this.out = new PacketBatch(batchSize, transportMessageLength(maxPacketBytes), { addrs: true });
@@ -51,7 +51,7 @@ export class SendPipeline {
         this.answerUnreachable(batch.buf, off, len, now);
         continue;
       }
-      if (transportMessageLength(len) > out.maxPacketSize) {
+      if (len > this.maxPacketBytes) {
         stats.tooBig++;
         continue;
       }

@@ -63,8 +63,11 @@ export const COUNTER_WINDOW_SIZE = COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS;
 
 /** Packets queued per peer while waiting for a handshake (wireguard-go keeps 1024); the oldest is dropped beyond. */
 export const MAX_STAGED_PACKETS = 1024;
-/** Largest plaintext we accept to encrypt (a TUN MTU of up to 65535 minus nothing: bounded by UDP). */
-export const MAX_PLAINTEXT_BYTES = 65535 - TRANSPORT_MIN_BYTES - 8 - 40;
+/**
+ * Largest inner IP packet the data path carries (bytes): a jumbo-frame MTU. The configuration refuses a larger
+ * MTU; a larger packet that still reaches the device (an MTU raised by hand) is dropped and counted as tooBig.
+ */
+export const MAX_TUNNEL_MTU_BYTES = 9000;
 
 /* ---------- Handshakes under load (protocol/load.ts) ---------- */
 

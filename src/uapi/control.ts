@@ -7,7 +7,8 @@
  *
  * Semantics of a SetOperation, applied in this order (they mirror wireguard-go's device/uapi.go):
  *  1. privateKey: set it; an all-zero key removes the private key. Non-zero keys arrive clamped.
- *  2. listenPort: rebind to it (0 = pick a random port). Failure → UapiError(EADDRINUSE).
+ *  2. listenPort: rebind to it (0 = pick a random port). Failure → UapiError(EADDRINUSE), and the device keeps
+ *     listening on the port it had (wireguard-go's order: the key before the port, peers after).
  *  3. fwmark: set SO_MARK on the sockets (0 = none). Failure → UapiError(EADDRINUSE).
  *  4. replacePeers: remove every existing peer first.
  *  5. peers, in order (the same public key may appear more than once; apply each in turn):
@@ -100,6 +101,10 @@ export interface DeviceControl {
    * by reason (`dropped.invalidMac1=12`). Optional; devices without it answer `stats=1` with no keys.
    */
   stats?(): Record<string, number>;
-  /** Apply a validated transaction; throws UapiError(errno) on failure (see the semantics above). */
-  apply(op: SetOperation): void;
+  /**
+   * Apply a validated transaction; throws (or rejects with) UapiError(errno) on failure (see the semantics above).
+   * May be asynchronous (rebinding a port is): the server answers only once it has settled, and runs one request
+   * at a time, so a `get` never sees a half-applied `set`.
+   */
+  apply(op: SetOperation): void | Promise<void>;
 }

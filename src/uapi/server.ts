@@ -1,7 +1,7 @@
 /**
  * The UAPI server: a unix stream socket at DIR/IFACE.sock (mode 0600, DIR created 0755) that answers get/set
  * requests from wg(8) and `tunvpn` against a DeviceControl. Each connection carries any number of requests, one
- * reply per request, in order; connections are independent and served concurrently (apply() is synchronous, so a
+ * reply per request, in order; requests from all connections reach the device one at a time (so a
  * transaction never interleaves with another).
  *
  * Like wireguard-go, the server watches its socket file: when it is deleted (or replaced by another file) the
@@ -61,6 +61,8 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #removed = false;
+  /** Tail of the request queue shared by every connection (see #serialized). */
+  #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(opts: UapiServerOptions) {
@@ -194,44 +196,63 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
     let peerEnded = false;
     let finished = false;
 
-    const pump = (): void => {
-      while (!waitingDrain && !finished) {
-        const req = framer.next();
-        if (!req) break;
-        const reply = this.#handle(req);
-        if (req.kind === 'error') {
+    let handling = false;
+    // One request at a time per connection, in order; the replies of a pipelining client wait for its reads.
+    const pump = async (): Promise<void> => {
+      if (handling) return;
+      handling = true;
+      try {
+        while (!waitingDrain && !finished) {
+          const req = framer.next();
+          if (!req) break;
+          const reply = await this.#serialized(() => this.#handle(req));
+          if (sock.destroyed) return;
+          if (req.kind === 'error') {
+            finished = true;
+            sock.end(reply);
+            return;
+          }
+          if (!sock.write(reply)) {
+            waitingDrain = true;
+            sock.pause();
+            sock.once('drain', () => {
+              waitingDrain = false;
+              sock.resume();
+              void pump();
+            });
+          }
+        }
+        if (peerEnded && !waitingDrain && !finished) {
           finished = true;
-          sock.end(reply);
-          return;
+          if (framer.midRequest) this.#log.debug('UAPI client closed mid-request; nothing applied');
+          sock.end();
         }
-        if (!sock.write(reply)) {
-          waitingDrain = true;
-          sock.pause();
-          sock.once('drain', () => {
-            waitingDrain = false;
-            sock.resume();
-            pump();
-          });
-        }
-      }
-      if (peerEnded && !waitingDrain && !finished) {
-        finished = true;
-        if (framer.midRequest) this.#log.debug('UAPI client closed mid-request; nothing applied');
-        sock.end();
+      } finally {
+        handling = false;
       }
     };
     sock.on('data', (chunk: Buffer) => {
       framer.push(chunk);
-      pump();
+      void pump();
     });
     sock.on('end', () => {
       peerEnded = true;
-      pump();
+      void pump();
     });
   }
 
-  /** The reply bytes for one request. Never throws. */
-  #handle(req: Request): string {
+  /**
+   * Runs `fn` after every request already queued on any connection has been answered: requests reach the device
+   * one at a time, so a `get` never observes a half-applied `set` and two `set`s never interleave.
+   */
+  #serialized(fn: () => Promise<string>): Promise<string> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The reply bytes for one request. Never rejects. */
+  async #handle(req: Request): Promise<string> {
     switch (req.kind) {
       case 'get':
         try {
@@ -254,7 +275,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           return formatErrnoReply('set', parsed.error.errno);
         }
         try {
-          this.#control.apply(parsed.value);
+          await this.#control.apply(parsed.value);
           return formatErrnoReply('set', 0);
         } catch (err) {
           const e = toUapiError(err);

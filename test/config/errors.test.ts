@@ -126,7 +126,7 @@ test('interface value errors', (t) => {
     ),
     [
       `${FILE}:3: ListenPort must be a number 0..65535 (0 picks a random port), got "-1"`,
-      `${FILE}:4: MTU must be 576..65535, got 500`,
+      `${FILE}:4: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 500`,
       `${FILE}:5: Table must be 1..4294967295, got 0`,
       `${FILE}:6: FwMark must fit in 32 bits (at most 4294967295), got "0x1ffffffff"`,
       `${FILE}:7: DNS "not_a_domain!" is neither an IP address nor a search domain`,
@@ -189,4 +189,10 @@ test('arbitrary text never crashes the parser: it parses or throws ConfigError',
     { numRuns: 500 },
   );
   t.throws(() => parseConfig('[Peer]', FILE), { instanceOf: ConfigError });
+});
+
+test('an MTU above what the data path carries is refused; the largest one it carries is accepted', (t) => {
+  t.deepEqual(errorsOf(iface('MTU = 9001\n')), [`${FILE}:3: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 9001`]);
+  t.deepEqual(errorsOf(iface('MTU = 65535\n')), [`${FILE}:3: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 65535`]);
+  t.is(parseConfig(iface('MTU = 9000\n'), FILE).interface.mtu, 9000);
 });

@@ -59,7 +59,7 @@ test('loadConfig errors: missing file, directory, too large, binary, bad content
   await t.throwsAsync(loadConfig(bin), { instanceOf: ConfigError, message: /contains NUL bytes/ });
   const bad = await file('bad.conf', `${GOOD}MTU = 1\n`);
   const e3 = await t.throwsAsync(loadConfig(bad), { instanceOf: ConfigError });
-  t.is(e3!.message, `${bad}:4: MTU must be 576..65535, got 1`);
+  t.is(e3!.message, `${bad}:4: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 1`);
 });
 
 test('interfaceNameFromPath follows wg-quick: 1..15 of [a-zA-Z0-9_=+.-] then .conf', (t) => {

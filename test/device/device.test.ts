@@ -15,6 +15,7 @@ import { buildIcmpEcho, buildUdp, parseIpPacket } from '../helpers/packets.js';
 import { sendDatagram } from '../helpers/bind.js';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { MAX_TUNNEL_MTU_BYTES } from '../../src/protocol/constants.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
@@ -175,4 +176,60 @@ test('a flood of valid-looking initiations puts the device under load: it answer
   t.is(cookieSent + (b.stats.dropped.replayedTimestamp ?? 0), 40);
   t.is(cookieReplies, cookieSent);
   t.is(a.stats.noRoute, 0);
+});
+
+test('setting the private key the device already has keeps every session, counter and handshake time', async (t) => {
+  const { a, b, keyB, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(16) }));
+  await tunB.nextWritten();
+  const control = new DeviceControlAdapter(b, silentLogger);
+  const before = control.get().peers[0]!;
+  t.true(before.lastHandshakeTimeSec > 0 && before.rxBytes > 0);
+  // What `wg syncconf wg0 <(wg showconf wg0)` sends for the interface part: the same key again.
+  await control.apply({ privateKey: Uint8Array.from(keyB), replacePeers: false, peers: [] });
+  const after = control.get().peers[0]!;
+  t.is(after.lastHandshakeTimeSec, before.lastHandshakeTimeSec);
+  t.is(after.lastHandshakeTimeNsec, before.lastHandshakeTimeNsec);
+  t.is(after.rxBytes, before.rxBytes);
+  t.is(after.txBytes, before.txBytes);
+  // The session itself survived: b answers at once, without a new handshake.
+  const handshakesBefore = a.core.allPeers().next().value!.timers.lastHandshakeAt;
+  tunB.inject(buildUdp({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 2, dstPort: 1, payload: new Uint8Array(8) }));
+  await tunA.nextWritten();
+  t.is(a.core.allPeers().next().value!.timers.lastHandshakeAt, handshakesBefore);
+  // A different key does restart the sessions (they were derived from the old one).
+  await control.apply({ privateKey: generatePrivateKey(systemRng), replacePeers: false, peers: [] });
+  t.is(control.get().peers[0]!.lastHandshakeTimeSec, 0);
+});
+
+test('a listen port that cannot be bound is refused with EADDRINUSE and the device keeps its port', async (t) => {
+  const { net, a, b, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const squatter = net.createBind('192.0.2.2');
+  await squatter.open(40000);
+  t.teardown(() => squatter.close());
+  const control = new DeviceControlAdapter(b, silentLogger);
+  const err = await t.throwsAsync(async () => control.apply({ listenPort: 40000, replacePeers: false, peers: [] }));
+  t.is((err as Error & { errno?: number }).errno, 98);
+  t.is(control.get().listenPort, 51821);
+  t.is(b.listenPort, 51821);
+  // Still reachable on the old port.
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
+  t.truthy(await tunB.nextWritten());
+  // A free port is taken, and reported only once bound.
+  await control.apply({ listenPort: 40001, replacePeers: false, peers: [] });
+  t.is(control.get().listenPort, 40001);
+  t.not(a, undefined);
+});
+
+test('a packet of MAX_TUNNEL_MTU_BYTES crosses the tunnel; one byte more is counted as tooBig', async (t) => {
+  const { a, tunA, tunB, close } = await pair();
+  t.teardown(close);
+  const header = 20 + 8;
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(MAX_TUNNEL_MTU_BYTES - header) }));
+  t.is((await tunB.nextWritten()).length, MAX_TUNNEL_MTU_BYTES);
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(MAX_TUNNEL_MTU_BYTES - header + 1) }));
+  await new Promise((r) => setImmediate(r));
+  t.is(a.stats.tooBig, 1);
 });

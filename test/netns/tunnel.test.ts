@@ -74,6 +74,14 @@ maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM`, asyn
   // Counters only grow between the two reads.
   t.true(sp.rxBytes >= peer!.rxBytes && sp.txBytes >= peer!.txBytes, `show ${sp.rxBytes}/${sp.txBytes} vs dump ${peer!.rxBytes}/${peer!.txBytes}`);
 
+  // `wg syncconf IFACE <(wg showconf IFACE)`: an unchanged configuration keeps the session, its handshake time and
+  // its counters (the private key is sent again; the same key must change nothing).
+  const sync = await run(topo.ns.a, 'bash', ['-c', `wg syncconf ${a.ifname} <(wg showconf ${a.ifname})`]);
+  t.is(sync.code, 0, sync.stderr);
+  const [synced] = await wgDumpPeers(topo.ns.a, a.ifname);
+  t.is(synced!.latestHandshake, sp.latestHandshake);
+  t.true(synced!.rxBytes >= sp.rxBytes && synced!.txBytes >= sp.txBytes, `after syncconf ${synced!.rxBytes}/${synced!.txBytes}`);
+
   // Reconfiguration through the UAPI socket: `wg set` replaces the allowed IPs; `wg show` reports the new list.
   const extra = '192.168.77.0/24';
   const set = await run(topo.ns.a, 'wg', ['set', a.ifname, 'peer', topo.keys.b.publicKey, 'allowed-ips', [...topo.allowed.a, extra].join(',')]);
