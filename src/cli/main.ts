@@ -72,15 +72,15 @@ export function buildProgram(ctx: CliContext): Command {
 /** Run the CLI with `argv` (arguments only, no node/script) and return the exit status. Never exits. */
 export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let logger: Logger | undefined;
-  let program: Command | undefined;
   const ctx: CliContext = {
     io,
-    logger: () => (logger ??= createLogger(String(program?.opts().logLevel ?? 'info'))),
+    // Called by commands only, after parsing: `program` is set by then.
+    logger: () => (logger ??= createLogger(String(program.opts().logLevel ?? 'info'))),
     fail: (message) => {
       throw new CliFailure(message);
     },
   };
-  program = buildProgram(ctx);
+  const program: Command = buildProgram(ctx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

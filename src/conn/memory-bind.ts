@@ -172,7 +172,7 @@ export class MemoryNetwork {
     // exception once its bookkeeping is done, so a test sees it.
     const failure = this.callbackError;
     this.callbackError = undefined;
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error('receive callback threw', { cause: failure });
   }
 }
 

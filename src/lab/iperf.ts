@@ -34,7 +34,7 @@ const CLIENT_SLACK_MS = 30_000;
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (o: Json, key: string): number | undefined => (typeof o[key] === 'number' && Number.isFinite(o[key]) ? (o[key] as number) : undefined);
+const num = (o: Json, key: string): number | undefined => (typeof o[key] === 'number' && Number.isFinite(o[key]) ? (o[key]) : undefined);
 
 /** Parses `iperf3 -J` output; throws with iperf3's own error text when the test failed. */
 export function parseIperfJson(text: string): IperfResult {

@@ -24,7 +24,7 @@ export const U32_MAX = 0xffffffff;
 export function checkIp(op: string, field: string, text: unknown, family?: 4 | 6): IpAddress {
   const a = typeof text === 'string' ? parseIp(text) : undefined;
   if (!a) throw new NetlinkArgumentError(`${op}: invalid ${field} address ${JSON.stringify(text)}`);
-  if (family && a.family !== family) throw new NetlinkArgumentError(`${op}: ${field} ${text} is not IPv${family}`);
+  if (family && a.family !== family) throw new NetlinkArgumentError(`${op}: ${field} ${String(text)} is not IPv${family}`);
   return a;
 }
 

@@ -123,7 +123,7 @@ export class PacketBatch {
   /** Copies packet i of another batch in (data and address). Returns the index or -1 when full. */
   pushFrom(other: PacketBatch, i: number): number {
     const addr = other.addrs;
-    return this.push(other.buf, other.offsets[i]!, other.lengths[i]!, addr, addr ? i * ADDR_SLOT : 0);
+    return this.push(other.buf, other.offsets[i], other.lengths[i], addr, addr ? i * ADDR_SLOT : 0);
   }
 
   /** Packet i as a subarray (allocates a view object: fine off the hot path). Valid while the batch is. */

@@ -91,12 +91,11 @@ export class DeviceCore<E> {
     this.local = new LocalStatic(opts.privateKey);
     this.handshakeLoad = new HandshakeLoad(opts.underLoadHandshakesPerSecond);
     this.checker = new CookieChecker(this.local.publicKey, opts.rng);
-    const self = this;
     this.ctx = {
       local: this.local,
       rng: opts.rng,
       indices: new IndexTable<IndexEntry<E>>(opts.rng),
-      get outbound() { return self.outbound; },
+      enqueue: (datagram) => void this.outbound.push(datagram),
       wallClock: (now) => now + opts.epochOffsetMs,
     };
   }

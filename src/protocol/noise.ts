@@ -164,9 +164,8 @@ export class Handshake {
     [ck] = kdf(1, ck, se);
     wipe(se);
     // psk
-    let tau: Uint8Array;
-    let k: Uint8Array;
-    [ck, tau, k] = kdf(3, ck, this.presharedKey);
+    const [ckPsk, tau, k] = kdf(3, ck, this.presharedKey);
+    ck = ckPsk;
     h = hash(h, tau);
     wipe(tau);
     const empty = aeadOpen(k, 0, msg.encryptedNothing, h);
@@ -209,9 +208,8 @@ export class Handshake {
     [ck] = kdf(1, ck, se);
     wipe(se);
     // psk
-    let tau: Uint8Array;
-    let k: Uint8Array;
-    [ck, tau, k] = kdf(3, ck, this.presharedKey);
+    const [ckPsk, tau, k] = kdf(3, ck, this.presharedKey);
+    ck = ckPsk;
     h = hash(h, tau);
     wipe(tau);
     const encryptedNothing = aeadSeal(k, 0, EMPTY, h);

@@ -37,7 +37,8 @@ export interface PeerContext<E> {
   readonly local: LocalStatic;
   readonly rng: Rng;
   readonly indices: IndexTable<IndexEntry<E>>;
-  readonly outbound: Outbound<E>[];
+  /** Queues a datagram for the device core's outbound queue (see DeviceCore.takeOutbound). */
+  enqueue(datagram: Outbound<E>): void;
   /** Unix wall-clock ms at monotonic `now`, for TAI64N timestamps. */
   wallClock(now: number): number;
 }
@@ -126,7 +127,7 @@ export class Peer<E> {
         return;
       }
       this.staged.shift();
-      this.ctx.outbound.push({ peer: this, endpoint: this.endpoint, data: out });
+      this.ctx.enqueue({ peer: this, endpoint: this.endpoint, data: out });
       this.afterSent(s, p.length, n, now);
     }
   }
@@ -162,7 +163,7 @@ export class Peer<E> {
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketSent();
     if (this.endpoint !== undefined) {
-      this.ctx.outbound.push({ peer: this, endpoint: this.endpoint, data: msg });
+      this.ctx.enqueue({ peer: this, endpoint: this.endpoint, data: msg });
       this.txBytes += INITIATION_BYTES;
     }
     this.timers.timersHandshakeInitiated(now);
@@ -207,7 +208,7 @@ export class Peer<E> {
     this.timers.timersSessionDerived(now);
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketSent();
-    this.ctx.outbound.push({ peer: this, endpoint: source, data: msg });
+    this.ctx.enqueue({ peer: this, endpoint: source, data: msg });
     this.txBytes += RESPONSE_BYTES;
     return null;
   }

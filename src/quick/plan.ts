@@ -96,7 +96,7 @@ export function planRoutes(config: QuickConfig): Step[] {
 /** The interface steps of `up`, in order. TUN creation, sockets and hooks are the daemon's, around these. */
 export function planUp(config: QuickConfig): Step[] {
   const iface = config.interface;
-  const steps: Step[] = iface.addresses.map((prefix) => ({ op: 'address', prefix }) as Step);
+  const steps: Step[] = iface.addresses.map((prefix) => ({ op: 'address', prefix }));
   steps.push(iface.mtu !== undefined ? { op: 'mtu', mtu: iface.mtu } : { op: 'mtu-auto', endpoints: endpointHosts(config) });
   steps.push({ op: 'up' });
   if (iface.dns.servers.length || iface.dns.search.length) {

@@ -11,7 +11,7 @@
  * Offloads (default on when the kernel takes them; `offload: false`, TUNVPN_OFFLOAD=0 or TUNVPN_TUN_OFFLOAD=0 turn
  * them off): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD CSUM|TSO4|TSO6 (|USO4|USO6 when accepted).
  * Reads then carry a virtio_net_hdr and may be 64 KiB TCP super-packets: offload.ts splits them into MTU-sized
- * packets before the callback. Writes go through gro.ts: consecutive segments of a TCP flow become one
+ * packets before the callback. Writes go through offload/coalesce.ts: consecutive segments of a TCP flow become one
  * super-packet, everything is written with writevBatch behind its virtio_net_hdr (and write() may rewrite the
  * headers of a batch's packets in place).
  */
@@ -274,7 +274,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       this.planToBacklog(batch.buf, 0, 0);
       return;
     }
-    let done = 0;
+    let done: number;
     try {
       done = this.addon.writevBatch(this.fd, gro.heads, VNET_HDR_BYTES, batch.buf, gro.offsets, gro.lengths, gro.parts, writes);
     } catch (e) {
@@ -362,7 +362,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
    * refused packet, so after a short batch we go on one packet at a time, which tells the two apart.
    */
   private writeRun(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number, fromBacklog: boolean): number {
-    let done = 0;
+    let done: number;
     try {
       done = this.addon.writeBatch(this.fd, buf, offsets, lengths, count);
       this.stats.written += done;

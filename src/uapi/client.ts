@@ -99,8 +99,13 @@ export class UapiClient {
     return run;
   }
 
-  async #exchange(text: string): Promise<string> {
+  /** Throws the connection's failure, if it has failed. (A method, so the check is fresh after every await.) */
+  #throwIfFailed(): void {
     if (this.#failure) throw this.#failure;
+  }
+
+  async #exchange(text: string): Promise<string> {
+    this.#throwIfFailed();
     this.#sock.write(text);
     const timer = setTimeout(() => this.#fail(new UapiError(EIO, 'timed out waiting for the daemon')), this.#timeoutMs);
     try {
@@ -111,7 +116,7 @@ export class UapiClient {
           this.#buffer = this.#buffer.slice(end);
           return reply;
         }
-        if (this.#failure) throw this.#failure;
+        this.#throwIfFailed();
         await new Promise<void>((resolve, reject) => {
           this.#waiter = (err) => (err ? reject(err) : resolve());
         });

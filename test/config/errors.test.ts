@@ -15,7 +15,7 @@ function errorsOf(text: string): string[] {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const lines = e.errors.map((p) => `${p.file}:${p.line}: ${p.message}`);
-    if (e.message !== lines.join('\n')) throw new Error('ConfigError.message is not its errors joined');
+    if (e.message !== lines.join('\n')) throw new Error('ConfigError.message is not its errors joined', { cause: e });
     return lines;
   }
   throw new Error('expected a ConfigError');

@@ -48,18 +48,18 @@ test('loadConfig warns when group or others can read the file', async (t) => {
 test('loadConfig errors: missing file, directory, too large, binary, bad contents (FILE:LINE)', async (t) => {
   const missing = join(dir, 'nope.conf');
   const e1 = await t.throwsAsync(loadConfig(missing), { instanceOf: ConfigError });
-  t.is(e1!.message, `${missing}: cannot read: no such file (ENOENT)`);
+  t.is(e1.message, `${missing}: cannot read: no such file (ENOENT)`);
   const sub = join(dir, 'sub.conf');
   await mkdir(sub);
   const e2 = await t.throwsAsync(loadConfig(sub), { instanceOf: ConfigError });
-  t.is(e2!.message, `${sub}: is a directory, not a configuration file`);
+  t.is(e2.message, `${sub}: is a directory, not a configuration file`);
   const big = await file('big.conf', '#'.repeat(1024 * 1024 + 1));
   await t.throwsAsync(loadConfig(big), { instanceOf: ConfigError, message: /is 1048577 bytes; a configuration file is at most 1048576/ });
   const bin = await file('bin.conf', `${GOOD}\0\0`);
   await t.throwsAsync(loadConfig(bin), { instanceOf: ConfigError, message: /contains NUL bytes/ });
   const bad = await file('bad.conf', `${GOOD}MTU = 1\n`);
   const e3 = await t.throwsAsync(loadConfig(bad), { instanceOf: ConfigError });
-  t.is(e3!.message, `${bad}:4: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 1`);
+  t.is(e3.message, `${bad}:4: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 1`);
 });
 
 test('interfaceNameFromPath follows wg-quick: 1..15 of [a-zA-Z0-9_=+.-] then .conf', (t) => {
@@ -69,7 +69,7 @@ test('interfaceNameFromPath follows wg-quick: 1..15 of [a-zA-Z0-9_=+.-] then .co
   t.is(interfaceNameFromPath('/x/123456789012345.conf'), '123456789012345');
   for (const bad of ['/x/1234567890123456.conf', '/x/.conf', '/x/wg0', '/x/wg 0.conf', '/x/wg0.conf.bak', '/x/wg:0.conf', '/x/wg0.CONF']) {
     const e = t.throws(() => interfaceNameFromPath(bad), { instanceOf: ConfigError }, bad);
-    t.is(e!.message, `${bad}: the file name must be an interface name (1 to 15 of a-z A-Z 0-9 _ = + . -) followed by .conf`);
+    t.is(e.message, `${bad}: the file name must be an interface name (1 to 15 of a-z A-Z 0-9 _ = + . -) followed by .conf`);
   }
 });
 
@@ -119,7 +119,7 @@ test('resolveEndpoints failures name every failing peer by line', async (t) => {
   };
   const config = withEndpoints('gone.example:1', '192.0.2.1:2', 'also-gone.example:3');
   const e = await t.throwsAsync(resolveEndpoints(config, lookup), { instanceOf: ConfigError });
-  t.deepEqual(e!.message.split('\n'), [
+  t.deepEqual(e.message.split('\n'), [
     'wg0.conf:3: cannot resolve Endpoint host "gone.example" of this peer: ENOTFOUND',
     'wg0.conf:11: cannot resolve Endpoint host "also-gone.example" of this peer: ENOTFOUND',
   ]);

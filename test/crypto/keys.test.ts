@@ -87,8 +87,8 @@ test('decodeKey rejects 43 and 45 characters, missing padding, non-base64, non-c
   ];
   for (const [text, reason] of cases) {
     const e = t.throws(() => decodeKey(text), { instanceOf: KeyFormatError });
-    t.regex(e!.message, reason, JSON.stringify(text));
-    t.is(base64KeyProblem(text), e!.reason);
+    t.regex(e.message, reason, JSON.stringify(text));
+    t.is(base64KeyProblem(text), e.reason);
   }
   t.is(base64KeyProblem(good), undefined);
 });

@@ -18,6 +18,8 @@ import { systemRng } from '../../src/crypto/random.js';
 import { MAX_TUNNEL_MTU_BYTES } from '../../src/protocol/constants.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
+/** The device's one peer (every device here has exactly one). */
+const firstPeer = (d: Device) => [...d.core.allPeers()][0]!;
 
 async function pair(opts: { keepalive?: number; underLoad?: number } = {}) {
   const net = new MemoryNetwork();
@@ -105,7 +107,7 @@ test('garbage datagrams are dropped and counted, and the tunnel keeps working', 
   const target = Endpoint.fromString('192.0.2.2:51821');
   for (let len = 0; len < 200; len++) {
     const junk = new Uint8Array(len).map((_, i) => (i * 31 + len) & 0xff);
-    if (len > 0) junk[0] = (len % 6) as number;
+    if (len > 0) junk[0] = (len % 6);
     sendDatagram(bindA, junk, target);
   }
   await until(() => b.stats.datagrams >= 200);
@@ -137,7 +139,7 @@ test('roaming: b follows a to its new address', async (t) => {
 test('persistent keepalive starts the handshake without any traffic', async (t) => {
   const { b, close } = await pair({ keepalive: 25 });
   t.teardown(close);
-  await until(() => (b.core.allPeers().next().value?.timers.lastHandshakeAt ?? null) !== null);
+  await until(() => firstPeer(b).timers.lastHandshakeAt !== null);
   const snap = new DeviceControlAdapter(b, silentLogger).get();
   t.is(snap.peers[0]!.endpoint, '192.0.2.1:51820');
 });
@@ -194,10 +196,10 @@ test('setting the private key the device already has keeps every session, counte
   t.is(after.rxBytes, before.rxBytes);
   t.is(after.txBytes, before.txBytes);
   // The session itself survived: b answers at once, without a new handshake.
-  const handshakesBefore = a.core.allPeers().next().value!.timers.lastHandshakeAt;
+  const handshakesBefore = firstPeer(a).timers.lastHandshakeAt;
   tunB.inject(buildUdp({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 2, dstPort: 1, payload: new Uint8Array(8) }));
   await tunA.nextWritten();
-  t.is(a.core.allPeers().next().value!.timers.lastHandshakeAt, handshakesBefore);
+  t.is(firstPeer(a).timers.lastHandshakeAt, handshakesBefore);
   // A different key does restart the sessions (they were derived from the old one).
   await control.apply({ privateKey: generatePrivateKey(systemRng), replacePeers: false, peers: [] });
   t.is(control.get().peers[0]!.lastHandshakeTimeSec, 0);

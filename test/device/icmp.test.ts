@@ -1,7 +1,7 @@
 /**
  * ICMP destination unreachable for packets that route to no peer: the reply builder on its own (which packets it
  * answers and how), then through a Device on MemoryTun/MemoryNetwork (what reaches the TUN, and the rate limit).
- * Checksums are verified with a routine written here, independent of src/tun/checksum.ts.
+ * Checksums are verified with a routine written here, independent of src/packet/checksum.ts.
  */
 import test, { type ExecutionContext } from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';

@@ -118,9 +118,8 @@ test('NLMSG_ERROR rejects with a NetlinkError naming the operation and carrying 
 
 test('two concurrent dumps run one after the other, each with its own replies', async (t) => {
   const undelivered: number[] = [];
-  let ch: FakeChannel | undefined;
-  ch = new FakeChannel((m, n) => {
-    undelivered.push(ch!.inbox.length);
+  const ch: FakeChannel = new FakeChannel((m, n) => {
+    undelivered.push(ch.inbox.length);
     // Each dump spans three datagrams; a stale seq and a foreign port id are mixed in and must be ignored.
     return [
       concat([link(m.seq - 1, 99, 'stale'), link(m.seq, n * 10 + 1, `a${n}`)]),

@@ -27,7 +27,7 @@ export function sh(cmd: string, args: string[], opts: { input?: string; allowFai
   } catch (e) {
     if (opts.allowFail) return '';
     const err = e as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`, { cause: e });
   }
 }
 
@@ -70,7 +70,7 @@ export function makeNs(t: ExecutionContext, purpose: string): string {
 /** Runs a process inside a namespace; it is killed when the test ends. */
 export function spawnInNs(t: ExecutionContext, ns: string, cmd: string, args: string[]): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  closedOf(child);
+  void closedOf(child);
   // Ask first (a tunvpn daemon then removes its socket and pid file), insist after a grace period.
   t.teardown(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

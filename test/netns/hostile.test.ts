@@ -102,8 +102,8 @@ maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the 
   t.is((JSON.parse(flood.stdout) as { sent: number }).sent, DATAGRAMS);
   await sleep(DRAIN_MS);
   const udpAfter = await udpCounters(topo.ns.b);
-  const delivered = udpAfter.InDatagrams - udpBefore.InDatagrams;
-  const overflowed = udpAfter.RcvbufErrors - udpBefore.RcvbufErrors;
+  const delivered = (udpAfter.InDatagrams ?? 0) - (udpBefore.InDatagrams ?? 0);
+  const overflowed = (udpAfter.RcvbufErrors ?? 0) - (udpBefore.RcvbufErrors ?? 0);
   t.log(`b's UDP: ${delivered} datagrams queued to sockets, ${overflowed} dropped at a full buffer`);
   // Every datagram reached b's UDP stack, and the daemon's socket got (at least some of) them.
   t.true(delivered > 0 && delivered + overflowed >= DATAGRAMS, `queued ${delivered}, overflowed ${overflowed}`);

@@ -87,7 +87,7 @@ const serial = testWhen(canRun());
 
 function capture() {
   const lines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s).msg as string) });
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push((JSON.parse(s) as { msg: string }).msg) });
   return { log, lines };
 }
 
@@ -201,7 +201,7 @@ serial('a failure half-way undoes everything this run made, in the kernel too', 
   const sys = new FailingSystem(w.system, (a) => a.op === 'fdb-add');
   const { log, lines } = capture();
   const err = await t.throwsAsync(siteUp(w.site, sys, log), { instanceOf: SiteApplyError });
-  t.regex(err!.message, /failed to append fdb .* injected failure; undone$/);
+  t.regex(err.message, /failed to append fdb .* injected failure; undone$/);
   t.true(lines.some((l) => l.startsWith('[-] delete link br-lan')));
   t.deepEqual(listNetns().filter((n) => n.startsWith(`${w.tag}-c`)), []);
   t.deepEqual(await hostLinks(w.host), baseline);

@@ -29,7 +29,7 @@ const prefixArb = fc.oneof(
 /** Biases addresses toward prefixes so lookups hit deep nodes. */
 function probeFrom(p: { family: Family; addr: Uint8Array }, tweak: number): Uint8Array {
   const a = Uint8Array.from(p.addr);
-  a[a.length - 1 - (tweak % a.length)] ^= tweak & 0xff;
+  a[a.length - 1 - (tweak % a.length)]! ^= tweak & 0xff;
   return a;
 }
 

@@ -113,11 +113,11 @@ test('tampered mac1 and a wrong responder key are rejected', (t) => {
   encap(a, ipv4([10, 9, 0, 1], [10, 9, 0, 2], 8), T0);
   const [init] = a.proto.takeOutbound();
   const tampered = Uint8Array.from(init!.data);
-  tampered[INIT_OFF_MAC1] ^= 1;
+  tampered[INIT_OFF_MAC1]! ^= 1;
   t.deepEqual(deliver(a, b, tampered, T0).result, { kind: 'error', error: 'invalidMac1' });
   // Body changed but mac1 kept: also invalid mac1.
   const body = Uint8Array.from(init!.data);
-  body[INIT_OFF_TIMESTAMP] ^= 1;
+  body[INIT_OFF_TIMESTAMP]! ^= 1;
   t.deepEqual(deliver(a, b, body, T0).result, { kind: 'error', error: 'invalidMac1' });
   // An unrelated responder (different static key) sees a mac1 made for B.
   const c = { proto: makeProtocol(99), peer: null as never, ep: EP_B };
@@ -161,10 +161,10 @@ test('transport rejections: replayed counter, out of window, unknown index, tamp
   t.is(deliver(a, b, encap(a, ipv4([10, 9, 0, 1], [10, 9, 0, 2], 4), T0 + 3)!, T0 + 3).result.kind, 'tunnel');
   t.deepEqual(deliver(a, b, msgs[2]!, T0 + 3).result, { kind: 'error', error: 'replayedCounter' });
   const bad = Uint8Array.from(msgs[2]!);
-  bad[bad.length - 1] ^= 1;
+  bad[bad.length - 1]! ^= 1;
   t.deepEqual(deliver(a, b, bad, T0 + 3).result, { kind: 'error', error: 'authFailed' });
   const unknown = Uint8Array.from(msgs[2]!);
-  unknown[4] ^= 0xff;
+  unknown[4]! ^= 0xff;
   t.deepEqual(deliver(a, b, unknown, T0 + 3).result, { kind: 'error', error: 'unknownIndex' });
 });
 

@@ -11,7 +11,7 @@ const SITE = SITE_A_WITH_MACVLAN;
 
 function capture() {
   const lines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s).msg as string) });
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push((JSON.parse(s) as { msg: string }).msg) });
   return { log, lines };
 }
 
@@ -72,8 +72,8 @@ test('a failure half-way undoes what this run created, in reverse order, and ret
   sys.failWhen = (a) => a.op === 'route-add';
   const { log, lines } = capture();
   const err = await t.throwsAsync(siteUp(site, sys, log), { instanceOf: SiteApplyError });
-  t.regex(err!.message, /failed to add route default via 192.168.50.1 dev eth0 \(netns c1\): injected failure/);
-  t.deepEqual(err!.undoFailures, []);
+  t.regex(err.message, /failed to add route default via 192.168.50.1 dev eth0 \(netns c1\): injected failure/);
+  t.deepEqual(err.undoFailures, []);
   t.deepEqual(await sys.snapshot(['c1', 'c2']), before);
   t.deepEqual(sys.namespaceNames(), ['c1']);
   const undos = lines.filter((l) => l.startsWith('[-] '));
@@ -88,7 +88,7 @@ test('conflicting state: up refuses before changing anything', async (t) => {
   await sys.perform({ op: 'link-add', name: 'vx-lan', spec: { kind: 'vxlan', id: 7, port: 4789 } });
   const n = sys.performed.length;
   const err = await t.throwsAsync(siteUp(site, sys, capture().log), { instanceOf: SiteConflictError });
-  t.regex(err!.message, /vx-lan .*id 7, want 42/);
+  t.regex(err.message, /vx-lan .*id 7, want 42/);
   t.is(sys.performed.length, n);
 });
 

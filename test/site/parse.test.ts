@@ -35,8 +35,8 @@ test('parses the example site, keys and sections case-insensitive, trailing comm
   t.is(formatPrefix(br!.kind === 'bridge' ? br!.address! : ({} as never)), '192.168.50.1/24');
   t.like(vx, { kind: 'vxlan', name: 'vx-lan', id: 42, dstPort: 4789, bridge: 'br-lan', dev: 'tun0', line: 7 });
   if (vx!.kind !== 'vxlan') return t.fail();
-  t.deepEqual(vx.remotes.map(formatIp), ['10.213.0.2', '10.213.0.3']);
-  t.is(formatIp(vx.local!), '10.213.0.1');
+  t.deepEqual(vx!.remotes.map(formatIp), ['10.213.0.2', '10.213.0.3']);
+  t.is(formatIp(vx!.local!), '10.213.0.1');
   t.is(site.namespaces.length, 1);
   t.like(site.namespaces[0], { name: 'c1', bridge: 'br-lan', line: 15 });
   t.is(formatIp(site.namespaces[0]!.gateway!), '192.168.50.1');
@@ -137,8 +137,8 @@ for (const [title, text, line, message] of errors) {
   test(`error with its line: ${title}`, (t) => {
     const err = t.throws(() => parseSite(text, FILE), { instanceOf: SiteConfigError });
     t.is(err?.line, line);
-    t.regex(err!.message, new RegExp(`^${FILE}:${line}: `));
-    t.regex(err!.message, message);
+    t.regex(err.message, new RegExp(`^${FILE}:${line}: `));
+    t.regex(err.message, message);
   });
 }
 

@@ -5,7 +5,7 @@
  *   socket 10.77.0.1 / fd77::1 ──(kernel routes 10.77.0.0/24, fd77::/64)── tvt0 ══ fd ══ this test (the "device")
  *
  * The kernel is the checksum oracle here: it drops UDP/ICMP packets with bad checksums, so a packet built by
- * src/tun/packet.ts reaching a socket, or an echo request being answered, proves the builders right.
+ * test/helpers/packets.ts reaching a socket, or an echo request being answered, proves the builders right.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -131,7 +131,7 @@ nsTest(`packets written to the TUN are delivered: UDP to a socket, and echo requ
 nsTest('a packet with a bad checksum is not delivered (the kernel oracle is real)', async (t) => {
   const lab = makeLab(t);
   const echo = buildIcmpEcho({ src: PEER_ADDR4, dst: NS_ADDR4, id: 9, seq: 9 });
-  echo[echo.length - 1] ^= 0xff; // corrupt the ICMP message, not the IP header
+  echo[echo.length - 1]! ^= 0xff; // corrupt the ICMP message, not the IP header
   const good = buildIcmpEcho({ src: PEER_ADDR4, dst: NS_ADDR4, id: 10, seq: 10 });
   const batch = new PacketBatch(2, 128);
   batch.push(echo);

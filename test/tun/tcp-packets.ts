@@ -1,6 +1,6 @@
 /**
  * Test helpers for the offload tests: hand-built TCP/UDP packets over IPv4/IPv6, and an independent, deliberately
- * naive checksum (word by word, folding every step) to verify what src/tun/checksum.ts computes.
+ * naive checksum (word by word, folding every step) to verify what src/packet/checksum.ts computes.
  */
 
 export const SRC4 = [10, 1, 2, 3];
@@ -98,7 +98,7 @@ function finish(v: 4 | 6, pkt: Uint8Array, ipLen: number, proto: number, at: num
     put16(pkt, at, naiveSum(pseudo(v, pkt, ipLen, proto)));
   } else {
     put16(pkt, at, ~naiveSum([...pseudo(v, pkt, ipLen, proto), ...pkt.subarray(ipLen)]) & 0xffff);
-    if (mode === 'bad') pkt[at] ^= 0x5a;
+    if (mode === 'bad') pkt[at]! ^= 0x5a;
   }
   return pkt;
 }

@@ -190,8 +190,8 @@ export class GroPlanner {
       if (!tcpChecksumValid(buf, off, len, ipLen)) return false;
       this.nextMember[this.last[g]!] = i;
       this.last[g] = i;
-      this.count[g]++;
-      this.bytes[g] += payload;
+      this.count[g]!++;
+      this.bytes[g]! += payload;
       this.nextSeq[g] = (seq + payload) >>> 0;
       const psh = (buf[off + ipLen + TCP_FLAGS_OFFSET]! & TCP_FLAG_PSH) !== 0;
       if (psh || payload < this.gso[g]! || this.count[g] === GRO_MAX_SEGMENTS) this.open[g] = 0;

@@ -4,7 +4,7 @@
  *
  * One buffer holds both: the delivered batch's slots first (segments cut from super-packets are written there),
  * then rawMax raw read slots. A plain packet is delivered where it was read (its offset points into its raw slot:
- * no copy); a NEEDS_CSUM packet gets its checksum finished in place; a super-packet is split into slots (tso.ts).
+ * no copy); a NEEDS_CSUM packet gets its checksum finished in place; a super-packet is split into slots (split.ts).
  * Headroom: every delivered packet has `headroom` writable bytes before it (in a raw slot the virtio header and
  * the bytes before it serve; they are no longer needed once parsed).
  */

@@ -1,0 +1,64 @@
+/**
+ * Import boundaries of tunvpn's source tree (docs/architecture.md), checked by `npm run lint`.
+ * Type-only imports count too (tsPreCompilationDeps): a boundary is about what a layer knows, not only what it
+ * loads.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles: every module can be read and tested from the bottom up.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'protocol-is-pure',
+      severity: 'error',
+      comment: 'protocol/ is the pure WireGuard core: bytes and time in, results out. No Node modules, no addon.',
+      from: { path: '^src/protocol/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'protocol-no-addon-or-io',
+      severity: 'error',
+      comment: 'protocol/ reaches no I/O layer: not the addon, TUN, binds, netlink, the device or the UAPI.',
+      from: { path: '^src/protocol/' },
+      to: { path: '^src/(native|tun|conn|netlink|device|uapi|quick|cli|daemon|site|lab|config|mesh)/' },
+    },
+    {
+      name: 'tun-and-conn-are-siblings',
+      severity: 'error',
+      comment: 'The TUN side and the UDP side share only what lives below both (packet/, net/).',
+      from: { path: '^src/tun/' },
+      to: { path: '^src/conn/' },
+    },
+    {
+      name: 'conn-and-tun-are-siblings',
+      severity: 'error',
+      comment: 'The TUN side and the UDP side share only what lives below both (packet/, net/).',
+      from: { path: '^src/conn/' },
+      to: { path: '^src/tun/' },
+    },
+    {
+      name: 'device-does-not-touch-the-addon',
+      severity: 'error',
+      comment: 'device/ drives the Tun and Bind interfaces; only tun/, conn/, netlink/ talk to the addon.',
+      from: { path: '^src/device/' },
+      to: { path: '^src/native/' },
+    },
+    {
+      name: 'bottom-layers-stay-at-the-bottom',
+      severity: 'error',
+      comment: 'net/, packet/ and crypto/ are used by everyone and use nothing above them.',
+      from: { path: '^src/(net|packet|crypto)/' },
+      to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|native)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
