@@ -364,14 +364,7 @@ export class NativeBind implements Bind {
         return;
       }
       if (n === 0) return;
-      const limit = rx.maxPacketSize;
-      for (let i = 0; i < n; i++) {
-        rx.offsets[i] = i * rx.slotSize + rx.headroom;
-        // A datagram reaching into the next slot's headroom counts as too long, like a truncated one (-1).
-        if (rx.lengths[i]! > limit) rx.lengths[i] = -1;
-      }
-      rx.count = n;
-      this.stats.receiveDropped += rx.compact();
+      this.stats.receiveDropped += rx.acceptReads(n);
       this.deliver();
       if (n < max || this.onReceive === undefined) return;
     }

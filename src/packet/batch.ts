@@ -146,6 +146,21 @@ export class PacketBatch {
   }
 
   /**
+   * After a batched read of `n` packets into slots 0..n-1 (each at i*slotSize + headroom; the reader filled
+   * `lengths`, -1 for a truncated one): restores those offsets, drops every packet that is truncated or reaches past
+   * its slot into the next one's headroom, and returns how many were dropped. `count` is what remains.
+   */
+  acceptReads(n: number): number {
+    const limit = this.maxPacketSize;
+    for (let i = 0; i < n; i++) {
+      this.offsets[i] = i * this.slotSize + this.headroom;
+      if (this.lengths[i]! > limit) this.lengths[i] = -1;
+    }
+    this.count = n;
+    return this.compact();
+  }
+
+  /**
    * Removes packets whose length is negative (e.g. truncated datagrams flagged by recvmmsg), keeping order.
    * Returns how many were removed. Moves only offsets, lengths and addresses, never packet bytes.
    */

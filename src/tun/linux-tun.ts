@@ -211,13 +211,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
         return;
       }
       if (n === 0) return;
-      const limit = rx.maxPacketSize;
-      for (let i = 0; i < n; i++) {
-        rx.offsets[i] = i * rx.slotSize + rx.headroom;
-        if (rx.lengths[i]! > limit) rx.lengths[i] = -1;
-      }
-      rx.count = n;
-      rx.compact();
+      rx.acceptReads(n);
       this.stats.read += rx.count;
       const cb = this.onPackets;
       if (cb && rx.count > 0) {
