@@ -76,8 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'compare':
       return compare(args);
     case 'flood':
-      process.stderr.write('bench: the flood scenario is not here yet\n');
-      return 2;
+      return (await import('./flood.js')).runFlood(args);
     case 'inprocess':
       return (await import('./inprocess.js')).runInprocess(args);
   }
