@@ -6,7 +6,7 @@
  */
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Lab, startFreshPeer, timeFirstHandshake, type FreshPeer } from '../src/lab/index.js';
+import { Lab, publicKeyOfB, startFreshPeer, timeFirstHandshake, type FreshPeer } from '../src/lab/index.js';
 import type { LabProcess } from '../src/lab/exec.js';
 import type { FloodReport } from '../src/lab/flood.js';
 import { sourceAddresses } from '../src/lab/flood.js';
@@ -30,6 +30,8 @@ interface PhaseContext {
   lab: Lab;
   seconds: number;
   fresh: FreshPeer;
+  /** b's public key (base64). */
+  publicKey: string;
   /** Starts a flooder and resolves once its first batch went out; undefined in the quiet phase. */
   startFlooder?: () => Promise<LabProcess>;
 }
@@ -68,7 +70,7 @@ async function phase(ctx: PhaseContext): Promise<PhaseResult> {
     const seg1 = await cpuAround(lab, () =>
       Promise.all([
         lab.pingReplies('a', lab.addr.c, Math.round(seconds / PING_INTERVAL_S)),
-        timeFirstHandshake(lab, ctx.fresh, HANDSHAKE_CAP_MS).catch((e: Error) => ({ error: e.message.split('\n')[0] ?? String(e) })),
+        timeFirstHandshake(lab, ctx.fresh, ctx.publicKey, HANDSHAKE_CAP_MS).catch((e: Error) => ({ error: e.message.split('\n')[0] ?? String(e) })),
       ]),
     );
     const floodPing = f1 && (await stopFlooder(flooders.pop()!));
@@ -109,12 +111,11 @@ async function floodRun(path: FloodPath, mode: FloodMode, args: FloodArgs, log: 
     if (!(await l.waitReachable('a', l.addr.c, REACHABLE_TIMEOUT_MS))) throw new Error(`a cannot reach c (${l.addr.c})`);
     const first = mode === 'single' ? l.plan.lanHost.address : l.plan.lanHost.firstSource;
     if (mode === 'spread') await l.addLanHostAddresses(sourceAddresses(first, sources));
-    const b = l.daemons.b!;
-    const publicKey = (await l.procs.run(b.ns, 'wg', ['show', b.ifname, 'public-key'], { timeoutMs: 10_000 })).stdout.trim();
+    const publicKey = await publicKeyOfB(l);
     const freshQuiet = await startFreshPeer(l, 'p', 0);
     const freshFlood = await startFreshPeer(l, 'q', 1);
     say(`quiet phase (${2 * args.seconds} s)`);
-    const quiet = await phase({ lab: l, seconds: args.seconds, fresh: freshQuiet });
+    const quiet = await phase({ lab: l, seconds: args.seconds, fresh: freshQuiet, publicKey });
     const floodArgs = [
       FLOOD_MAIN, '--to', `${l.plan.lan.b}:${l.plan.ports.b}`, '--public-key', publicKey, '--rate', String(args.rate),
       '--seconds', '0', '--source', first, '--sources', String(sources),
@@ -125,7 +126,7 @@ async function floodRun(path: FloodPath, mode: FloodMode, args: FloodArgs, log: 
       return proc;
     };
     say(`flood phase (${2 * args.seconds} s, ${args.rate}/s from ${modeLabel(mode, sources)})`);
-    const flood = await phase({ lab: l, seconds: args.seconds, fresh: freshFlood, startFlooder });
+    const flood = await phase({ lab: l, seconds: args.seconds, fresh: freshFlood, publicKey, startFlooder });
     return { ...base, status: 'ok', quiet, flood };
   } catch (e) {
     return { ...base, status: 'failed', reason: (e as Error).message.split('\n')[0] ?? String(e) };

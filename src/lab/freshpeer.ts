@@ -58,18 +58,25 @@ export async function startFreshPeer(lab: Lab, letter: string, index: number): P
   return { ifname, publicKey: keys.publicKey, tunnelAddress };
 }
 
+/** b's public key (base64), read over its UAPI. */
+export async function publicKeyOfB(lab: Lab): Promise<string> {
+  const b = lab.daemons.b;
+  if (!b) throw new Error('no daemon at b');
+  return (await lab.procs.run(b.ns, 'wg', ['show', b.ifname, 'public-key'], { timeoutMs: WG_TIMEOUT_MS })).stdout.trim();
+}
+
 /**
- * Adds `peer` to b (UAPI), points it at b and waits for its first handshake, at most `capMs`. Throws only when a
- * `wg` command fails (e.g. b's UAPI does not answer within 10 s).
+ * Adds `peer` to b (UAPI), points it at b (whose public key is `bPublicKey`, see publicKeyOfB: read it beforehand,
+ * so that timing a handshake under load makes one UAPI call only) and waits for its first handshake, at most
+ * `capMs`. Throws only when a `wg` command fails (e.g. b's UAPI does not answer within 10 s).
  */
-export async function timeFirstHandshake(lab: Lab, peer: FreshPeer, capMs: number): Promise<HandshakeTiming> {
+export async function timeFirstHandshake(lab: Lab, peer: FreshPeer, bPublicKey: string, capMs: number): Promise<HandshakeTiming> {
   const { plan } = lab;
   const b = lab.daemons.b;
   if (!b) throw new Error('fresh peer: no daemon at b');
   const t0 = performance.now();
   await lab.procs.run(b.ns, 'wg', ['set', b.ifname, 'peer', peer.publicKey, 'allowed-ips', `${peer.tunnelAddress}/32`], { timeoutMs: WG_TIMEOUT_MS });
   const uapiMs = performance.now() - t0;
-  const bPublicKey = (await lab.procs.run(b.ns, 'wg', ['show', b.ifname, 'public-key'], { timeoutMs: WG_TIMEOUT_MS })).stdout.trim();
   const start = performance.now();
   await lab.procs.run(plan.ns.c, 'wg', [
     'set', peer.ifname, 'peer', bPublicKey, 'endpoint', `${plan.lan.b}:${plan.ports.b}`,

@@ -1,7 +1,8 @@
 /**
  * The lab's host on b's LAN and the flood generator, end to end (root): the host f reaches b and c over the
  * bridge; the flooder, run in f as the bench runs it, delivers initiations to a socket in b whose MAC1 b's key
- * accepts, from the source addresses it was given; dispose removes f too. Skipped, with a log line, when not root.
+ * accepts, from the source addresses it was given; dispose removes f too. A fresh wireguard-go peer in c, added to
+ * b over the UAPI, completes a handshake with b. Skipped, with a log line, when not root (or without wireguard-go).
  */
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,9 @@ import { ADDR_SLOT } from '../../src/conn/batch.js';
 import { Endpoint } from '../../src/conn/endpoint.js';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { seededRng } from '../../src/crypto/random.js';
-import { Lab, nsPrefix } from '../../src/lab/index.js';
+import { Lab, nsPrefix, onPath, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
+import { socketPath } from '../../src/uapi/paths.js';
+import { existsSync } from 'node:fs';
 import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
 import { native } from '../../src/native/addon.js';
 import { listNetns, netns } from '../../src/netlink/index.js';
@@ -20,6 +23,11 @@ import { classify, INIT_OFF_MAC1 } from '../../src/protocol/messages.js';
 const isRoot = process.getuid?.() === 0;
 const rootTest = isRoot ? test.serial : test.skip;
 if (!isRoot) console.log('flood lab test skipped: it needs root (network namespaces)');
+const wgMissing = ['wireguard-go', 'wg'].filter((b) => !onPath(b));
+const wgTest = isRoot && wgMissing.length === 0 ? test.serial : test.skip;
+if (wgMissing.length) console.log(`fresh peer test skipped: not installed: ${wgMissing.join(', ')}`);
+/** A generous wait for the fresh peer's first handshake (ms): not a performance bound. */
+const HANDSHAKE_WAIT_MS = 30_000;
 
 const FLOOD_MAIN = fileURLToPath(new URL('../../src/lab/flood.js', import.meta.url));
 const PORT = 51820;
@@ -81,4 +89,18 @@ rootTest('the LAN host floods b with initiations whose MAC1 b accepts, from each
 
   t.deepEqual(await lab.dispose(), []);
   t.deepEqual(listNetns().filter((n) => n.startsWith(nsPrefix(plan.tag))), []);
+});
+
+wgTest('a fresh wireguard-go peer in c, added to b over the UAPI, completes a handshake; dispose removes it', async (t) => {
+  const lab = await Lab.create({ a: 'wireguard-go', b: 'wireguard-go', handleSignals: false });
+  t.teardown(() => lab.dispose());
+  const peer = await startFreshPeer(lab, 'p', 0);
+  t.is(peer.ifname, `tv${lab.plan.tag}p`);
+  t.is(peer.tunnelAddress, `10.213.${lab.plan.k}.3`);
+  t.true(existsSync(socketPath(peer.ifname)));
+  const timing = await timeFirstHandshake(lab, peer, await publicKeyOfB(lab), HANDSHAKE_WAIT_MS);
+  t.not(timing.handshakeMs, null, 'the handshake completed');
+  t.regex(await lab.wgShow('b'), new RegExp(`peer: ${peer.publicKey.replace(/[+/=]/g, '\\$&')}[\\s\\S]*latest handshake`));
+  t.deepEqual(await lab.dispose(), []);
+  t.false(existsSync(socketPath(peer.ifname)), 'its UAPI socket is gone');
 });
