@@ -3,7 +3,7 @@ export { Lab, type LabOptions } from './lab.js';
 export { makePlan, randomTag, nsPrefix, LAB_NODES, type LabNode, type LabPlan } from './plan.js';
 export { labDiagram, type EndKind } from './diagram.js';
 export { DAEMONS, DEFAULT_WIREGUARD_GO, isDaemon, type Daemon, type RunningDaemon } from './daemons.js';
-export { parsePing, parsePingReplies, type PingResult, type PingReplies } from './ping.js';
+export { againstPlanned, parsePing, parsePingReplies, type PingResult, type PingReplies } from './ping.js';
 export { parseIperfJson, parseIperfUdpJson, IPERF_PORT, type IperfOptions, type IperfResult, type IperfUdpOptions, type IperfUdpResult } from './iperf.js';
 export { parseProcStat, cpuSeconds, clockTicksPerSecond, type CpuTicks } from './cpu.js';
 export { parseProcStatus, residentMemory, type ResidentMemory } from './rss.js';

@@ -46,22 +46,46 @@ export function parsePingReplies(output: string): number[] {
   return [...output.matchAll(REPLY_RE)].map((m) => Number(m[1]));
 }
 
-/** `ping -c COUNT -i 0.1 -q DEST` inside `ns`. Loss is a result, not an error (ping exits 1 then). */
+/**
+ * Counts the pings that were meant to go out but did not (ping interrupted at its deadline, e.g. stalled on a full
+ * TUN queue) as lost: transmitted becomes max(planned, transmitted).
+ */
+export function againstPlanned<T extends PingResult>(r: T, planned: number): T {
+  const transmitted = Math.max(planned, r.transmitted);
+  return { ...r, transmitted, loss: transmitted === 0 ? 1 : (transmitted - r.received) / transmitted };
+}
+
+/**
+ * `ping -c COUNT -i 0.1 -q DEST` inside `ns`. Loss is a result, not an error (ping exits 1 then). A ping still
+ * running PING_GRACE_S after its schedule (COUNT × 0.1 s + the wait for the last reply) is interrupted with SIGINT,
+ * which makes it print its summary; the pings it did not send count as lost (againstPlanned).
+ */
 export async function ping(procs: ProcessSet, ns: string, dest: string, count: number): Promise<PingResult> {
-  return parsePing(await runPing(procs, ns, dest, count, true));
+  return againstPlanned(parsePing(await runPing(procs, ns, dest, count, true)), count);
 }
 
 /** As ping(), without -q: every reply's RTT as well (for medians and percentiles). */
 export async function pingReplies(procs: ProcessSet, ns: string, dest: string, count: number): Promise<PingReplies> {
   const out = await runPing(procs, ns, dest, count, false);
-  return { ...parsePing(out), rttsMs: parsePingReplies(out) };
+  return againstPlanned({ ...parsePing(out), rttsMs: parsePingReplies(out) }, count);
 }
+
+/** Seconds a ping may overrun its schedule before SIGINT, and then before SIGKILL. */
+const PING_GRACE_S = 3;
+const PING_KILL_AFTER_S = 3;
 
 async function runPing(procs: ProcessSet, ns: string, dest: string, count: number, quiet: boolean): Promise<string> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`ping count must be a positive integer, got ${count}`);
   const args = ['-n', ...(quiet ? ['-q'] : []), '-c', String(count), '-i', String(PING_INTERVAL_S), '-W', String(PING_WAIT_S), dest];
-  const timeoutMs = (count * PING_INTERVAL_S + PING_WAIT_S + 5) * 1000;
-  const r = await procs.run(ns, 'ping', args, { timeoutMs, allowFail: true });
+  const proc = procs.spawn(ns, 'ping', args);
+  let kill: NodeJS.Timeout | undefined;
+  const interrupt = setTimeout(() => {
+    proc.child.kill('SIGINT');
+    kill = setTimeout(() => proc.child.kill('SIGKILL'), PING_KILL_AFTER_S * 1000);
+  }, (count * PING_INTERVAL_S + PING_WAIT_S + PING_GRACE_S) * 1000);
+  const r = await proc.exited;
+  clearTimeout(interrupt);
+  clearTimeout(kill);
   if (r.code !== 0 && r.code !== 1) throw new Error(`ping ${dest} in ${ns} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
   return r.stdout;
 }

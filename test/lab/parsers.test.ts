@@ -1,6 +1,6 @@
 /** The lab's new pure parsers: ping reply lines, iperf3 UDP JSON, /proc/PID/status, /proc/net/snmp, wg handshakes. */
 import test from 'ava';
-import { latestHandshake, makePlan, parseIperfUdpJson, parsePingReplies, parseProcStatus, parseSnmpUdp } from '../../src/lab/index.js';
+import { againstPlanned, latestHandshake, makePlan, parseIperfUdpJson, parsePingReplies, parseProcStatus, parseSnmpUdp } from '../../src/lab/index.js';
 
 test('parsePingReplies: every reply time in order, summary and error lines ignored', (t) => {
   const out = [
@@ -92,4 +92,12 @@ test('makePlan: the LAN host lives in its own namespace inside the LAN /24, sour
   t.not(p.lanHost.address, p.lan.b);
   t.not(p.lanHost.address, p.lan.c);
   t.true(p.lanHost.ns.startsWith('tvlab-00ab2a-'));
+});
+
+test('againstPlanned: pings a stalled ping never sent count as lost', (t) => {
+  const interrupted = { transmitted: 40, received: 30, loss: 0.25, avgRttMs: 1 };
+  t.deepEqual(againstPlanned(interrupted, 100), { transmitted: 100, received: 30, loss: 0.7, avgRttMs: 1 });
+  const complete = { transmitted: 100, received: 99, loss: 0.01, avgRttMs: 1 };
+  t.deepEqual(againstPlanned(complete, 100), complete);
+  t.is(againstPlanned({ transmitted: 0, received: 0, loss: 1, avgRttMs: undefined }, 0).loss, 1);
 });
