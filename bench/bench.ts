@@ -1,96 +1,85 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: raw veth, wireguard-go ⇄ wireguard-go and tunvpn ⇄ tunvpn, one after the other, in the
- * namespace lab (src/lab). Prints a table, writes bench/results/<date>.json and .svg. See docs/bench.md.
+ * `npm run bench`: the benchmarks of docs/bench.md.
  *
- *   node dist/bench/bench.js [--duration S] [--paths veth,wireguard-go,tunvpn] [--json]
+ *   node dist/bench/bench.js [compare] [--seconds S] [--rounds N] [--paths veth,wireguard-go,tunvpn]
+ *                                      [--only rtt,tcp1,tcp4,reverse,udp64,udp512] [--wireguard-go PATH] [--json]
+ *   node dist/bench/bench.js flood [--seconds S] [--rate N] [--sources N] [--modes single,spread] [--wireguard-go PATH]
+ *   node dist/bench/bench.js inprocess [--packets N] [--size BYTES] [--threads 1,2,4] [--directions a-b,b-a]
+ *
+ * compare: raw veth (first round only), then wireguard-go ⇄ wireguard-go and tunvpn ⇄ tunvpn alternating, round
+ * after round, in the namespace lab (src/lab). Prints the medians and per-round ratio medians, writes
+ * bench/results/<date>.json (every round's raw numbers) and .svg (medians with min–max whiskers).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
-import { onPath } from '../src/lab/index.js';
+import { isMainModule } from '../src/cli/entry.js';
 import { createLogger } from '../src/log.js';
+import { checkLabTools, runnable, wireguardGoVersion } from './binaries.js';
 import { measurePath } from './measure.js';
+import { parseBenchArgs, UsageExit, type BenchArgs, type CompareArgs } from './options.js';
 import { Progress } from './progress.js';
-import { computeRatios, DEFAULT_PATHS, formatTable, parsePaths, resultStem, type BenchReport, type PathName, type PathResult } from './report.js';
+import { writeResult } from './results.js';
+import { computeRatios, formatTable, resultStem, summarize, type BenchReport, type PathRun } from './report.js';
+import { roundSchedule } from './schedule.js';
 import { renderSvg } from './svg.js';
 
-const DEFAULT_DURATION_S = 10;
-const MAX_DURATION_S = 3600;
-/** bench/results/ in the source tree (this file runs from dist/bench/). */
-const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-
-interface BenchArgs {
-  duration: number;
-  paths: PathName[];
-  json: boolean;
-}
-
-function parseDuration(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_DURATION_S) throw new InvalidArgumentError(`a whole number of seconds, 1..${MAX_DURATION_S}`);
-  return n;
-}
-
-function parsePathsOption(text: string): PathName[] {
-  try {
-    return parsePaths(text);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('bench')
-    .description('tunvpn side-by-side benchmark in network namespaces (root)')
-    .option('--duration <seconds>', 'seconds per iperf3 test', parseDuration, DEFAULT_DURATION_S)
-    .option('--paths <list>', `comma-separated paths (${['veth', 'wireguard-go', 'tunvpn', 'openvpn', 'tinc'].join(', ')})`, parsePathsOption, [...DEFAULT_PATHS])
-    .option('--json', 'print only the JSON report on stdout', false)
-    .exitOverride();
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    return (e as { exitCode?: number }).exitCode ?? 2;
-  }
-  const args = program.opts<BenchArgs>();
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench: needs root (it creates network namespaces)\n');
+async function compare(args: CompareArgs): Promise<number> {
+  const problem = checkLabTools();
+  if (problem) {
+    process.stderr.write(`bench: ${problem}\n`);
     return 1;
-  }
-  for (const tool of ['iperf3', 'ping']) {
-    if (!onPath(tool)) {
-      process.stderr.write(`bench: ${tool} is not installed (Debian/Ubuntu: apt-get install ${tool === 'ping' ? 'iputils-ping' : tool})\n`);
-      return 1;
-    }
   }
   const log = createLogger(process.env.TUNVPN_LOG_LEVEL ?? 'warn', 'bench');
   const progress = new Progress(process.stderr);
   const date = new Date().toISOString();
-  const results: PathResult[] = [];
-  for (const [i, path] of args.paths.entries()) {
-    results.push(await measurePath(path, { durationSeconds: args.duration, log, progress, step: `[${i + 1}/${args.paths.length}]` }));
+  const version = args.paths.includes('wireguard-go') ? wireguardGoVersion(args.wireguardGo) : undefined;
+  const schedule = roundSchedule(args.paths, args.rounds);
+  const runs: PathRun[] = [];
+  for (const [i, s] of schedule.entries()) {
+    const opts = { round: s.round, seconds: args.seconds, tests: args.tests, wireguardGo: args.wireguardGo, log, progress, step: `[${i + 1}/${schedule.length}]` };
+    runs.push(await measurePath(s.path, opts, runnable));
   }
   progress.done();
   const report: BenchReport = {
     date,
     host: { cpus: cpus().length, kernel: release(), node: process.version },
-    durationSeconds: args.duration,
-    paths: results,
-    ratios: computeRatios(results),
+    seconds: args.seconds,
+    rounds: args.rounds,
+    tests: args.tests,
+    wireguardGo: version === undefined ? null : { binary: args.wireguardGo, version },
+    runs,
+    summary: summarize(runs),
+    ratios: computeRatios(runs),
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stem = join(RESULTS_DIR, resultStem(date));
-  writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${stem}.svg`, renderSvg(report));
+  const stem = resultStem(date);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const jsonPath = writeResult(`${stem}.json`, json);
+  const svgPath = writeResult(`${stem}.svg`, renderSvg(report));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(json);
   } else {
     process.stdout.write(formatTable(report));
-    process.stdout.write(`\nwrote ${stem}.json and ${stem}.svg\n`);
+    process.stdout.write(`\nwrote ${jsonPath} and ${svgPath}\n`);
   }
-  return results.some((r) => r.status === 'failed') ? 1 : 0;
+  return runs.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv, { writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  } catch (e) {
+    if (e instanceof UsageExit) return e.exitCode;
+    throw e;
+  }
+  switch (args.command) {
+    case 'compare':
+      return compare(args);
+    case 'flood':
+      return (await import('./flood.js')).runFlood(args);
+    case 'inprocess':
+      return (await import('./inprocess.js')).runInprocess(args);
+  }
+}
+
+if (isMainModule(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

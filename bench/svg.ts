@@ -1,16 +1,20 @@
 /**
- * A hand-written SVG bar chart of the bench: one group per test, one bar per path, log-scaled (the raw veth path
- * is often 10-30× faster than any tunnel, which would flatten the tunnels on a linear axis), the value on each bar
- * and the tunvpn/wireguard-go ratio over each group. Pure.
+ * A hand-written SVG chart of the bench: one panel per unit (throughput in Gbit/s, packets in kpps, RTT in ms),
+ * one group per metric, one bar per path at the median over the rounds, with a whisker from the smallest to the
+ * largest round, the median's value over the whisker and the tunvpn/wireguard-go ratio (median of per-round
+ * ratios) under each group. Each panel has its own log scale (the raw veth path is often 10-30× faster than any
+ * tunnel, which would flatten the tunnels on a linear axis). Pure.
  */
-import { TESTS, type BenchReport, type PathName } from './report.js';
+import { DENOMINATOR, METRICS, NUMERATOR, type BenchReport, type Metric, type PathName } from './report.js';
+import type { Spread } from './stats.js';
 
-const W = 760;
-const H = 420;
-const M = { top: 60, right: 20, bottom: 70, left: 70 };
-const BAR_W = 44;
-const BAR_GAP = 8;
-const GROUP_GAP = 50;
+const H = 440;
+const M = { top: 74, bottom: 86, left: 64, right: 20 };
+const BAR_W = 30;
+const BAR_GAP = 6;
+const GROUP_GAP = 34;
+const PANEL_GAP = 70;
+const WHISKER_CAP = 8;
 const COLORS: Record<PathName, string> = {
   veth: '#9aa5b1',
   'wireguard-go': '#3b82f6',
@@ -23,56 +27,100 @@ export function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
-/** Decades from floor(log10(min)) to ceil(log10(max)) of the values (bits/s). */
-function decades(values: number[]): { lo: number; hi: number } {
-  const pos = values.filter((v) => v > 0);
-  if (pos.length === 0) return { lo: 6, hi: 10 };
+/** Decades from floor(log10(min)) to ceil(log10(max)) of the positive values, at least one decade. */
+export function decades(values: number[]): { lo: number; hi: number } {
+  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (pos.length === 0) return { lo: 0, hi: 1 };
   const lo = Math.floor(Math.log10(Math.min(...pos)));
   const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...pos))));
   return { lo, hi };
 }
 
-function unitLabel(bps: number): string {
-  if (bps >= 1e9) return `${+(bps / 1e9).toPrecision(3)} Gbit/s`;
-  if (bps >= 1e6) return `${+(bps / 1e6).toPrecision(3)} Mbit/s`;
-  return `${+(bps / 1e3).toPrecision(3)} kbit/s`;
+/** "1.34", "0.0712", "25.3": three significant digits without exponent noise. */
+function short(v: number): string {
+  return String(+v.toPrecision(3));
+}
+
+/** A chart position's y for value v on the panel's log axis. */
+export function logY(v: number, lo: number, hi: number, top: number, height: number): number {
+  const clamped = Math.min(Math.max(v, 10 ** lo), 10 ** hi);
+  return top + height - ((Math.log10(clamped) - lo) / (hi - lo)) * height;
+}
+
+interface Panel {
+  unit: string;
+  metrics: Metric[];
+}
+
+function panelsOf(report: BenchReport): Panel[] {
+  const shown = METRICS.filter((m) => report.summary.some((s) => s.status === 'ok' && s.metrics[m.id]));
+  const panels: Panel[] = [];
+  for (const m of shown) {
+    const p = panels.find((x) => x.unit === m.unit);
+    if (p) p.metrics.push(m);
+    else panels.push({ unit: m.unit, metrics: [m] });
+  }
+  return panels;
 }
 
 export function renderSvg(report: BenchReport): string {
-  const paths = report.paths.filter((p) => p.status === 'ok');
-  const all = paths.flatMap((p) => p.tests.map((t) => t.bitsPerSecond));
-  const { lo, hi } = decades(all);
+  const paths = report.summary.filter((s) => s.status === 'ok');
+  const panels = panelsOf(report);
+  const groupW = Math.max(1, paths.length) * (BAR_W + BAR_GAP) - BAR_GAP;
+  const panelW = (p: Panel) => p.metrics.length * groupW + (p.metrics.length - 1) * GROUP_GAP;
+  const W = Math.max(640, M.left + panels.reduce((w, p) => w + panelW(p), 0) + Math.max(0, panels.length - 1) * PANEL_GAP + M.right);
   const plotH = H - M.top - M.bottom;
-  const y = (bps: number) => M.top + plotH - ((Math.log10(Math.max(bps, 10 ** lo)) - lo) / (hi - lo)) * plotH;
-  const groupW = paths.length * (BAR_W + BAR_GAP) - BAR_GAP;
   const parts: string[] = [];
-  const text = (x: number, yy: number, s: string, attrs = '') =>
-    parts.push(`<text x="${x.toFixed(1)}" y="${yy.toFixed(1)}" ${attrs}>${escapeXml(s)}</text>`);
+  const text = (x: number, y: number, s: string, attrs = '') => parts.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${escapeXml(s)}</text>`);
 
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  text(W / 2, 24, `tunvpn bench: throughput a → c (${report.durationSeconds} s per test, ${report.host.cpus} CPUs)`, 'text-anchor="middle" font-size="15" font-weight="bold"');
-  text(W / 2, 42, report.date, 'text-anchor="middle" font-size="11" fill="#555"');
-  for (let d = lo; d <= hi; d++) {
-    const yy = y(10 ** d);
-    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="#ddd"/>`);
-    text(M.left - 6, yy + 4, unitLabel(10 ** d), 'text-anchor="end" font-size="10" fill="#555"');
-  }
-  text(14, M.top + plotH / 2, 'throughput (log scale)', `transform="rotate(-90 14 ${M.top + plotH / 2})" text-anchor="middle" font-size="11"`);
+  text(W / 2, 22, `tunvpn bench: medians of ${report.rounds} round(s), whiskers min–max (${report.seconds} s per test, ${report.host.cpus} CPUs)`, 'text-anchor="middle" font-size="15" font-weight="bold"');
+  const sub = [report.date, report.wireguardGo ? report.wireguardGo.version : ''].filter((s) => s !== '').join(' · ');
+  text(W / 2, 40, sub, 'text-anchor="middle" font-size="11" fill="#555"');
 
-  TESTS.forEach((t, gi) => {
-    const gx = M.left + 20 + gi * (groupW + GROUP_GAP);
-    paths.forEach((p, pi) => {
-      const r = p.tests.find((x) => x.test === t.id);
-      if (!r) return;
-      const x = gx + pi * (BAR_W + BAR_GAP);
-      const top = y(r.bitsPerSecond);
-      parts.push(`<rect x="${x}" y="${top.toFixed(1)}" width="${BAR_W}" height="${(M.top + plotH - top).toFixed(1)}" fill="${COLORS[p.path]}"><title>${escapeXml(`${p.path} ${t.label}: ${unitLabel(r.bitsPerSecond)}`)}</title></rect>`);
-      text(x + BAR_W / 2, top - 4, unitLabel(r.bitsPerSecond), 'text-anchor="middle" font-size="9"');
+  let x0 = M.left;
+  for (const panel of panels) {
+    const values = panel.metrics.flatMap((m) => paths.flatMap((p) => {
+      const s = p.metrics[m.id];
+      return s ? [s.min, s.max, s.median] : [];
+    }));
+    const { lo, hi } = decades(values);
+    const y = (v: number) => logY(v, lo, hi, M.top, plotH);
+    const right = x0 + panelW(panel);
+    for (let d = lo; d <= hi; d++) {
+      const yy = y(10 ** d);
+      parts.push(`<line x1="${x0 - 4}" x2="${right}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="#ddd"/>`);
+      text(x0 - 6, yy + 4, short(10 ** d), 'text-anchor="end" font-size="10" fill="#555"');
+    }
+    text(x0 - 6, M.top - 10, panel.unit, 'text-anchor="end" font-size="11" font-weight="bold"');
+    panel.metrics.forEach((m, gi) => {
+      const gx = x0 + gi * (groupW + GROUP_GAP);
+      paths.forEach((p, pi) => {
+        const s: Spread | undefined = p.metrics[m.id];
+        if (!s) return;
+        const bx = gx + pi * (BAR_W + BAR_GAP);
+        const top = y(s.median);
+        const title = `${p.path} ${m.label}: median ${short(s.median)} ${m.unit}, min ${short(s.min)}, max ${short(s.max)} (${s.n} round(s))`;
+        parts.push(`<rect x="${bx}" y="${top.toFixed(1)}" width="${BAR_W}" height="${(M.top + plotH - top).toFixed(1)}" fill="${COLORS[p.path]}"><title>${escapeXml(title)}</title></rect>`);
+        const cx = bx + BAR_W / 2;
+        const yMin = y(s.min);
+        const yMax = y(s.max);
+        parts.push(
+          `<g class="whisker" stroke="#111" stroke-width="1.2"><line x1="${cx}" x2="${cx}" y1="${yMax.toFixed(1)}" y2="${yMin.toFixed(1)}"/>` +
+            `<line x1="${cx - WHISKER_CAP / 2}" x2="${cx + WHISKER_CAP / 2}" y1="${yMax.toFixed(1)}" y2="${yMax.toFixed(1)}"/>` +
+            `<line x1="${cx - WHISKER_CAP / 2}" x2="${cx + WHISKER_CAP / 2}" y1="${yMin.toFixed(1)}" y2="${yMin.toFixed(1)}"/></g>`,
+        );
+        text(cx, Math.min(top, yMax) - 4, short(s.median), 'text-anchor="middle" font-size="9"');
+      });
+      text(gx + groupW / 2, M.top + plotH + 16, m.label, 'text-anchor="middle" font-size="11"');
+      const ratio = report.ratios.find((r) => r.metric === m.id);
+      if (ratio) text(gx + groupW / 2, M.top + plotH + 31, `${ratio.median.toFixed(2)}×`, 'text-anchor="middle" font-size="11" font-weight="bold"');
     });
-    text(gx + groupW / 2, M.top + plotH + 18, t.label, 'text-anchor="middle" font-size="12"');
-    const ratio = report.ratios.find((q) => q.test === t.id);
-    if (ratio) text(gx + groupW / 2, M.top + plotH + 34, `tunvpn/wireguard-go = ${ratio.ratio.toFixed(2)}×`, 'text-anchor="middle" font-size="11" font-weight="bold"');
-  });
+    x0 = right + PANEL_GAP;
+  }
+  if (report.ratios.length > 0) {
+    text(M.left, H - 36, `bold: ${NUMERATOR}/${DENOMINATOR}, median of per-round ratios (RTT: lower is better)`, 'font-size="10" fill="#555"');
+  }
   paths.forEach((p, i) => {
     const lx = M.left + i * 130;
     const ly = H - 14;

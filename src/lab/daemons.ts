@@ -3,8 +3,9 @@
  *
  * - tunvpn: `ip netns exec NS node dist/src/cli/main.js up IFACE.conf`; ready when it logs "IFACE is up". It makes
  *   its own TUN, addresses, MTU and routes from the wg-quick file.
- * - wireguard-go: `ip netns exec NS wireguard-go -f IFACE` (WG_PROCESS_FOREGROUND=1); ready when its UAPI socket
- *   appears. Then `wg setconf IFACE FILE.wg`, and address, MTU, link up and AllowedIPs routes through our netlink.
+ * - wireguard-go: `ip netns exec NS wireguard-go -f IFACE` (WG_PROCESS_FOREGROUND=1; the binary on $PATH, or the
+ *   one given as `wireguardGo`); ready when its UAPI socket appears. Then `wg setconf IFACE FILE.wg`, and address,
+ *   MTU, link up and AllowedIPs routes through our netlink.
  *
  * Both are stopped with SIGTERM (each removes its interface and socket); the lab unlinks a socket left behind.
  */
@@ -47,7 +48,12 @@ export interface DaemonContext {
   files: ConfigFiles;
   procs: ProcessSet;
   log: Logger;
+  /** The wireguard-go executable: a path, or a name looked up on $PATH (default 'wireguard-go'). */
+  wireguardGo?: string;
 }
+
+/** The wireguard-go the lab runs when none is given. */
+export const DEFAULT_WIREGUARD_GO = 'wireguard-go';
 
 export async function startDaemon(kind: Daemon, end: TunnelEnd, ctx: DaemonContext): Promise<RunningDaemon> {
   return kind === 'tunvpn' ? startTunvpn(end, ctx) : startWireguardGo(end, ctx);
@@ -63,12 +69,10 @@ async function startTunvpn(end: TunnelEnd, { plan, files, procs, log }: DaemonCo
   return { kind: 'tunvpn', end, ns, ifname, proc, pid: proc.pid! };
 }
 
-async function startWireguardGo(end: TunnelEnd, { plan, files, procs, log }: DaemonContext): Promise<RunningDaemon> {
+async function startWireguardGo(end: TunnelEnd, { plan, files, procs, log, wireguardGo }: DaemonContext): Promise<RunningDaemon> {
   const ns = plan.ns[end];
   const ifname = plan.wg[end];
-  log.info(`[#] ${ns}: wireguard-go -f ${ifname}`);
-  const proc = procs.spawn(ns, 'wireguard-go', ['-f', ifname], { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' });
-  await waitForSocket(proc, socketPath(ifname), DAEMON_START_TIMEOUT_MS);
+  const proc = await spawnWireguardGo(procs, ns, ifname, log, wireguardGo);
   log.info(`[#] ${ns}: wg setconf ${ifname} ${files.wg[end]}`);
   await procs.run(ns, 'wg', ['setconf', ifname, files.wg[end]], { timeoutMs: WG_TIMEOUT_MS });
   await withRtnl(ns, async (r) => {
@@ -81,6 +85,17 @@ async function startWireguardGo(end: TunnelEnd, { plan, files, procs, log }: Dae
     }
   });
   return { kind: 'wireguard-go', end, ns, ifname, proc, pid: proc.pid! };
+}
+
+/**
+ * Starts `wireguard-go -f IFNAME` in `ns` and waits for its UAPI socket; the interface is down and unconfigured.
+ * Rejects (with the daemon's output) when it exits first or takes longer than DAEMON_START_TIMEOUT_MS.
+ */
+export async function spawnWireguardGo(procs: ProcessSet, ns: string, ifname: string, log: Logger, binary = DEFAULT_WIREGUARD_GO): Promise<LabProcess> {
+  log.info(`[#] ${ns}: ${binary} -f ${ifname}`);
+  const proc = procs.spawn(ns, binary, ['-f', ifname], { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' });
+  await waitForSocket(proc, socketPath(ifname), DAEMON_START_TIMEOUT_MS);
+  return proc;
 }
 
 function waitForSocket(proc: LabProcess, path: string, timeoutMs: number): Promise<void> {

@@ -2,10 +2,13 @@
 export { Lab, type LabOptions } from './lab.js';
 export { makePlan, randomTag, nsPrefix, LAB_NODES, type LabNode, type LabPlan } from './plan.js';
 export { labDiagram, type EndKind } from './diagram.js';
-export { DAEMONS, isDaemon, type Daemon, type RunningDaemon } from './daemons.js';
-export { parsePing, type PingResult } from './ping.js';
-export { parseIperfJson, IPERF_PORT, type IperfOptions, type IperfResult } from './iperf.js';
+export { DAEMONS, DEFAULT_WIREGUARD_GO, isDaemon, type Daemon, type RunningDaemon } from './daemons.js';
+export { againstPlanned, parsePing, parsePingReplies, type PingResult, type PingReplies } from './ping.js';
+export { parseIperfJson, parseIperfUdpJson, IPERF_PORT, type IperfOptions, type IperfResult, type IperfUdpOptions, type IperfUdpResult } from './iperf.js';
 export { parseProcStat, cpuSeconds, clockTicksPerSecond, type CpuTicks } from './cpu.js';
+export { parseProcStatus, residentMemory, type ResidentMemory } from './rss.js';
+export { startFreshPeer, timeFirstHandshake, publicKeyOfB, latestHandshake, type FreshPeer, type HandshakeTiming } from './freshpeer.js';
 export { quickConfig, wgConfig, allowedIps, type TunnelEnd } from './configs.js';
 export { onPath, ExecError } from './exec.js';
 export { formatBitsPerSecond, formatPing, formatIperf } from './format.js';
+export { parseSnmpUdp, udpCounters, type UdpCounters } from './snmp.js';

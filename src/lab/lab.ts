@@ -14,13 +14,14 @@ import { rmSync } from 'node:fs';
 import { silentLogger, type Logger } from '../log.js';
 import { writeConfigs, type ConfigFiles, type TunnelEnd } from './configs.js';
 import { cpuSeconds } from './cpu.js';
-import { removeLeftovers, startDaemon, type RunningDaemon } from './daemons.js';
+import { DEFAULT_WIREGUARD_GO, removeLeftovers, startDaemon, type RunningDaemon } from './daemons.js';
 import { labDiagram, type EndKind } from './diagram.js';
 import { ProcessSet } from './exec.js';
-import { runIperf, type IperfOptions, type IperfResult } from './iperf.js';
-import { ping, type PingResult } from './ping.js';
+import { runIperf, runIperfUdp, type IperfOptions, type IperfResult, type IperfUdpOptions, type IperfUdpResult } from './iperf.js';
+import { ping, pingReplies, type PingReplies, type PingResult } from './ping.js';
 import { makePlan, type LabNode, type LabPlan } from './plan.js';
-import { addVethRoute, buildTopology, deleteNamespaces } from './topology.js';
+import { residentMemory, type ResidentMemory } from './rss.js';
+import { addLanHostAddresses, addVethRoute, buildTopology, deleteNamespaces } from './topology.js';
 
 export interface LabOptions {
   a: EndKind;
@@ -30,6 +31,10 @@ export interface LabOptions {
   log?: Logger;
   /** Dispose and exit on SIGINT/SIGTERM (default true; tests pass false and use teardown hooks). */
   handleSignals?: boolean;
+  /** The wireguard-go executable for 'wireguard-go' ends (default: the one on $PATH). */
+  wireguardGo?: string;
+  /** Also build a host on b's LAN (namespace f, see plan.ts), e.g. for the flood scenario. Default false. */
+  lanHost?: boolean;
 }
 
 /** Grace period for a daemon to take its interface down after SIGTERM (ms). */
@@ -44,6 +49,8 @@ export class Lab {
   /** Namespaces that exist and are ours to delete. */
   private readonly namespaces: string[] = [];
   private files: ConfigFiles | undefined;
+  /** WireGuard interfaces started on top of the lab whose UAPI sockets dispose() must not leave behind. */
+  private readonly extraInterfaces: string[] = [];
   private disposing: Promise<string[]> | undefined;
   private readonly onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
     this.log.warn(`${sig}: tearing the lab down`);
@@ -56,11 +63,15 @@ export class Lab {
     readonly ends: { a: EndKind; b: EndKind },
     private readonly log: Logger,
     private readonly handleSignals: boolean,
+    private readonly opts: { wireguardGo?: string; lanHost: boolean },
   ) {}
 
   static async create(opts: LabOptions): Promise<Lab> {
     if ((opts.a === 'veth') !== (opts.b === 'veth')) throw new Error(`lab: both ends must be 'veth' or both a daemon (got a=${opts.a}, b=${opts.b})`);
-    const lab = new Lab(makePlan(opts.tag), { a: opts.a, b: opts.b }, opts.log ?? silentLogger, opts.handleSignals ?? true);
+    const lab = new Lab(makePlan(opts.tag), { a: opts.a, b: opts.b }, opts.log ?? silentLogger, opts.handleSignals ?? true, {
+      wireguardGo: opts.wireguardGo,
+      lanHost: opts.lanHost ?? false,
+    });
     lab.hook();
     try {
       await lab.build();
@@ -70,6 +81,21 @@ export class Lab {
       throw e;
     }
     return lab;
+  }
+
+  /** The host on b's LAN (namespace f), when the lab was built with lanHost. */
+  get lanHost(): { ns: string; address: string } | undefined {
+    return this.opts.lanHost ? { ns: this.plan.lanHost.ns, address: this.plan.lanHost.address } : undefined;
+  }
+
+  /** The wireguard-go executable the lab runs (a path or a name on $PATH). */
+  get wireguardGo(): string {
+    return this.opts.wireguardGo ?? DEFAULT_WIREGUARD_GO;
+  }
+
+  /** The log the lab announces its changes on. */
+  get logger(): Logger {
+    return this.log;
   }
 
   get tunnelled(): boolean {
@@ -94,10 +120,10 @@ export class Lab {
   }
 
   private async build(): Promise<void> {
-    await buildTopology(this.plan, this.log, (ns) => this.namespaces.push(ns));
+    await buildTopology(this.plan, this.log, (ns) => this.namespaces.push(ns), { lanHost: this.opts.lanHost });
     if (!this.tunnelled) return addVethRoute(this.plan, this.log);
     this.files = writeConfigs(this.plan);
-    const ctx = { plan: this.plan, files: this.files, procs: this.procs, log: this.log };
+    const ctx = { plan: this.plan, files: this.files, procs: this.procs, log: this.log, wireguardGo: this.opts.wireguardGo };
     const starts = (['b', 'a'] as const).map(async (end) => {
       const kind = this.ends[end];
       if (kind === 'veth') throw new Error(`lab: end ${end} has no daemon`); // excluded by create()
@@ -111,6 +137,12 @@ export class Lab {
   async ping(from: LabNode, to: string, count: number): Promise<PingResult> {
     this.checkLive();
     return ping(this.procs, this.plan.ns[from], to, count);
+  }
+
+  /** As ping(), with every reply's round-trip time. */
+  async pingReplies(from: LabNode, to: string, count: number): Promise<PingReplies> {
+    this.checkLive();
+    return pingReplies(this.procs, this.plan.ns[from], to, count);
   }
 
   /** Pings once at a time until a reply comes back or `timeoutMs` passes (the first handshake takes a moment). */
@@ -128,11 +160,35 @@ export class Lab {
     return runIperf(this.procs, this.plan.ns.c, this.plan.ns.a, this.plan.lan.c, opts);
   }
 
-  /** utime+stime (s) of both daemons together; undefined on the veth path. */
-  daemonCpuSeconds(): number | undefined {
-    const ds = Object.values(this.daemons);
+  /** UDP iperf3: client in a sends to the server in c. */
+  async iperfUdp(opts: IperfUdpOptions): Promise<IperfUdpResult> {
+    this.checkLive();
+    return runIperfUdp(this.procs, this.plan.ns.c, this.plan.ns.a, this.plan.lan.c, opts);
+  }
+
+  /** utime+stime (s) of both daemons together, or of the one at `end`; undefined on the veth path. */
+  daemonCpuSeconds(end?: TunnelEnd): number | undefined {
+    const ds = end === undefined ? Object.values(this.daemons) : [this.daemons[end]].filter((d) => d !== undefined);
     if (ds.length === 0) return undefined;
     return ds.reduce((sum, d) => sum + cpuSeconds(d.pid), 0);
+  }
+
+  /** Resident memory of the daemon at `end`; undefined on the veth path. */
+  daemonMemory(end: TunnelEnd): ResidentMemory | undefined {
+    const d = this.daemons[end];
+    return d && residentMemory(d.pid);
+  }
+
+  /** Gives the LAN host (lanHost) these extra addresses, e.g. as many flood sources. */
+  async addLanHostAddresses(addresses: readonly string[]): Promise<void> {
+    this.checkLive();
+    if (!this.opts.lanHost) throw new Error('lab: built without a LAN host');
+    await addLanHostAddresses(this.plan, addresses, this.log);
+  }
+
+  /** Registers a WireGuard interface started on top of the lab, so dispose() removes its leftover UAPI socket. */
+  adoptInterface(ifname: string): void {
+    if (!this.extraInterfaces.includes(ifname)) this.extraInterfaces.push(ifname);
   }
 
   /** `wg show IFACE` of one end (works for both daemons: same UAPI). */
@@ -170,7 +226,7 @@ export class Lab {
   }
 
   private removeFiles(): void {
-    for (const ifname of Object.values(this.plan.wg)) {
+    for (const ifname of [...Object.values(this.plan.wg), ...this.extraInterfaces]) {
       for (const path of removeLeftovers(ifname)) this.log.info(`[#] removed leftover ${path}`);
     }
     if (this.files) rmSync(this.files.dir, { recursive: true, force: true });

@@ -6,6 +6,13 @@
  *   to-b 172.31.K.1/30 ─ veth ─ to-a 172.31.K.2/30
  *                               to-c 10.214.K.1/24 ─ veth ─ to-b 10.214.K.2/24 (default via 10.214.K.1)
  *
+ * With a LAN host (the flood scenario's attacker, namespace f), b's LAN side becomes a bridge, as on a router with
+ * a built-in switch:
+ *
+ *                               lan 10.214.K.1/24 (bridge: to-c, to-f)
+ *                                 to-c ─ veth ─ to-b 10.214.K.2/24                     ns c
+ *                                 to-f ─ veth ─ to-b 10.214.K.3/24, more from .10 up    ns f
+ *
  * Everything lives inside the three namespaces, so the ranges cannot collide with the host's routes; K only makes
  * the numbers differ between runs to ease reading logs. Namespace and interface names carry the tag, because
  * /var/run/wireguard (the UAPI sockets) is shared by all namespaces.
@@ -21,6 +28,10 @@ export const LISTEN_PORT_B = 51820;
 export const LISTEN_PORT_A = 51821;
 /** Tunnel MTU: 1500 (veth) minus 80 bytes of WireGuard-over-IPv6 overhead, wg-quick's default. */
 export const TUNNEL_MTU = 1420;
+/** The LAN host's extra source addresses start at this host number (.1 b, .2 c, .3 the host itself). */
+export const LAN_SOURCES_FIRST_HOST = 10;
+/** Host numbers .10 to .254 of the /24: the most extra source addresses the LAN host can have. */
+export const LAN_SOURCES_MAX = 254 - LAN_SOURCES_FIRST_HOST + 1;
 /** Tag: 6 lowercase hex digits, so "tv" + tag + end letter stays within IFNAMSIZ-1 = 15 bytes. */
 const TAG_RE = /^[0-9a-f]{6}$/;
 
@@ -38,6 +49,12 @@ export interface LabPlan {
   tunnel: { a: string; b: string };
   ports: { a: number; b: number };
   mtu: number;
+  /**
+   * A host on b's LAN, built only when asked for (Lab option lanHost): namespace, its veth (named to-b inside f,
+   * to-f inside b), its address, the bridge that then carries b's LAN address, and the first of the extra source
+   * addresses it may be given (consecutive, inside the LAN's /24).
+   */
+  lanHost: { ns: string; bToHost: string; hostToB: string; bridge: string; address: string; firstSource: string };
 }
 
 export function randomTag(): string {
@@ -58,6 +75,14 @@ export function makePlan(tag: string = randomTag()): LabPlan {
     tunnel: { a: `10.213.${k}.1`, b: `10.213.${k}.2` },
     ports: { a: LISTEN_PORT_A, b: LISTEN_PORT_B },
     mtu: TUNNEL_MTU,
+    lanHost: {
+      ns: `tvlab-${tag}-f`,
+      bToHost: 'to-f',
+      hostToB: 'to-b',
+      bridge: 'lan',
+      address: `10.214.${k}.3`,
+      firstSource: `10.214.${k}.${LAN_SOURCES_FIRST_HOST}`,
+    },
   };
 }
 

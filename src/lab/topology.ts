@@ -22,8 +22,9 @@ export async function withRtnl<T>(ns: string, fn: (rtnl: Rtnl) => Promise<T>): P
 /**
  * Creates namespaces a, b, c; veth a⇄b (underlay) and b⇄c (LAN); addresses; c's default route via b; forwarding
  * on b. `created` receives each namespace as soon as it exists, so the caller can remove it if a later step fails.
+ * With `lanHost`, b's LAN address sits on a bridge that also holds a veth to namespace f (see plan.ts).
  */
-export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: string) => void): Promise<void> {
+export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: string) => void, opts: { lanHost?: boolean } = {}): Promise<void> {
   for (const node of LAB_NODES) {
     log.info(`[#] netns add ${plan.ns[node]}`);
     netns.create(plan.ns[node]);
@@ -36,10 +37,11 @@ export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: st
   log.info(`[#] veth ${ns.b}/${links.bToC} ⇄ ${ns.c}/${links.cToB}`);
   await withRtnl(ns.b, (r) => r.links.create({ kind: 'veth', name: links.bToC, peerName: links.cToB, peerNetns: ns.c }));
 
+  const lanDev = opts.lanHost ? await buildLanHost(plan, log, created) : links.bToC;
   const addrs: Array<[string, string, string]> = [
     [ns.a, links.aToB, `${underlay.a}/${underlay.prefix}`],
     [ns.b, links.bToA, `${underlay.b}/${underlay.prefix}`],
-    [ns.b, links.bToC, `${lan.b}/${lan.prefix}`],
+    [ns.b, lanDev, `${lan.b}/${lan.prefix}`],
     [ns.c, links.cToB, `${lan.c}/${lan.prefix}`],
   ];
   for (const [n, dev, cidr] of addrs) {
@@ -53,6 +55,41 @@ export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: st
   await withRtnl(ns.c, (r) => r.routes.add({ dst: 'default', gateway: lan.b }));
   log.info(`[#] ${ns.b}: ${IP_FORWARD} = 1`);
   setIpForward(ns.b, true);
+}
+
+/**
+ * The LAN host: namespace f, a bridge in b enslaving b's veth to c and a new veth to f, f's address. Returns the
+ * bridge's name (where b's LAN address goes). b's veth to c is brought up later with the other links.
+ */
+async function buildLanHost(plan: LabPlan, log: Logger, created: (ns: string) => void): Promise<string> {
+  const { ns, links, lan, lanHost: h } = plan;
+  log.info(`[#] netns add ${h.ns}`);
+  netns.create(h.ns);
+  created(h.ns);
+  await withRtnl(h.ns, (r) => r.links.up('lo'));
+  log.info(`[#] ${ns.b}: bridge ${h.bridge}; veth ${ns.b}/${h.bToHost} ⇄ ${h.ns}/${h.hostToB}; master ${h.bridge}: ${links.bToC}, ${h.bToHost}`);
+  await withRtnl(ns.b, async (r) => {
+    await r.links.create({ kind: 'bridge', name: h.bridge });
+    await r.links.create({ kind: 'veth', name: h.bToHost, peerName: h.hostToB, peerNetns: h.ns });
+    for (const port of [links.bToC, h.bToHost]) await r.links.set(port, { master: h.bridge, up: true });
+    await r.links.up(h.bridge);
+  });
+  log.info(`[#] ${h.ns}: addr add ${h.address}/${lan.prefix} dev ${h.hostToB}; link set ${h.hostToB} up`);
+  await withRtnl(h.ns, async (r) => {
+    await r.addresses.add(h.hostToB, `${h.address}/${lan.prefix}`);
+    await r.links.up(h.hostToB);
+  });
+  return h.bridge;
+}
+
+/** Adds `addresses` (each a /LAN-prefix address) to the LAN host's interface, e.g. as flood sources. */
+export async function addLanHostAddresses(plan: LabPlan, addresses: readonly string[], log: Logger): Promise<void> {
+  const h = plan.lanHost;
+  if (addresses.length === 0) return;
+  log.info(`[#] ${h.ns}: addr add ${addresses[0]}..${addresses[addresses.length - 1]} (${addresses.length}) dev ${h.hostToB}`);
+  await withRtnl(h.ns, async (r) => {
+    for (const a of addresses) await r.addresses.add(h.hostToB, `${a}/${plan.lan.prefix}`);
+  });
 }
 
 /** The raw path: a reaches the LAN straight over the underlay, via b. */
