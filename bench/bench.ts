@@ -12,7 +12,7 @@
  * bench/results/<date>.json (every round's raw numbers) and .svg (medians with min–max whiskers).
  */
 import { cpus, release } from 'node:os';
-import { isMainModule } from '../src/cli/entry.js';
+import { isMainModule } from '../src/entry.js';
 import { createLogger } from '../src/log.js';
 import { checkLabTools, runnable, wireguardGoVersion } from './binaries.js';
 import { measurePath } from './measure.js';

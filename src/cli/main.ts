@@ -3,7 +3,7 @@
  * The `tunvpn` command line. `run(argv, io)` does all the work and returns the exit status without exiting,
  * so tests can call it in-process; the few lines at the bottom are the executable's entry point.
  */
-import { isMainModule, packageVersion } from './entry.js';
+import { isMainModule, packageVersion } from '../entry.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../config/types.js';

@@ -12,12 +12,12 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isMainModule, packageVersion } from './entry.js';
+import { isMainModule, packageVersion } from '../entry.js';
 import { realpathSync, createWriteStream } from 'node:fs';
 import { startRuntime } from '../daemon/runtime.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
-import { Transaction } from '../quick/transaction.js';
+import { Transaction } from '../daemon/transaction.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };

@@ -3,8 +3,8 @@
  * typed value or throws BadValue with a message meant to follow "FILE:LINE: ". Messages may quote the text the
  * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
  */
-import { splitHostPort } from '../net/endpoint.js';
-import { MAX_TUNNEL_MTU_BYTES } from '../protocol/constants.js';
+import { MAX_PORT, splitHostPort } from '../net/endpoint.js';
+import { MAX_PERSISTENT_KEEPALIVE_S, MAX_TUNNEL_MTU_BYTES } from '../protocol/constants.js';
 import { decodeKey, KeyFormatError } from '../crypto/keys.js';
 import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 
@@ -15,14 +15,12 @@ export class BadValue extends Error {
   }
 }
 
-export const MAX_PORT = 65535;
 /** Smallest MTU we accept at all (bytes); the IPv4 minimum datagram every host must accept. */
 export const MIN_MTU = 576;
 /** Smallest MTU on a link that carries IPv6 (bytes, RFC 8200 §5). */
 export const MIN_MTU_IPV6 = 1280;
 /** Largest MTU: what the data path carries (protocol/constants.ts). */
 export const MAX_MTU = MAX_TUNNEL_MTU_BYTES;
-export const MAX_KEEPALIVE_SECONDS = 65535;
 export const MAX_U32 = 0xffff_ffff;
 /** Routing tables known by name to iproute2 on every system (/etc/iproute2/rt_tables). */
 export const NAMED_TABLES: Readonly<Record<string, number>> = { default: 253, main: 254, local: 255 };
@@ -91,7 +89,7 @@ export function fwMarkValue(text: string): number | undefined {
 
 export function persistentKeepaliveValue(text: string): number | undefined {
   if (text.toLowerCase() === 'off') return undefined;
-  const n = integerValue('PersistentKeepalive', text, 0, MAX_KEEPALIVE_SECONDS, `0..${MAX_KEEPALIVE_SECONDS} seconds or off`);
+  const n = integerValue('PersistentKeepalive', text, 0, MAX_PERSISTENT_KEEPALIVE_S, `0..${MAX_PERSISTENT_KEEPALIVE_S} seconds or off`);
   return n === 0 ? undefined : n;
 }
 

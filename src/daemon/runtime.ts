@@ -11,7 +11,7 @@ import type { Bind } from '../conn/bind.js';
 import { Device, type PeerSettings } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
 import type { Logger } from '../log.js';
-import type { Transaction } from '../quick/transaction.js';
+import type { Transaction } from './transaction.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
 

@@ -23,7 +23,7 @@
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { isMainModule } from '../cli/entry.js';
+import { isMainModule } from '../entry.js';
 import { Endpoint } from '../net/endpoint.js';
 import { decodeKey } from '../crypto/keys.js';
 import { systemRng, type Rng } from '../crypto/random.js';

@@ -10,7 +10,8 @@ import {
 } from './addr-slot.js';
 import { formatIp, parseIPv4, parseIPv6, type Family, type IpAddress } from './ip.js';
 
-const MAX_PORT = 65_535;
+/** The largest UDP port (a 16-bit field, RFC 768). */
+export const MAX_PORT = 65_535;
 const MAX_SCOPE_ID = 0xffff_ffff;
 
 export class Endpoint {

@@ -21,6 +21,7 @@ import type { NlMessage, NlRequest } from './message.js';
 import { NetlinkArgumentError, NetlinkDecodeError } from './errors.js';
 import { checkIfName, checkInt, checkIp, formatMac } from './validate.js';
 import { formatIp } from '../net/ip.js';
+import { MAX_PORT } from '../net/endpoint.js';
 
 /** A link referenced by name or by ifindex. */
 export type LinkRef = string | number;
@@ -107,7 +108,6 @@ const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: L.IPVLAN_MODE_L2, l3: L.I
 
 const VNI_MAX = 0xffffff;
 const VLAN_ID_MAX = 4095;
-const PORT_MAX = 0xffff;
 const TTL_MAX = 255;
 /** Largest MTU the kernel's u32 carries; real limits come from the device (IFLA_MAX_MTU). */
 const MTU_MAX = 0x7fffffff;
@@ -158,7 +158,7 @@ function kindAttrs(op: string, spec: LinkSpec, refs: ResolvedRefs): { pre: Uint8
       }
       if (spec.ttl !== undefined) data.push(attrU8(L.IFLA_VXLAN_TTL, checkInt(op, 'ttl', spec.ttl, 0, TTL_MAX)));
       if (spec.learning !== undefined) data.push(attrU8(L.IFLA_VXLAN_LEARNING, spec.learning ? 1 : 0));
-      data.push(attrU16be(L.IFLA_VXLAN_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, PORT_MAX)));
+      data.push(attrU16be(L.IFLA_VXLAN_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, MAX_PORT)));
       return { pre: [], data };
     }
     case 'macvlan': {
@@ -189,7 +189,7 @@ function kindAttrs(op: string, spec: LinkSpec, refs: ResolvedRefs): { pre: Uint8
         attrU8(L.IFLA_GENEVE_TTL, 0),
         attrU8(L.IFLA_GENEVE_TOS, 0),
       ];
-      if (spec.dstPort !== undefined) data.push(attrU16be(L.IFLA_GENEVE_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, PORT_MAX)));
+      if (spec.dstPort !== undefined) data.push(attrU16be(L.IFLA_GENEVE_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, MAX_PORT)));
       return { pre: [], data };
     }
     case 'tun':

@@ -52,6 +52,9 @@ export const REKEY_ON_RECEIVE_AFTER_MS = REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOU
 /** At most one initiation per peer is consumed per this interval (flood protection, 50 per second). */
 export const HANDSHAKE_INITIATION_RATE_MS = 1000 / 50;
 
+/** Largest PersistentKeepalive interval in seconds (a 16-bit value in wg(8) and the UAPI). */
+export const MAX_PERSISTENT_KEEPALIVE_S = 65_535;
+
 /* ---------- Replay window (RFC 6479, same size as wireguard-go on 64-bit hosts) ---------- */
 
 export const COUNTER_BITS_TOTAL = 8192;

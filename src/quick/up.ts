@@ -23,7 +23,7 @@ import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
-import { Transaction } from './transaction.js';
+import { Transaction } from '../daemon/transaction.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
 export const PID_DIR = '/run/tunvpn';

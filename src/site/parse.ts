@@ -25,8 +25,8 @@ import {
 } from './model.js';
 import { ifnameProblem, netnsNameProblem } from './names.js';
 import { validateSite } from './validate.js';
+import { MAX_PORT } from '../net/endpoint.js';
 
-const PORT_MAX = 65535;
 
 /** Allowed keys per section (lower case). `Remote` in [Vxlan] may repeat; no other key may. */
 const SECTION_KEYS: Record<string, readonly string[]> = {
@@ -208,7 +208,7 @@ function parseLink(r: SectionReader, prefix: string): LinkDecl {
         ...common,
         id,
         remotes,
-        dstPort: r.int('dstport', 'DstPort', 1, PORT_MAX) ?? VXLAN_DEFAULT_PORT,
+        dstPort: r.int('dstport', 'DstPort', 1, MAX_PORT) ?? VXLAN_DEFAULT_PORT,
         ...optional('local', local),
         ...optional('bridge', r.ifname('bridge')),
         ...optional('dev', r.ifname('dev')),
@@ -223,7 +223,7 @@ function parseLink(r: SectionReader, prefix: string): LinkDecl {
         ...common,
         id,
         remote,
-        dstPort: r.int('dstport', 'DstPort', 1, PORT_MAX) ?? GENEVE_DEFAULT_PORT,
+        dstPort: r.int('dstport', 'DstPort', 1, MAX_PORT) ?? GENEVE_DEFAULT_PORT,
         ...optional('bridge', r.ifname('bridge')),
       };
     }

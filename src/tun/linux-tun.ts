@@ -496,7 +496,7 @@ function describeOffloads(addon: NativeAddon, flags: number): string {
 }
 
 function readSysMtu(name: string): number | undefined {
-  if (!/^[^/\0]{1,15}$/.test(name) || name === '.' || name === '..') return undefined;
+  if (ifnameProblem(name) !== undefined) return undefined;
   try {
     const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim());
     return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;

@@ -90,6 +90,9 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       server = await this.#bind(bindPath);
       await chmod(bindPath, SOCKET_MODE);
       await rename(bindPath, this.path);
+      // The socket may be removed the moment it appears (a daemon told to go away at once): then listen() fails
+      // and the bound server is closed, so nothing keeps the process alive.
+      this.#identity = await lstat(this.path);
     } catch (err) {
       server?.close();
       throw err;
@@ -97,7 +100,6 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       await rm(privateDir, { recursive: true, force: true });
     }
     this.#server = server;
-    this.#identity = await lstat(this.path);
     this.#startWatching();
     this.#log.info({ path: this.path }, 'UAPI listening');
   }

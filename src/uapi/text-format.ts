@@ -10,13 +10,13 @@ import { newPeerSnapshot, PROTOCOL_VERSION, type DeviceSnapshot, type PeerOperat
 import { EINVAL, EPROTO, UapiError } from './errors.js';
 import {
   MAX_FWMARK,
-  MAX_KEEPALIVE_SEC,
-  MAX_PORT,
   parseAllowedIp,
   parseDecimal,
   parseUapiEndpoint,
 } from './values.js';
 import { clampPrivateKey, encodeHexKey, isZeroKey, KEY_BYTES, parseHexKey } from '../crypto/keys.js';
+import { MAX_PORT } from '../net/endpoint.js';
+import { MAX_PERSISTENT_KEEPALIVE_S } from '../protocol/constants.js';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: UapiError };
 
@@ -103,8 +103,8 @@ function applyPeerLine(peer: PeerOperation, key: string, value: string): void {
       return;
     }
     case 'persistent_keepalive_interval': {
-      const secs = parseDecimal(value, MAX_KEEPALIVE_SEC);
-      if (secs === undefined) invalid(`persistent_keepalive_interval must be 0..${MAX_KEEPALIVE_SEC}, got ${shown(value)}`);
+      const secs = parseDecimal(value, MAX_PERSISTENT_KEEPALIVE_S);
+      if (secs === undefined) invalid(`persistent_keepalive_interval must be 0..${MAX_PERSISTENT_KEEPALIVE_S}, got ${shown(value)}`);
       if (!placeholder) peer.persistentKeepaliveInterval = secs;
       return;
     }
@@ -255,7 +255,7 @@ function replyPeerLine(p: PeerSnapshot, key: string, value: string): void {
       p.rxBytes = replyNumber(key, value, MAX_U64);
       return;
     case 'persistent_keepalive_interval':
-      p.persistentKeepaliveInterval = replyNumber(key, value, MAX_KEEPALIVE_SEC);
+      p.persistentKeepaliveInterval = replyNumber(key, value, MAX_PERSISTENT_KEEPALIVE_S);
       return;
     case 'allowed_ip': {
       const prefix = parseAllowedIp(value) ?? protocolError(`bad allowed_ip in get reply: ${shown(value)}`);

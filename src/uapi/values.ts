@@ -10,9 +10,7 @@ import { networkOf, parsePrefix, type Prefix } from '../net/ip.js';
 /** Longest decimal we bother converting: more digits than any accepted value needs. */
 const MAX_DECIMAL_DIGITS = 20;
 const DECIMAL_RE = /^[0-9]+$/;
-export const MAX_PORT = 0xffff;
 export const MAX_FWMARK = 0xffffffff;
-export const MAX_KEEPALIVE_SEC = 0xffff;
 
 /** A UDP endpoint as the UAPI writes it (port 0 allowed, as wireguard-go accepts it), or undefined. */
 export function parseUapiEndpoint(text: string): Endpoint | undefined {

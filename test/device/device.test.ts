@@ -16,6 +16,7 @@ import { sendDatagram } from '../helpers/bind.js';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { MAX_TUNNEL_MTU_BYTES } from '../../src/protocol/constants.js';
+import { until } from '../helpers/wait.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 /** The device's one peer (every device here has exactly one). */
@@ -144,14 +145,6 @@ test('persistent keepalive starts the handshake without any traffic', async (t) 
   t.is(snap.peers[0]!.endpoint, '192.0.2.1:51820');
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('a flood of valid-looking initiations puts the device under load: it answers with cookie replies', async (t) => {
   // A low threshold keeps the test independent of how fast this machine does X25519.
   const { net, a, b, bindA, tunA, tunB, close } = await pair({ underLoad: 8 });
@@ -206,7 +199,7 @@ test('setting the private key the device already has keeps every session, counte
 });
 
 test('a listen port that cannot be bound is refused with EADDRINUSE and the device keeps its port', async (t) => {
-  const { net, a, b, tunA, tunB, close } = await pair();
+  const { net, b, tunA, tunB, close } = await pair();
   t.teardown(close);
   const squatter = net.createBind('192.0.2.2');
   await squatter.open(40000);
@@ -222,7 +215,6 @@ test('a listen port that cannot be bound is refused with EADDRINUSE and the devi
   // A free port is taken, and reported only once bound.
   await control.apply({ listenPort: 40001, replacePeers: false, peers: [] });
   t.is(control.get().listenPort, 40001);
-  t.not(a, undefined);
 });
 
 test('a packet of MAX_TUNNEL_MTU_BYTES crosses the tunnel; one byte more is counted as tooBig', async (t) => {

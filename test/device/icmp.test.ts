@@ -14,6 +14,7 @@ import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { buildIcmpEcho, buildUdp } from '../helpers/packets.js';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
+import { until } from '../helpers/wait.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 
@@ -215,14 +216,6 @@ async function device(t: ExecutionContext) {
   await dev.start();
   t.teardown(() => dev.close());
   return { dev, tun, advance: (ms: number) => { now += ms; } };
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 test('device: unrouted IPv4 and IPv6 packets are answered through the TUN', async (t) => {

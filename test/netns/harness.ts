@@ -17,10 +17,6 @@ export function uniqueNs(purpose: string): string {
   return `tv-${purpose}-${RUN_TAG}-${randomBytes(2).toString('hex')}`;
 }
 
-export function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
 export function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -349,10 +349,6 @@ export async function ping(ns: string, dst: string, count = 3, extra: string[] =
 }
 
 /**
- * Pings until one reply comes (the first packet may wait for the handshake), up to `tries` single pings.
- * Returns the number of pings sent, or throws.
- */
-/**
  * The routed subnet works both ways: a reaches b's tunnel address and c on the LAN behind b, and c reaches a back
  * through the tunnel; every ping gets its reply. Call after the first handshake (pingUntilReply).
  */

@@ -3,7 +3,6 @@
  * socket goes there under a per-run interface name and is removed afterwards. Skipped when wg is not installed or
  * we are not root.
  */
-import test from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,12 +18,11 @@ import { UapiServer } from '../../src/uapi/server.js';
 import { formatPrefix } from '../../src/net/ip.js';
 import { clampPrivateKey, encodeHexKey, encodeKey } from '../../src/crypto/keys.js';
 import { key, tempDir } from './helpers.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 
 const run = promisify(execFile);
 const WG = ['/usr/bin/wg', '/usr/local/bin/wg', '/bin/wg'].find((p) => existsSync(p));
-const isRoot = process.getuid?.() === 0;
-const wgTest = WG && isRoot ? test.serial : test.skip;
-if (!WG || !isRoot) console.log(`wg interop tests skipped: ${WG ? 'not root' : 'wg(8) not installed'}`);
+const wgTest = testWhen(skipReason({ root: true, files: WG ? [WG] : ['/usr/bin/wg'] }));
 
 const wg = async (...args: string[]) => (await run(WG!, args, { env: { ...process.env, WG_HIDE_KEYS: 'never' } })).stdout;
 
