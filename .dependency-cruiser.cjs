@@ -50,9 +50,16 @@ module.exports = {
     {
       name: 'bottom-layers-stay-at-the-bottom',
       severity: 'error',
-      comment: 'net/, packet/ and crypto/ are used by everyone and use nothing above them.',
-      from: { path: '^src/(net|packet|crypto)/' },
-      to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|native)/' },
+      comment: 'net/ and packet/ are used by everyone and use nothing above them, not even the addon.',
+      from: { path: '^src/(net|packet)/' },
+      to: { path: '^src/(crypto|protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|native)/' },
+    },
+    {
+      name: 'crypto-stays-low',
+      severity: 'error',
+      comment: 'crypto/ wraps ciphers (the native AEAD through the addon); it knows nothing of the layers above.',
+      from: { path: '^src/crypto/' },
+      to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh)/' },
     },
   ],
   options: {

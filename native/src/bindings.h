@@ -12,5 +12,7 @@ void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitUdpOffload(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetlink(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitAead(Napi::Env env, Napi::Object exports);
+void InitChecksum(Napi::Env env, Napi::Object exports);
 
 }  // namespace tunvpn

@@ -12,6 +12,8 @@ import { DEFAULT_DATAGRAM_SLOT_BYTES } from '../conn/bind.js';
 import type { PacketBatch } from '../packet/batch.js';
 import { Endpoint } from '../net/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
+import { nativeAeadBackend } from '../crypto/native-aead.js';
+import { TransportAead, type AeadBackend } from '../crypto/transport-aead.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
 import { DeviceCore, MAX_TUNNEL_MTU_BYTES, type Peer } from '../protocol/index.js';
@@ -45,6 +47,8 @@ export interface DeviceOptions {
   /** Monotonic milliseconds. */
   clock?: () => number;
   rng?: Rng;
+  /** The transport cipher's backend; the native one (one addon call per batch) by default. */
+  aeadBackend?: AeadBackend;
   /** Handshake messages per second that put the device under load (cookies demanded); see protocol/load.ts. */
   underLoadHandshakesPerSecond?: number;
 }
@@ -57,6 +61,8 @@ export class Device {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly rng: Rng;
+  /** The transport cipher of every session; the pipelines batch its seals and opens. */
+  private readonly aead: TransportAead;
   /**
    * Unix ms minus monotonic ms, fixed when the device is made: handshake times and TAI64N timestamps follow the
    * monotonic clock from there, so they never jump with the wall clock and read the same on every `get`.
@@ -80,6 +86,7 @@ export class Device {
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? (() => performance.now());
     this.rng = opts.rng ?? systemRng;
+    this.aead = new TransportAead(opts.aeadBackend ?? nativeAeadBackend());
     this.epochOffsetMs = Date.now() - this.clock();
     this.listenPort = opts.listenPort ?? 0;
     this.fwMark = opts.fwMark ?? 0;
@@ -94,6 +101,7 @@ export class Device {
     return new DeviceCore<Endpoint>({
       privateKey,
       rng: this.rng,
+      aead: this.aead,
       epochOffsetMs: this.epochOffsetMs,
       endpointBytes: (ep) => ep.slot,
       underLoadHandshakesPerSecond: this.underLoadHandshakesPerSecond,
@@ -102,7 +110,7 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.core, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun);
+    return new SendPipeline(this.core, this.aead, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun);
   }
 
   private makeReceive(): ReceivePipeline {

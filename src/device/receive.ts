@@ -3,22 +3,28 @@
  *
  *   1. a batch of datagrams arrives with their source addresses (valid until we return);
  *   2. each source is interned to a stable Endpoint (no allocation for known sources);
- *   3. the protocol core dispatches on (type, length): transport data is authenticated and decrypted straight into
- *      the next slot of a preallocated TUN batch, and accepted only if its inner source address belongs to the
- *      peer that sent it; handshake and cookie messages update peer state and may queue replies;
- *   4. anything rejected is dropped and counted under its reason, never thrown;
- *   5. one tun.write() for the decrypted packets, then the queued replies go out through the send pipeline.
+ *   3. the protocol core dispatches on (type, length): a transport message is queued to be opened into the next
+ *      slot of a preallocated TUN batch; handshake and cookie messages update peer state at once and may queue
+ *      replies;
+ *   4. one aead call authenticates and decrypts every queued message; in arrival order each then passes the
+ *      replay window and is accepted only if its inner source address belongs to the peer that sent it;
+ *   5. anything rejected is dropped and counted under its reason, never thrown;
+ *   6. one tun.write() for the decrypted packets, then the queued replies go out through the send pipeline.
  */
 import { ADDR_SLOT } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { Tun } from '../tun/tun.js';
-import { plaintextCapacity, type DeviceCore } from '../protocol/index.js';
+import { plaintextCapacity, type DeviceCore, type Result } from '../protocol/index.js';
 import type { EndpointCache } from './endpoints.js';
 import { countDrop, type DeviceStats } from './stats.js';
 
 export class ReceivePipeline {
   private readonly out: PacketBatch;
+  /** Next free slot of `out` for a queued transport message's plaintext. */
+  private slot = 0;
+  /** finishReceive's callback, made once: each result of the batch lands here, in arrival order. */
+  private readonly collect = (r: Result<Endpoint>): void => this.collectResult(r);
 
   constructor(
     private readonly core: DeviceCore<Endpoint>,
@@ -31,12 +37,12 @@ export class ReceivePipeline {
     this.out = new PacketBatch(batchSize, Math.max(1, plaintextCapacity(maxDatagramBytes)));
   }
 
-  /** Steps 2–5 for one batch of datagrams; replies the protocol queued are left for the send pipeline. */
+  /** Steps 2–6 for one batch of datagrams; replies the protocol queued are left for the send pipeline. */
   decryptBatch(batch: PacketBatch, now: number): void {
     const { core, out, stats, endpoints } = this;
     const addrs = batch.addrs!;
     stats.datagrams += batch.count;
-    out.reset();
+    this.begin(batch.buf);
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offsets[i]!;
       const len = batch.lengths[i]!;
@@ -44,18 +50,39 @@ export class ReceivePipeline {
         countDrop(stats, 'oversized');
         continue;
       }
-      const source = endpoints.intern(addrs, i * ADDR_SLOT);
-      const at = out.next();
-      const r = core.decapsulate(batch.buf, off, len, source, now, out.buf, at);
-      if (r.kind === 'tunnel') {
-        out.offsets[out.count] = r.offset;
-        out.commit(r.length);
-        if (out.count === out.capacity) this.write();
-      } else if (r.kind === 'error') {
-        countDrop(stats, r.error);
+      if (this.slot === out.capacity || core.receiveBatchFull) {
+        this.finish(now);
+        this.begin(batch.buf);
       }
+      const source = endpoints.intern(addrs, i * ADDR_SLOT);
+      const r = core.decapsulate(batch.buf, off, len, source, now, out.buf, this.slot * out.slotSize + out.headroom);
+      if (r.kind === 'pending') this.slot++;
+      else if (r.kind === 'error') countDrop(stats, r.error);
     }
+    this.finish(now);
+  }
+
+  private begin(src: Uint8Array): void {
+    this.out.reset();
+    this.slot = 0;
+    this.core.beginReceive(src, this.out.buf);
+  }
+
+  /** Opens the queued messages (one aead call), gathers the packets into `out` and writes them to the TUN. */
+  private finish(now: number): void {
+    this.core.finishReceive(now, this.collect);
     this.write();
+  }
+
+  private collectResult(r: Result<Endpoint>): void {
+    const out = this.out;
+    if (r.kind === 'tunnel') {
+      out.offsets[out.count] = r.offset;
+      out.lengths[out.count] = r.length;
+      out.count++;
+    } else if (r.kind === 'error') {
+      countDrop(this.stats, r.error);
+    }
   }
 
   private write(): void {

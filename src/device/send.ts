@@ -4,16 +4,19 @@
  *   1. a batch of IP packets arrives from the TUN device (valid until we return);
  *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted, and answered
  *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts);
- *   3. the peer's current session encrypts it straight into the next slot of a preallocated datagram batch,
- *      addressed to the peer's endpoint (no session yet: the protocol stages a copy and starts a handshake);
+ *   3. the peer's current session writes its header into the next slot of a preallocated datagram batch,
+ *      addressed to the peer's endpoint, and queues the seal of the packet into that slot (no session yet: the
+ *      protocol stages a copy and starts a handshake);
  *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
- *   5. one bind.send() for the whole batch, and one tun.write() for the unreachable replies, if any.
+ *   5. one aead call seals every queued packet, then one bind.send() sends the batch; one tun.write() for the
+ *      unreachable replies, if any.
  *
  * Nothing here allocates per packet; staging (no session yet) copies, which is the rare path.
  */
 import type { Bind } from '../conn/bind.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
+import type { TransportAead } from '../crypto/transport-aead.js';
 import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { UnreachableReplies } from './icmp.js';
@@ -27,6 +30,7 @@ export class SendPipeline {
 
   constructor(
     private readonly core: DeviceCore<Endpoint>,
+    private readonly aead: TransportAead,
     private readonly bind: Bind,
     private readonly stats: DeviceStats,
     batchSize: number,
@@ -42,6 +46,8 @@ export class SendPipeline {
     const { core, out, stats } = this;
     stats.tunPackets += batch.count;
     out.reset();
+    // Seals from this TUN batch into `out` run together, in one call, just before out is sent.
+    this.aead.beginSeals(batch.buf, out.buf);
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offsets[i]!;
       const len = batch.lengths[i]!;
@@ -67,6 +73,7 @@ export class SendPipeline {
       if (out.count === out.capacity) this.send();
     }
     this.flushOutbound();
+    this.aead.endSeals();
     this.unreachable.flush(this.tun);
   }
 
@@ -90,6 +97,7 @@ export class SendPipeline {
   }
 
   private send(): void {
+    this.aead.flushSeals();
     if (this.out.count === 0) return;
     this.stats.sent += this.out.count;
     this.bind.send(this.out);

@@ -205,6 +205,35 @@ export interface NativeAddon {
    * fn throws. Sockets created inside stay in that namespace. fn must be synchronous.
    */
   withNetns<T>(nsPath: string, fn: () => T): T;
+
+  // ---- Internet checksum (RFC 1071) -----------------------------------------------------------------------
+  /**
+   * For each i < count: sums[i] (a partial sum, 0..2^31-1, e.g. of a pseudo-header) becomes the 16-bit ones'
+   * complement sum (folded, not complemented) of the big-endian words of buf[offsets[i], +lengths[i]) plus sums[i].
+   * Every range is checked first (RangeError). Returns count.
+   */
+  checksumBatch(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, sums: Int32Array, count: number): number;
+
+  // ---- transport AEAD (ChaCha20-Poly1305, RFC 8439; OpenSSL inside Node) -----------------------------------
+  /**
+   * For each job i < count: lengths[i] plaintext bytes at src[srcOffsets[i]] followed by padded[i] - lengths[i]
+   * zero bytes (0..15) are encrypted into dst at dstOffsets[i] (padded[i] bytes, then the 16-byte tag), with the
+   * 32-byte key keys[32i..] and the 12-byte nonce nonces[12i..]. Every job is range-checked before any runs
+   * (RangeError). Returns count.
+   */
+  aeadSealBatch(
+    src: Uint8Array, srcOffsets: Int32Array, lengths: Int32Array, padded: Int32Array,
+    dst: Uint8Array, dstOffsets: Int32Array, keys: Uint8Array, nonces: Uint8Array, count: number,
+  ): number;
+  /**
+   * For each job i < count: authenticates lengths[i] bytes at src[srcOffsets[i]] (ciphertext, then the tag) and
+   * decrypts them into dst at dstOffsets[i] (lengths[i] - 16 bytes); results[i] = 1 if the tag verified, else 0.
+   * Range-checked like aeadSealBatch. Returns how many verified.
+   */
+  aeadOpenBatch(
+    src: Uint8Array, srcOffsets: Int32Array, lengths: Int32Array, dst: Uint8Array, dstOffsets: Int32Array,
+    keys: Uint8Array, nonces: Uint8Array, count: number, results: Uint8Array,
+  ): number;
   /** open(path, O_RDONLY|O_CLOEXEC) of a namespace file, e.g. for IFLA_NET_NS_FD. Close with close(). */
   openNetnsFd(nsPath: string): number;
 }

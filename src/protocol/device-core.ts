@@ -19,15 +19,15 @@ import { IndexTable } from './index-table.js';
 import { HandshakeLoad } from './load.js';
 import {
   classify, INIT_OFF_MAC1, parseCookieReply, parseInitiation, parseResponse, readU32LE, RESP_OFF_MAC1,
-  transportReceiver, type ParseError,
+  transportCounterHi, transportCounterLo, transportReceiver, type ParseError,
 } from './messages.js';
 import { consumeInitiation, LocalStatic, type NoiseError } from './noise.js';
 import { Peer, type IndexEntry, type Outbound, type PeerContext } from './peer.js';
-import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED } from './session.js';
+import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED, type Session } from './session.js';
 import { RateLimiter } from './ratelimiter.js';
 import { NEVER } from './timers.js';
 import { TRANSPORT_HEADER_BYTES } from './constants.js';
-import { TRANSPORT_TAG_LEN } from '../crypto/transport-aead.js';
+import { TRANSPORT_TAG_LEN, type TransportAead } from '../crypto/transport-aead.js';
 import {
   IPV4_DESTINATION_OFFSET, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_DESTINATION_OFFSET, IPV6_HEADER_BYTES,
   IPV6_SOURCE_OFFSET, ipPacketLength,
@@ -50,11 +50,30 @@ export type ErrorKind =
 export type Result<E> =
   | { kind: 'done'; peer: Peer<E> | null } // consumed (handshake, cookie, keepalive); check takeOutbound()
   | { kind: 'error'; error: ErrorKind }
-  | { kind: 'tunnel'; peer: Peer<E>; offset: number; length: number }; // IP packet at dst[offset, offset+length)
+  | { kind: 'tunnel'; peer: Peer<E>; offset: number; length: number } // IP packet at dst[offset, offset+length)
+  | { kind: 'pending' }; // a transport message queued in the receive batch: its result comes from finishReceive()
+
+/** A transport message of the receive batch, between queueDecrypt and its result. */
+interface PendingTransport<E> {
+  peer: Peer<E>;
+  session: Session;
+  source: E;
+  /** Wire length of the message. */
+  len: number;
+  hi: number;
+  lo: number;
+  dstOff: number;
+  /** Index of its open job in the aead's batch. */
+  job: number;
+}
+
+const PENDING = Object.freeze({ kind: 'pending' as const });
 
 export interface DeviceCoreOptions<E> {
   privateKey: Uint8Array;
   rng: Rng;
+  /** The transport cipher (crypto/transport-aead.ts): the native backend in the device, the reference in tests. */
+  aead: TransportAead;
   /** Unix ms minus monotonic ms, so TAI64N timestamps are wall-clock based but never go backwards. */
   epochOffsetMs: number;
   /** Bytes identifying an endpoint (address || port) for cookies; only called for handshakes under load. */
@@ -86,6 +105,10 @@ export class DeviceCore<E> {
   private outbound: Outbound<E>[] = [];
   private readonly tunnelResult = { kind: 'tunnel' as const, peer: null as unknown as Peer<E>, offset: 0, length: 0 };
   private readonly errors = new Map<ErrorKind, Result<E>>();
+  /** The receive batch (beginReceive … finishReceive): its plaintext buffer and its queued messages, in order. */
+  private batchDst: Uint8Array | null = null;
+  private readonly pending: PendingTransport<E>[] = [];
+  private pendingCount = 0;
 
   constructor(private readonly opts: DeviceCoreOptions<E>) {
     this.local = new LocalStatic(opts.privateKey);
@@ -94,6 +117,7 @@ export class DeviceCore<E> {
     this.ctx = {
       local: this.local,
       rng: opts.rng,
+      aead: opts.aead,
       indices: new IndexTable<IndexEntry<E>>(opts.rng),
       enqueue: (datagram) => void this.outbound.push(datagram),
       wallClock: (now) => now + opts.epochOffsetMs,
@@ -169,6 +193,70 @@ export class DeviceCore<E> {
     }
   }
 
+  /* ---------------- batched receive ---------------- */
+
+  /**
+   * Starts a receive batch: until finishReceive(), transport messages read from `src` are queued, to be opened
+   * into `dst` (at the dstOff each decapsulate call gives) all in one aead call; decapsulate answers 'pending' for
+   * them. Handshake and cookie messages are still handled at once, in arrival order, so a session a response
+   * completes serves the transport messages queued after it.
+   */
+  beginReceive(src: Uint8Array, dst: Uint8Array): void {
+    this.ctx.aead.beginOpens(src, dst);
+    this.batchDst = dst;
+    this.pendingCount = 0;
+  }
+
+  /** Whether the receive batch cannot take another transport message: call finishReceive() first. */
+  get receiveBatchFull(): boolean {
+    return this.ctx.aead.openQueueFull;
+  }
+
+  /**
+   * Opens every queued transport message in one aead call and hands each one's result to `deliver`, in arrival
+   * order ('tunnel', 'done' for a keepalive, or 'error'; the Result object may be reused after `deliver` returns).
+   * Ends the batch.
+   */
+  finishReceive(now: number, deliver: (r: Result<E>) => void): void {
+    const dst = this.batchDst;
+    this.batchDst = null;
+    if (dst === null) return;
+    const aead = this.ctx.aead;
+    aead.runOpens();
+    const n = this.pendingCount;
+    this.pendingCount = 0;
+    for (let k = 0; k < n; k++) {
+      const p = this.pending[k]!;
+      let r: Result<E>;
+      if (!aead.opened(p.job)) r = this.error('authFailed');
+      else if (!p.peer.owns(p.session)) r = this.error('unknownIndex'); // the session went away meanwhile
+      else if (!p.session.acceptCounter(p.hi, p.lo)) r = this.error('replayedCounter');
+      else r = this.delivered(p.peer, p.session, p.source, p.len, p.len - TRANSPORT_HEADER_BYTES - TRANSPORT_TAG_LEN, now, dst, p.dstOff);
+      deliver(r);
+    }
+  }
+
+  private queueTransport(peer: Peer<E>, session: Session, buf: Uint8Array, off: number, len: number, source: E, dstOff: number): Result<E> {
+    const job = session.queueDecrypt(buf, off, len, dstOff);
+    if (job === DECRYPT_AUTH_FAILED) return this.error('authFailed');
+    if (job === DECRYPT_REPLAYED) return this.error('replayedCounter');
+    let p = this.pending[this.pendingCount];
+    if (p === undefined) {
+      p = { peer, session, source, len, hi: 0, lo: 0, dstOff, job };
+      this.pending.push(p);
+    }
+    this.pendingCount++;
+    p.peer = peer;
+    p.session = session;
+    p.source = source;
+    p.len = len;
+    p.hi = transportCounterHi(buf, off);
+    p.lo = transportCounterLo(buf, off);
+    p.dstOff = dstOff;
+    p.job = job;
+    return PENDING;
+  }
+
   private receiveTransport(buf: Uint8Array, off: number, len: number, source: E, now: number, dst: Uint8Array, dstOff: number): Result<E> {
     const entry = this.ctx.indices.get(transportReceiver(buf, off));
     const session = entry?.session;
@@ -176,10 +264,18 @@ export class DeviceCore<E> {
       return this.error('unknownIndex');
     }
     if (!session.canReceive(now)) return this.error('expiredSession');
+    if (this.batchDst !== null && dst === this.batchDst) return this.queueTransport(entry.peer, session, buf, off, len, source, dstOff);
     const n = session.decrypt(buf, off, len, dst, dstOff);
     if (n === DECRYPT_AUTH_FAILED) return this.error('authFailed');
     if (n === DECRYPT_REPLAYED) return this.error('replayedCounter');
-    const peer = entry.peer;
+    return this.delivered(entry.peer, session, source, len, n, now, dst, dstOff);
+  }
+
+  /**
+   * The rest of receiving an authenticated, fresh transport message of `len` wire bytes whose `n` plaintext bytes
+   * are at dst[dstOff]: peer bookkeeping, then the inner packet's checks.
+   */
+  private delivered(peer: Peer<E>, session: Session, source: E, len: number, n: number, now: number, dst: Uint8Array, dstOff: number): Result<E> {
     peer.receivedTransport(session, source, len, n, now);
     if (n === 0) return { kind: 'done', peer };
     const inner = ipPacketLength(dst, dstOff, n);

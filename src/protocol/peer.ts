@@ -5,6 +5,7 @@
  * monotonic ms passed in. Network output goes to the context's outbound queue.
  */
 import type { Rng } from '../crypto/random.js';
+import type { TransportAead } from '../crypto/transport-aead.js';
 import { wipe } from '../crypto/wipe.js';
 import {
   INITIATION_BYTES, KEEPALIVE_TIMEOUT_MS, MAX_STAGED_PACKETS, MAX_TIMER_HANDSHAKES, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS,
@@ -39,6 +40,8 @@ export interface PeerContext<E> {
   readonly indices: IndexTable<IndexEntry<E>>;
   /** Queues a datagram for the device core's outbound queue (see DeviceCore.takeOutbound). */
   enqueue(datagram: Outbound<E>): void;
+  /** The transport cipher every session of the device uses (it may batch; see crypto/transport-aead.ts). */
+  readonly aead: TransportAead;
   /** Unix wall-clock ms at monotonic `now`, for TAI64N timestamps. */
   wallClock(now: number): number;
 }
@@ -198,7 +201,7 @@ export class Peer<E> {
       this.ctx.indices.free(index);
       return keys;
     }
-    const session = new Session(keys, now);
+    const session = new Session(keys, now, this.ctx.aead);
     this.ctx.indices.replace(index, { peer: this, session });
     // Responder: the new session waits in `next` until the initiator proves it has it (first data received).
     this.dropSession(this.next);
@@ -220,7 +223,7 @@ export class Peer<E> {
     this.timers.timersAnyAuthenticatedPacketReceived();
     const keys = this.handshake.deriveKeys();
     if (typeof keys === 'string') return keys;
-    const session = new Session(keys, now);
+    const session = new Session(keys, now, this.ctx.aead);
     this.ctx.indices.replace(session.localIndex, { peer: this, session });
     if (this.next !== null) {
       this.dropSession(this.previous);

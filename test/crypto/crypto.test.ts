@@ -3,7 +3,10 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hash, hmac, kdf, keyedBlake2s, mac } from '../../src/crypto/blake2s.js';
 import { aeadOpen, aeadSeal, counterNonce, xaeadOpen, xaeadSeal } from '../../src/crypto/aead.js';
-import { TransportCipher } from '../../src/crypto/transport-aead.js';
+import { TransportAead } from '../../src/crypto/transport-aead.js';
+import { nativeAeadBackend } from '../../src/crypto/native-aead.js';
+import { referenceAeadBackend } from '../../src/crypto/reference-aead.js';
+import { paddedLength } from '../../src/protocol/session.js';
 import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
 import { dh } from '../../src/crypto/x25519.js';
 import { INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../src/protocol/noise.js';
@@ -102,33 +105,63 @@ test('handshake AEAD round-trips and rejects a wrong counter', (t) => {
   t.is(aeadOpen(key, 7, sealed.subarray(0, 10), ascii('h')), null);
 });
 
-test('sodium transport cipher equals noble ChaCha20-Poly1305 on random inputs, both directions, in place', (t) => {
-  for (let i = 0; i < 200; i++) {
+test('the native transport AEAD equals noble ChaCha20-Poly1305 on random inputs, in batches and alone, in place', (t) => {
+  const native = new TransportAead(nativeAeadBackend());
+  const reference = new TransportAead(referenceAeadBackend);
+  for (let round = 0; round < 20; round++) {
+    // A batch of packets of random lengths (0..1500), counters above 2^32 now and then, sealed into one buffer.
+    const n = 1 + (randomBytes(1)[0]! % 40);
     const key = randomBytes(32);
-    const len = i === 0 ? 0 : randomBytes(2).readUInt16LE() % 1500;
-    const plain = randomBytes(len);
-    const hi = i % 3 === 0 ? randomBytes(4).readUInt32LE() : 0;
-    const lo = randomBytes(4).readUInt32LE();
+    const plains = Array.from({ length: n }, (_, i) => randomBytes(round === 0 && i === 0 ? 0 : randomBytes(2).readUInt16LE() % 1500));
+    const counters = plains.map((_, i) => ({ hi: i % 3 === 0 ? randomBytes(4).readUInt32LE() : 0, lo: randomBytes(4).readUInt32LE() }));
+    const src = new Uint8Array(n * 1600);
+    plains.forEach((p, i) => src.set(p, i * 1600));
+    const sealAll = (aead: TransportAead): Uint8Array => {
+      const dst = new Uint8Array(n * 1600 + 7);
+      aead.beginSeals(src, dst);
+      plains.forEach((p, i) => aead.seal(key, counters[i]!.hi, counters[i]!.lo, src, i * 1600, p.length, paddedLength(p.length), dst, 7 + i * 1600));
+      aead.endSeals();
+      return dst;
+    };
+    const fast = sealAll(native);
+    const slow = sealAll(reference);
+    t.is(toHex(fast), toHex(slow), `round ${round}`);
+    // Each packet also equals noble's own answer, padding included.
+    const i = n - 1;
+    const padded = new Uint8Array(paddedLength(plains[i]!.length));
+    padded.set(plains[i]!);
     const nonce = new Uint8Array(12);
-    new DataView(nonce.buffer).setUint32(4, lo, true);
-    new DataView(nonce.buffer).setUint32(8, hi, true);
-    const expected = chacha20poly1305(key, nonce).encrypt(plain);
+    new DataView(nonce.buffer).setUint32(4, counters[i]!.lo, true);
+    new DataView(nonce.buffer).setUint32(8, counters[i]!.hi, true);
+    const expected = chacha20poly1305(key, nonce).encrypt(padded);
+    t.is(toHex(fast.subarray(7 + i * 1600, 7 + i * 1600 + expected.length)), toHex(expected));
 
-    const cipher = new TransportCipher(key);
-    const off = 5;
-    const dst = new Uint8Array(off + len + 16 + 3);
-    t.is(cipher.seal(hi, lo, plain, 0, len, dst, off), len + 16);
-    t.is(toHex(dst.subarray(off, off + len + 16)), toHex(expected));
-
-    // Decrypt in place.
-    const n = cipher.open(hi, lo, dst, off, len + 16, dst, off);
-    t.is(n, len);
-    t.is(toHex(dst.subarray(off, off + len)), toHex(plain));
-
-    // Noble ciphertext, flipped bit, rejected without throwing.
-    const bad = Uint8Array.from(expected);
-    bad[bad.length - 1]! ^= 0x40;
-    t.is(cipher.open(hi, lo, bad, 0, bad.length, new Uint8Array(len), 0), -1);
-    t.is(cipher.open(hi, lo ^ 1, expected, 0, expected.length, new Uint8Array(len), 0), -1);
+    // Opening in a batch: every packet verifies and decrypts; a flipped bit fails that packet only.
+    const victim = randomBytes(1)[0]! % n;
+    fast[7 + victim * 1600 + 3]! ^= 0x01;
+    const back = new Uint8Array(n * 1600);
+    native.beginOpens(fast, back);
+    const jobs = plains.map((p, k) => native.queueOpen(key, counters[k]!.hi, counters[k]!.lo, 7 + k * 1600, paddedLength(p.length) + 16, k * 1600));
+    t.is(native.runOpens(), n);
+    jobs.forEach((job, k) => {
+      t.is(native.opened(job), k !== victim, `packet ${k}`);
+      if (k !== victim) t.is(toHex(back.subarray(k * 1600, k * 1600 + plains[k]!.length)), toHex(plains[k]!));
+    });
+    // Alone, in place: noble's ciphertext opens; a wrong counter does not.
+    const inPlace = Uint8Array.from(expected);
+    t.is(native.openNow(key, counters[i]!.hi, counters[i]!.lo, inPlace, 0, inPlace.length, inPlace, 0), padded.length);
+    t.is(toHex(inPlace.subarray(0, padded.length)), toHex(padded));
+    t.is(native.openNow(key, counters[i]!.hi, counters[i]!.lo ^ 1, expected, 0, expected.length, new Uint8Array(padded.length), 0), -1);
   }
+});
+
+test('the native AEAD refuses a job outside its buffer before running any', (t) => {
+  const aead = new TransportAead(nativeAeadBackend());
+  const src = new Uint8Array(100);
+  const dst = new Uint8Array(100);
+  aead.beginSeals(src, dst);
+  aead.seal(new Uint8Array(32), 0, 1, src, 0, 16, 16, dst, 0);
+  aead.seal(new Uint8Array(32), 0, 2, src, 0, 80, 80, dst, 20); // 80 + 16-byte tag from 20 overruns dst
+  t.throws(() => aead.endSeals(), { instanceOf: RangeError, message: /packet 1 lies outside its buffer/ });
+  t.true(dst.every((b) => b === 0), 'nothing was written');
 });

@@ -5,7 +5,7 @@ import { INIT_OFF_MAC1, INIT_OFF_TIMESTAMP } from '../../src/protocol/messages.j
 import { consumeInitiation, Handshake, LocalStatic } from '../../src/protocol/noise.js';
 import { parseInitiation, parseResponse } from '../../src/protocol/messages.js';
 import { Session } from '../../src/protocol/session.js';
-import { deliver, encap, handshake, ipv4, makePair, makeProtocol, pump, EP_B, type Side } from './helpers.js';
+import { deliver, encap, handshake, ipv4, makePair, makeProtocol, pump, referenceAead, EP_B, type Side } from './helpers.js';
 
 const T0 = 1_000_000;
 
@@ -78,8 +78,8 @@ test('a fixed-key, fixed-randomness handshake is reproducible and both sides der
     const hexs = (k: typeof ki): string => Buffer.concat([k.sendKey, k.recvKey]).toString('hex');
     const out = { init, resp, keysI: hexs(ki), keysR: hexs(kr) };
     // Sessions made from these keys talk to each other.
-    const si = new Session(ki, T0);
-    const sr = new Session(kr, T0);
+    const si = new Session(ki, T0, referenceAead());
+    const sr = new Session(kr, T0, referenceAead());
     const buf = new Uint8Array(64);
     const n = si.encrypt(Uint8Array.of(1, 2, 3), 0, 3, buf, 0);
     const plain = new Uint8Array(32);

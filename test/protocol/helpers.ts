@@ -4,6 +4,8 @@ import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
 import type { Peer, Outbound } from '../../src/protocol/peer.js';
 import { transportMessageLength } from '../../src/protocol/session.js';
+import { TransportAead } from '../../src/crypto/transport-aead.js';
+import { referenceAeadBackend } from '../../src/crypto/reference-aead.js';
 
 export type Ep = string;
 export const EP_A = '10.0.0.1:51820';
@@ -21,6 +23,7 @@ export function makeProtocol(seed: number, privateKey?: Uint8Array): DeviceCore<
   return new DeviceCore<Ep>({
     privateKey: privateKey ?? generatePrivateKey(rng),
     rng,
+    aead: referenceAead(),
     epochOffsetMs: EPOCH,
     endpointBytes: (e) => new TextEncoder().encode(e),
   });
@@ -96,4 +99,9 @@ export function handshake(a: Side, b: Side, now: number): Delivery[] {
   const staged = encap(a, ipv4([10, 9, 0, 1], [10, 9, 0, 2], 8), now);
   if (staged !== null) throw new Error('expected the first packet to be staged');
   return pump(a, b, now);
+}
+
+/** The transport cipher tests use: the pure-JavaScript reference backend, so the protocol runs without the addon. */
+export function referenceAead(): TransportAead {
+  return new TransportAead(referenceAeadBackend);
 }

@@ -10,7 +10,7 @@ import type { Peer } from '../../src/protocol/peer.js';
 import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
 import { RateLimiter, TokenBucket } from '../../src/protocol/ratelimiter.js';
 import { parseIp } from '../../src/net/ip.js';
-import { EPOCH, ipv4 } from './helpers.js';
+import { EPOCH, ipv4, referenceAead } from './helpers.js';
 
 const T0 = 5_000_000;
 const COST_MS = 1000 / HANDSHAKES_PER_SOURCE_PER_S;
@@ -114,6 +114,7 @@ function makeProto(seed: number): DeviceCore<Ep> {
   return new DeviceCore<Ep>({
     privateKey: generatePrivateKey(rng),
     rng,
+    aead: referenceAead(),
     epochOffsetMs: EPOCH,
     endpointBytes: (e) => encoder.encode(e),
     endpointAddress: (e) => parseIp(e.slice(0, e.lastIndexOf(':')))!.bytes,

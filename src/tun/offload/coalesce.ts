@@ -21,9 +21,10 @@
  */
 import type { PacketBatch } from '../../packet/batch.js';
 import { put16, read32 } from '../../packet/bytes.js';
-import { checksumAdd, fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
+import { fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
+import { native } from '../../native/addon.js';
 import {
-  IPPROTO_TCP, IPV4_MIN_HEADER_BYTES, IPV6_HEADER_BYTES, TCP_CSUM_OFFSET, TCP_FLAG_ACK, TCP_FLAG_PSH, TCP_FLAGS_OFFSET,
+  IPPROTO_TCP, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET, TCP_CSUM_OFFSET, TCP_FLAG_ACK, TCP_FLAG_PSH, TCP_FLAGS_OFFSET,
   TCP_HEADER_MAX_BYTES, TCP_HEADER_MIN_BYTES, TCP_SEQ_OFFSET,
 } from '../../packet/ip-header.js';
 import {
@@ -73,8 +74,13 @@ export class GroPlanner {
   private readonly nextSeq: Uint32Array;
   /** 1 while the group may take more packets. */
   private readonly open: Uint8Array;
-  /** Head checksum: 0 not checked yet, 1 valid, 2 invalid. */
-  private readonly headCsum: Uint8Array;
+  /** Per packet: 1 when its TCP checksum holds (summed for every candidate at once, in one addon call). */
+  private readonly csumOk: Uint8Array;
+  /** The checksum batch: ranges and sums of the candidates. */
+  private readonly sumOffsets: Int32Array;
+  private readonly sumLengths: Int32Array;
+  private readonly sumValues: Int32Array;
+  private readonly sumPacket: Int32Array;
   private groups = 0;
   private readonly hdr: VnetHeader = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
 
@@ -94,7 +100,11 @@ export class GroPlanner {
     this.gso = new Int32Array(capacity);
     this.nextSeq = new Uint32Array(capacity);
     this.open = new Uint8Array(capacity);
-    this.headCsum = new Uint8Array(capacity);
+    this.csumOk = new Uint8Array(capacity);
+    this.sumOffsets = new Int32Array(capacity);
+    this.sumLengths = new Int32Array(capacity);
+    this.sumValues = new Int32Array(capacity);
+    this.sumPacket = new Int32Array(capacity);
   }
 
   /**
@@ -107,13 +117,12 @@ export class GroPlanner {
     const buf = batch.buf;
     this.groups = 0;
     this.merged = 0;
+    for (let i = 0; i < n; i++) this.classify(buf, batch.offsets[i]!, batch.lengths[i]!, i);
+    this.checkSums(batch);
     for (let i = 0; i < n; i++) {
-      const off = batch.offsets[i]!;
-      const len = batch.lengths[i]!;
       this.nextMember[i] = -1;
-      this.classify(buf, off, len, i);
       if (this.tcpLen[i] !== NOT_TCP && this.tryMerge(batch, i)) continue;
-      this.startGroup(buf, off, len, i);
+      this.startGroup(buf, batch.offsets[i]!, batch.lengths[i]!, i);
     }
     this.emit(batch);
   }
@@ -144,13 +153,34 @@ export class GroPlanner {
     this.tcpLen[i] = tcpLen;
   }
 
+  /** Sets csumOk[i] for every coalescing candidate: all their TCP checksums summed in one addon call. */
+  private checkSums(batch: PacketBatch): void {
+    const buf = batch.buf;
+    let k = 0;
+    for (let i = 0; i < batch.count; i++) {
+      this.csumOk[i] = 0;
+      const ipLen = this.ipLen[i]!;
+      if (this.tcpLen[i] === NOT_TCP) continue;
+      const off = batch.offsets[i]!;
+      const len = batch.lengths[i]!;
+      const v4 = ipLen === IPV4_MIN_HEADER_BYTES;
+      this.sumOffsets[k] = off + ipLen;
+      this.sumLengths[k] = len - ipLen;
+      this.sumValues[k] = pseudoHeaderSum(buf, off + (v4 ? IPV4_SOURCE_OFFSET : IPV6_SOURCE_OFFSET), v4 ? 4 : 16, IPPROTO_TCP, len - ipLen);
+      this.sumPacket[k] = i;
+      k++;
+    }
+    if (k === 0) return;
+    native().checksumBatch(buf, this.sumOffsets, this.sumLengths, this.sumValues, k);
+    for (let j = 0; j < k; j++) if (this.sumValues[j] === 0xffff) this.csumOk[this.sumPacket[j]!] = 1;
+  }
+
   private startGroup(buf: Uint8Array, off: number, len: number, i: number): void {
     const g = this.groups++;
     this.head[g] = i;
     this.last[g] = i;
     this.count[g] = 1;
     this.bytes[g] = len;
-    this.headCsum[g] = 0;
     const tcpLen = this.tcpLen[i]!;
     if (tcpLen === NOT_TCP) {
       this.open[g] = 0;
@@ -182,12 +212,11 @@ export class GroPlanner {
       const hoff = batch.offsets[h]!;
       if (!sameFlow(buf, hoff, off, ipLen, tcpLen)) continue;
       // Same flow, next in sequence: merge if both checksums hold; otherwise this packet goes alone.
-      if (this.headCsum[g] === 0) this.headCsum[g] = tcpChecksumValid(buf, hoff, batch.lengths[h]!, ipLen) ? 1 : 2;
-      if (this.headCsum[g] !== 1) {
+      if (this.csumOk[h] !== 1) {
         this.open[g] = 0;
         return false;
       }
-      if (!tcpChecksumValid(buf, off, len, ipLen)) return false;
+      if (this.csumOk[i] !== 1) return false;
       this.nextMember[this.last[g]!] = i;
       this.last[g] = i;
       this.count[g]!++;
@@ -280,11 +309,4 @@ function sameFlow(buf: Uint8Array, a: number, b: number, ipLen: number, tcpLen: 
 function equalBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   for (let k = 0; k < n; k++) if (buf[a + k] !== buf[b + k]) return false;
   return true;
-}
-
-/** Whether the TCP checksum of the packet buf[off, off+len) with an ipLen-byte IP header holds. */
-export function tcpChecksumValid(buf: Uint8Array, off: number, len: number, ipLen: number): boolean {
-  const v4 = ipLen === IPV4_MIN_HEADER_BYTES && buf[off]! >> 4 === 4;
-  const pseudo = pseudoHeaderSum(buf, off + (v4 ? 12 : 8), v4 ? 4 : 16, IPPROTO_TCP, len - ipLen);
-  return fold16(checksumAdd(buf, off + ipLen, len - ipLen, pseudo)) === 0xffff;
 }

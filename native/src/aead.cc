@@ -1,0 +1,152 @@
+// ChaCha20-Poly1305 (RFC 8439 AEAD, 12-byte nonce, 16-byte tag, no associated data) over a batch of packets in
+// one call: the transport cipher of WireGuard (whitepaper §5.4.6). Which key, which nonce and where each packet lies are
+// decided in TypeScript; this file only runs the cipher.
+//
+// The cipher is OpenSSL's, reached through the EVP symbols the Node.js binary exports to addons (built against
+// Node's own headers, so no library is linked in). Its ChaCha20 and Poly1305 use the widest SIMD the CPU has.
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "args.h"
+#include "bindings.h"
+#include "errors.h"
+
+namespace tunvpn {
+
+namespace {
+
+constexpr size_t kKeyBytes = 32;
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
+
+// One cipher context reused for every packet of every call (the event loop thread is the only caller).
+EVP_CIPHER_CTX* Context(Napi::Env env) {
+  static EVP_CIPHER_CTX* ctx = nullptr;
+  if (ctx == nullptr) {
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == nullptr || EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, 1) != 1) {
+      ThrowRangeError(env, "ChaCha20-Poly1305 is not available in this Node.js build");
+    }
+  }
+  return ctx;
+}
+
+// The arguments shared by both calls: (src, srcOffsets, lengths, dst, dstOffsets, keys, nonces, count).
+struct Batch {
+  ByteView src;
+  Int32View srcOffsets;
+  Int32View lengths;
+  ByteView dst;
+  Int32View dstOffsets;
+  ByteView keys;
+  ByteView nonces;
+  size_t count;
+};
+
+// Reads the shared arguments; `shift` is the index of `dst` minus 3 (seal has its `padded` array before it).
+// Checks that the per-job arrays hold `count` entries; each call then checks every job's range before running any,
+// so a bad batch throws and changes nothing.
+Batch ParseBatch(const Napi::CallbackInfo& info, size_t shift) {
+  Napi::Env env = info.Env();
+  Batch b{ArgBytes(info, 0, "src"), ArgInt32s(info, 1, "srcOffsets"), ArgInt32s(info, 2, "lengths"),
+          ArgBytes(info, 3 + shift, "dst"), ArgInt32s(info, 4 + shift, "dstOffsets"), ArgBytes(info, 5 + shift, "keys"),
+          ArgBytes(info, 6 + shift, "nonces"), 0};
+  b.count = static_cast<size_t>(ArgInt(info, 7 + shift, "count", 0, 1 << 20));
+  RequireCapacity(env, "srcOffsets", b.srcOffsets.length, b.count);
+  RequireCapacity(env, "lengths", b.lengths.length, b.count);
+  RequireCapacity(env, "dstOffsets", b.dstOffsets.length, b.count);
+  RequireCapacity(env, "keys", b.keys.length, static_cast<uint64_t>(b.count) * kKeyBytes);
+  RequireCapacity(env, "nonces", b.nonces.length, static_cast<uint64_t>(b.count) * kNonceBytes);
+  return b;
+}
+
+// Whether [offset, offset + length) lies inside a buffer of `size` bytes.
+bool Inside(int64_t offset, int64_t length, size_t size) {
+  return offset >= 0 && length >= 0 && static_cast<uint64_t>(offset + length) <= size;
+}
+
+[[noreturn]] void Outside(Napi::Env env, size_t i) {
+  ThrowRangeError(env, "packet " + std::to_string(i) + " lies outside its buffer");
+}
+
+const uint8_t kZeros[16] = {0};
+
+// aeadSealBatch(src, srcOffsets, lengths, padded, dst, dstOffsets, keys, nonces, count): for each i, the plaintext
+// src[srcOffsets[i], +lengths[i]) followed by padded[i] - lengths[i] zero bytes (0..15) is encrypted into
+// dst[dstOffsets[i], +padded[i]) with keys[32i..] and nonces[12i..], and the 16-byte tag follows it. src and dst
+// may be the same buffer when the regions coincide or do not overlap. Returns count.
+Napi::Value SealBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Int32View padded = ArgInt32s(info, 3, "padded");
+  Batch b = ParseBatch(info, 1);
+  RequireCapacity(env, "padded", padded.length, b.count);
+  for (size_t i = 0; i < b.count; i++) {
+    int64_t len = b.lengths.data[i];
+    int64_t pad = static_cast<int64_t>(padded.data[i]) - len;
+    if (pad < 0 || pad >= 16 || !Inside(b.srcOffsets.data[i], len, b.src.length) ||
+        !Inside(b.dstOffsets.data[i], padded.data[i] + static_cast<int64_t>(kTagBytes), b.dst.length)) {
+      Outside(env, i);
+    }
+  }
+  EVP_CIPHER_CTX* ctx = Context(env);
+  for (size_t i = 0; i < b.count; i++) {
+    const uint8_t* in = b.src.data + b.srcOffsets.data[i];
+    uint8_t* out = b.dst.data + b.dstOffsets.data[i];
+    int len = b.lengths.data[i];
+    int pad = padded.data[i] - len;
+    int n = 0;
+    if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, b.keys.data + i * kKeyBytes, b.nonces.data + i * kNonceBytes) != 1 ||
+        (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, len) != 1) ||
+        (pad > 0 && EVP_EncryptUpdate(ctx, out + len, &n, kZeros, pad) != 1) ||
+        EVP_EncryptFinal_ex(ctx, out + len + pad, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagBytes, out + len + pad) != 1) {
+      ThrowRangeError(env, "ChaCha20-Poly1305 seal failed");
+    }
+  }
+  return Napi::Number::New(env, static_cast<double>(b.count));
+}
+
+// aeadOpenBatch(src, srcOffsets, lengths, dst, dstOffsets, keys, nonces, count, results): for each i, authenticates
+// src[srcOffsets[i], +lengths[i]) (ciphertext, then a 16-byte tag; lengths[i] >= 16) and decrypts it into
+// dst[dstOffsets[i], +lengths[i] - 16). results[i] = 1 when the tag verified, 0 when not (dst then holds garbage).
+// src and dst may be the same buffer when the regions coincide or do not overlap. Returns how many verified.
+Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch b = ParseBatch(info, 0);
+  ByteView results = ArgBytes(info, 8, "results");
+  RequireCapacity(env, "results", results.length, b.count);
+  for (size_t i = 0; i < b.count; i++) {
+    int64_t len = b.lengths.data[i];
+    if (len < static_cast<int64_t>(kTagBytes) || !Inside(b.srcOffsets.data[i], len, b.src.length) ||
+        !Inside(b.dstOffsets.data[i], len - static_cast<int64_t>(kTagBytes), b.dst.length)) {
+      Outside(env, i);
+    }
+  }
+  EVP_CIPHER_CTX* ctx = Context(env);
+  size_t verified = 0;
+  for (size_t i = 0; i < b.count; i++) {
+    const uint8_t* in = b.src.data + b.srcOffsets.data[i];
+    uint8_t* out = b.dst.data + b.dstOffsets.data[i];
+    int len = b.lengths.data[i] - static_cast<int>(kTagBytes);
+    uint8_t tag[kTagBytes];
+    memcpy(tag, in + len, kTagBytes);
+    uint8_t last[kTagBytes];
+    int n = 0;
+    bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, b.keys.data + i * kKeyBytes, b.nonces.data + i * kNonceBytes) == 1 &&
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagBytes, tag) == 1 &&
+              (len == 0 || EVP_DecryptUpdate(ctx, out, &n, in, len) == 1) &&
+              EVP_DecryptFinal_ex(ctx, last, &n) == 1;
+    results.data[i] = ok ? 1 : 0;
+    if (ok) verified++;
+  }
+  return Napi::Number::New(env, static_cast<double>(verified));
+}
+
+}  // namespace
+
+void InitAead(Napi::Env env, Napi::Object exports) {
+  exports.Set("aeadSealBatch", Napi::Function::New(env, SealBatch, "aeadSealBatch"));
+  exports.Set("aeadOpenBatch", Napi::Function::New(env, OpenBatch, "aeadOpenBatch"));
+}
+
+}  // namespace tunvpn
