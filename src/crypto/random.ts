@@ -6,8 +6,33 @@ import { randomFillSync } from 'node:crypto';
 
 export type Rng = (buf: Uint8Array) => void;
 
+/** Bytes fetched from the OS at a time for small requests. */
+const POOL_BYTES = 4096;
+/** Requests of at least this many bytes go straight to the OS. */
+const DIRECT_BYTES = 256;
+const pool = new Uint8Array(POOL_BYTES);
+let poolUsed = POOL_BYTES;
+
+/**
+ * The OS CSPRNG (node:crypto randomFillSync). Small requests (timer jitter, indices, nonces: a few bytes, many
+ * times a second) are served from a pool refilled 4 KiB at a time, since each randomFillSync call costs far more
+ * than the bytes it returns; served bytes are wiped from the pool.
+ */
 export const systemRng: Rng = (buf) => {
-  randomFillSync(buf);
+  const n = buf.length;
+  if (n >= DIRECT_BYTES) {
+    randomFillSync(buf);
+    return;
+  }
+  if (poolUsed + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  for (let i = 0; i < n; i++) {
+    buf[i] = pool[poolUsed + i]!;
+    pool[poolUsed + i] = 0;
+  }
+  poolUsed += n;
 };
 
 /**

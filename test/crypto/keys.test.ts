@@ -116,3 +116,25 @@ test('functions taking a key reject wrong lengths', (t) => {
   t.throws(() => encodeKey(new Uint8Array(31)), { instanceOf: KeyFormatError });
   t.throws(() => publicKeyOf(new Uint8Array(33)), { instanceOf: KeyFormatError });
 });
+
+test('systemRng: small draws come from its pool, large ones straight from the OS; all are fresh and whole', (t) => {
+  const seen = new Set<string>();
+  for (const size of [1, 4, 16, 32, 255, 256, 1000, 5000]) {
+    for (let k = 0; k < 50; k++) {
+      const buf = new Uint8Array(size);
+      systemRng(buf);
+      const hex = Buffer.from(buf).toString('hex');
+      // 50 draws of the same size never repeat (a repeat of 4+ random bytes would be a broken pool).
+      if (size >= 4) t.false(seen.has(hex), `size ${size} repeated`);
+      seen.add(hex);
+    }
+  }
+  // Over many 1-byte draws (pool refills included) every byte value turns up: the pool is not stuck or zeroed.
+  const counts = new Set<number>();
+  const one = new Uint8Array(1);
+  for (let k = 0; k < 20_000; k++) {
+    systemRng(one);
+    counts.add(one[0]!);
+  }
+  t.is(counts.size, 256);
+});
