@@ -133,11 +133,12 @@ export class PacketBatch {
     return this.buf.subarray(off, off + this.lengths[i]!);
   }
 
-  /** Copies an ADDR_SLOT into packet i's address. */
+  /** Copies an ADDR_SLOT into packet i's address (per packet on the send path: no view object is made). */
   setAddr(i: number, addr: Uint8Array, addrOffset = 0): void {
     const addrs = this.addrs;
     if (!addrs) throw new Error('this batch carries no addresses');
-    addrs.set(addr.subarray(addrOffset, addrOffset + ADDR_SLOT), i * ADDR_SLOT);
+    const at = i * ADDR_SLOT;
+    for (let k = 0; k < ADDR_SLOT; k++) addrs[at + k] = addr[addrOffset + k]!;
   }
 
   /** Offset of packet i's ADDR_SLOT inside `addrs`. */
