@@ -5,9 +5,16 @@
 import { native } from '../native/addon.js';
 import type { AeadBackend } from './transport-aead.js';
 
-/** The addon's batched cipher as an AeadBackend. Throws when the addon cannot be loaded. */
-export function nativeAeadBackend(): AeadBackend {
+/** Threads a batch may use when nothing else is said: what measured best on a 2-core machine (docs/bench.md). */
+export const DEFAULT_AEAD_THREADS = 1;
+
+/**
+ * The addon's batched cipher as an AeadBackend. `threads` (1..64) sets how many threads share each batch,
+ * process-wide. Throws when the addon cannot be loaded, RangeError for a bad thread count.
+ */
+export function nativeAeadBackend(threads = DEFAULT_AEAD_THREADS): AeadBackend {
   const addon = native();
+  addon.aeadSetThreads(threads);
   return {
     sealBatch: (src, srcOffsets, lengths, padded, dst, dstOffsets, keys, nonces, count) => {
       addon.aeadSealBatch(src, srcOffsets, lengths, padded, dst, dstOffsets, keys, nonces, count);

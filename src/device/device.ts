@@ -49,6 +49,8 @@ export interface DeviceOptions {
   rng?: Rng;
   /** The transport cipher's backend; the native one (one addon call per batch) by default. */
   aeadBackend?: AeadBackend;
+  /** Threads that share each batch of the native cipher (1..64; process-wide). Default DEFAULT_AEAD_THREADS. */
+  threads?: number;
   /** Handshake messages per second that put the device under load (cookies demanded); see protocol/load.ts. */
   underLoadHandshakesPerSecond?: number;
 }
@@ -86,7 +88,7 @@ export class Device {
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? (() => performance.now());
     this.rng = opts.rng ?? systemRng;
-    this.aead = new TransportAead(opts.aeadBackend ?? nativeAeadBackend());
+    this.aead = new TransportAead(opts.aeadBackend ?? nativeAeadBackend(opts.threads));
     this.epochOffsetMs = Date.now() - this.clock();
     this.listenPort = opts.listenPort ?? 0;
     this.fwMark = opts.fwMark ?? 0;

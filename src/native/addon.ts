@@ -234,6 +234,12 @@ export interface NativeAddon {
     src: Uint8Array, srcOffsets: Int32Array, lengths: Int32Array, dst: Uint8Array, dstOffsets: Int32Array,
     keys: Uint8Array, nonces: Uint8Array, count: number, results: Uint8Array,
   ): number;
+  /**
+   * Shares every later batch (of more than 16 jobs) among `threads` threads in all, 1..64 (1: the calling thread
+   * alone; the helpers run only the cipher, on the batch's memory, while the caller waits). Process-wide.
+   * Returns threads.
+   */
+  aeadSetThreads(threads: number): number;
   /** open(path, O_RDONLY|O_CLOEXEC) of a namespace file, e.g. for IFLA_NET_NS_FD. Close with close(). */
   openNetnsFd(nsPath: string): number;
 }

@@ -165,3 +165,32 @@ test('the native AEAD refuses a job outside its buffer before running any', (t) 
   t.throws(() => aead.endSeals(), { instanceOf: RangeError, message: /packet 1 lies outside its buffer/ });
   t.true(dst.every((b) => b === 0), 'nothing was written');
 });
+
+test('a batch shared among native helper threads gives the same bytes and verdicts as one thread', (t) => {
+  const n = 300;
+  const key = randomBytes(32);
+  const src = randomBytes(n * 1500);
+  const run = (threads: number) => {
+    const aead = new TransportAead(nativeAeadBackend(threads));
+    const sealed = new Uint8Array(n * 1500);
+    aead.beginSeals(src, sealed);
+    for (let i = 0; i < n; i++) aead.seal(key, 0, i, src, i * 1500, 1408 - (i % 16), 1408, sealed, i * 1500);
+    aead.endSeals();
+    sealed[7 * 1500 + 5]! ^= 1; // one bad packet
+    const opened = new Uint8Array(n * 1500);
+    aead.beginOpens(sealed, opened);
+    const jobs = Array.from({ length: n }, (_, i) => aead.queueOpen(key, 0, i, i * 1500, 1408 + 16, i * 1500));
+    aead.runOpens();
+    return { sealed: toHex(sealed), opened: toHex(opened), ok: jobs.map((j) => aead.opened(j)) };
+  };
+  try {
+    const one = run(1);
+    const four = run(4);
+    t.is(four.sealed, one.sealed);
+    t.is(four.opened, one.opened);
+    t.deepEqual(four.ok, one.ok);
+    t.deepEqual(one.ok.map((ok, i) => (ok ? -1 : i)).filter((i) => i >= 0), [7]);
+  } finally {
+    nativeAeadBackend(1);
+  }
+});
