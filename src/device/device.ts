@@ -16,14 +16,20 @@ import { nativeAeadBackend } from '../crypto/native-aead.js';
 import { TransportAead, type AeadBackend } from '../crypto/transport-aead.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
-import { DeviceCore, MAX_TUNNEL_MTU_BYTES, type Peer } from '../protocol/index.js';
+import { DeviceCore, MAX_TUNNEL_MTU_BYTES, UNDER_LOAD_HOLD_MS, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { type Prefix } from '../net/ip.js';
 import { EndpointCache } from './endpoints.js';
+import { HANDSHAKE_QUEUE_ENTRIES, HandshakeQueue } from './handshake-queue.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
-import { emptyDeviceStats, type DeviceStats } from './stats.js';
+import { countDrop, emptyDeviceStats, type DeviceStats } from './stats.js';
 
+/** Handshake messages the core gets per turn of the event loop at most, and the time they may take (ms). */
+export const HANDSHAKE_BUDGET_MESSAGES = 64;
+export const HANDSHAKE_BUDGET_MS = 2;
+/** The handshake queue holding this fraction of its size (an eighth, as wireguard-go) puts handshakes under load. */
+const UNDER_LOAD_QUEUE_FRACTION = 8;
 /** Seconds → ms. */
 const MS_PER_S = 1000;
 
@@ -71,6 +77,15 @@ export class Device {
    */
   private readonly epochOffsetMs: number;
   private readonly endpoints = new EndpointCache();
+  /** Initiations and responses waiting for the core (bounded, fair between source networks). */
+  private readonly handshakes = new HandshakeQueue();
+  /** Plaintext room the core never uses for handshake messages. */
+  private readonly handshakeScratch = new Uint8Array(0);
+  private handshakeTurnPending = false;
+  /** Monotonic ms until which the queue's backlog keeps handshakes under load. */
+  private underLoadUntil = -Infinity;
+  /** When under-load time was last accounted (stats.underLoadMs). */
+  private loadCheckedAt = -Infinity;
   private readonly underLoadHandshakesPerSecond: number | undefined;
   private send: SendPipeline;
   private receive: ReceivePipeline;
@@ -116,7 +131,7 @@ export class Device {
   }
 
   private makeReceive(): ReceivePipeline {
-    return new ReceivePipeline(this.core, this.tun, this.endpoints, this.stats, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
+    return new ReceivePipeline(this.core, this.tun, this.endpoints, this.stats, this.handshakes, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
   }
 
   get publicKey(): Uint8Array {
@@ -168,6 +183,43 @@ export class Device {
     this.receive.decryptBatch(batch, this.clock());
     this.send.flushOutbound();
     this.schedule();
+    if (this.handshakes.size > 0) this.serveHandshakes();
+  }
+
+  /* ---------------- handshakes ---------------- */
+
+  /**
+   * Hands queued handshake messages to the protocol core, for at most HANDSHAKE_BUDGET_MS (and at most
+   * HANDSHAKE_BUDGET_MESSAGES) per turn of the event loop, after the turn's data; what is left waits for the next
+   * turn (setImmediate), so socket and TUN I/O are served in between. Under load (the queue a backlog of at least
+   * an eighth of its size, or too many handshakes a second) initiations need a cookie (wireguard-go's rule).
+   */
+  private serveHandshakes(): void {
+    if (this.closed) return;
+    const q = this.handshakes;
+    const start = this.clock();
+    let now = start;
+    for (let n = 0; n < HANDSHAKE_BUDGET_MESSAGES; n++) {
+      const m = q.take();
+      if (m === undefined) break;
+      if (q.size >= HANDSHAKE_QUEUE_ENTRIES / UNDER_LOAD_QUEUE_FRACTION) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
+      this.core.underLoad = now < this.underLoadUntil;
+      const r = this.core.decapsulate(m.buf, m.off, m.len, m.source, now, this.handshakeScratch, 0);
+      if (r.kind === 'error') countDrop(this.stats, r.error);
+      now = this.clock();
+      if (now - start >= HANDSHAKE_BUDGET_MS) break;
+    }
+    if (this.core.isUnderLoad(now)) this.stats.underLoadMs += now - Math.max(start, this.loadCheckedAt);
+    this.loadCheckedAt = now;
+    this.send.flushOutbound();
+    this.schedule();
+    if (q.size > 0 && !this.handshakeTurnPending) {
+      this.handshakeTurnPending = true;
+      setImmediate(() => {
+        this.handshakeTurnPending = false;
+        this.serveHandshakes();
+      });
+    }
   }
 
   /* ---------------- timers ---------------- */

@@ -3,9 +3,10 @@
  *
  *   1. a batch of datagrams arrives with their source addresses (valid until we return);
  *   2. each source is interned to a stable Endpoint (no allocation for known sources);
- *   3. the protocol core dispatches on (type, length): a transport message is queued to be opened into the next
- *      slot of a preallocated TUN batch; handshake and cookie messages update peer state at once and may queue
- *      replies;
+ *   3. classified by (type, length): initiations and responses are copied into the bounded, per-network-fair
+ *      handshake queue (or shed when it has no room) and left for later; a transport message is queued to be
+ *      opened into the next slot of a preallocated TUN batch; cookie replies and everything else go to the
+ *      protocol core at once;
  *   4. one aead call authenticates and decrypts every queued message; in arrival order each then passes the
  *      replay window and is accepted only if its inner source address belongs to the peer that sent it;
  *   5. anything rejected is dropped and counted under its reason, never thrown;
@@ -15,7 +16,8 @@ import { ADDR_SLOT } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { Tun } from '../tun/tun.js';
-import { plaintextCapacity, type DeviceCore, type Result } from '../protocol/index.js';
+import { classify, MESSAGE_INITIATION, MESSAGE_RESPONSE, plaintextCapacity, type DeviceCore, type Result } from '../protocol/index.js';
+import type { HandshakeQueue } from './handshake-queue.js';
 import type { EndpointCache } from './endpoints.js';
 import { countDrop, type DeviceStats } from './stats.js';
 
@@ -31,6 +33,7 @@ export class ReceivePipeline {
     private readonly tun: Tun,
     private readonly endpoints: EndpointCache,
     private readonly stats: DeviceStats,
+    private readonly handshakes: HandshakeQueue,
     batchSize: number,
     maxDatagramBytes: number,
   ) {
@@ -55,6 +58,13 @@ export class ReceivePipeline {
         this.begin(batch.buf);
       }
       const source = endpoints.intern(addrs, i * ADDR_SLOT);
+      const type = classify(batch.buf, off, len);
+      if (type === MESSAGE_INITIATION || type === MESSAGE_RESPONSE) {
+        // Handshakes wait in their own bounded queue, served after the data (Device.serveHandshakes).
+        if (this.handshakes.offer(batch.buf, off, len, source)) stats.handshakesQueued++;
+        else countDrop(stats, 'handshakeShed');
+        continue;
+      }
       const r = core.decapsulate(batch.buf, off, len, source, now, out.buf, this.slot * out.slotSize + out.headroom);
       if (r.kind === 'pending') this.slot++;
       else if (r.kind === 'error') countDrop(stats, r.error);

@@ -23,18 +23,25 @@ export interface DeviceStats {
   noEndpoint: number;
   /** Outgoing packets too large to encrypt into one datagram slot (larger than the device's largest packet). */
   tooBig: number;
-  /** Incoming datagrams dropped, by reason. */
-  dropped: Partial<Record<ErrorKind | 'oversized', number>>;
+  /** Handshake messages queued for the protocol core (see handshake-queue.ts). */
+  handshakesQueued: number;
+  /** Milliseconds during which handshakes were under load (cookies demanded), summed. */
+  underLoadMs: number;
+  /** Incoming datagrams dropped, by reason ('handshakeShed': the handshake queue had no room for it). */
+  dropped: Partial<Record<DropReason, number>>;
 }
+
+/** Why an incoming datagram was dropped: the protocol core's reasons and the device's own. */
+export type DropReason = ErrorKind | 'oversized' | 'handshakeShed';
 
 export function emptyDeviceStats(): DeviceStats {
   return {
     tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
-    noEndpoint: 0, tooBig: 0, dropped: {},
+    noEndpoint: 0, tooBig: 0, handshakesQueued: 0, underLoadMs: 0, dropped: {},
   };
 }
 
-export function countDrop(stats: DeviceStats, reason: ErrorKind | 'oversized'): void {
+export function countDrop(stats: DeviceStats, reason: DropReason): void {
   stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
 }
 

@@ -96,3 +96,12 @@ export const RATELIMIT_GC_INTERVAL_MS = 1000;
  * (The kernel sizes its table from RAM: 8 × buckets, up to 64 Ki entries.)
  */
 export const RATELIMIT_MAX_ENTRIES = 16_384;
+
+/* ---------- Cookie replies under load (protocol/device-core.ts) ---------- */
+
+/**
+ * Cookie replies per second one source address may draw under load (burst COOKIE_REPLY_BURST_PER_SOURCE): a
+ * client needs one per REKEY_TIMEOUT, a flood gets no more than this, so replies never amplify it.
+ */
+export const COOKIE_REPLIES_PER_SOURCE_PER_S = 10;
+export const COOKIE_REPLY_BURST_PER_SOURCE = 5;

@@ -54,6 +54,8 @@ export class CookieChecker {
   checkMac2(msg: Uint8Array, mac1Off: number, source: Uint8Array, now: number): boolean {
     if (now - this.secretSetAt > COOKIE_REFRESH_TIME_MS) return false;
     const mac2Off = mac1Off + MAC_BYTES;
+    // An all-zero mac2 is "no cookie" (whitepaper §5.4.4): refused without computing two MACs.
+    if (isZeroKey(msg.subarray(mac2Off, mac2Off + MAC_BYTES))) return false;
     const cookie = mac(this.secret, source);
     const expected = mac(cookie, msg.subarray(0, mac2Off));
     wipe(cookie);

@@ -26,7 +26,7 @@ import { Peer, type IndexEntry, type Outbound, type PeerContext } from './peer.j
 import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED, type Session } from './session.js';
 import { RateLimiter } from './ratelimiter.js';
 import { NEVER } from './timers.js';
-import { TRANSPORT_HEADER_BYTES } from './constants.js';
+import { COOKIE_REPLIES_PER_SOURCE_PER_S, COOKIE_REPLY_BURST_PER_SOURCE, TRANSPORT_HEADER_BYTES } from './constants.js';
 import { TRANSPORT_TAG_LEN, type TransportAead } from '../crypto/transport-aead.js';
 import {
   IPV4_DESTINATION_OFFSET, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_DESTINATION_OFFSET, IPV6_HEADER_BYTES,
@@ -39,6 +39,7 @@ export type ErrorKind =
   | 'invalidMac1'
   | 'cookieSent' // under load and no valid mac2: we answered with a cookie reply instead
   | 'rateLimited' // under load, valid mac2, but its source address sent more handshakes than its share
+  | 'cookieRateLimited' // under load, no valid mac2, and its source already had its share of cookie replies
   | 'unknownIndex'
   | 'invalidCookieReply'
   | 'expiredSession'
@@ -99,6 +100,11 @@ export class DeviceCore<E> {
   private readonly handshakeLoad: HandshakeLoad;
   /** Per-source handshake limiter, applied under load after the mac2 check (see ratelimiter.ts). */
   readonly rateLimiter = new RateLimiter();
+  /**
+   * Per-source limit on cookie replies: a flood of initiations from one address (spoofed or not) gets a few
+   * replies a second, not one each, so tunvpn never amplifies a flood towards the address it names.
+   */
+  readonly cookieLimiter = new RateLimiter({ perSecond: COOKIE_REPLIES_PER_SOURCE_PER_S, burst: COOKIE_REPLY_BURST_PER_SOURCE });
   private readonly peers = new Map<string, Peer<E>>();
   private readonly ctx: PeerContext<E>;
   private readonly checker: CookieChecker;
@@ -291,8 +297,8 @@ export class DeviceCore<E> {
   }
 
   /**
-   * mac1 always; under load also mac2, answering with a cookie reply when it is missing or stale, and then the
-   * per-source rate limit (as wireguard-go and the kernel: only messages whose source proved its address by a
+   * mac1 always; under load also mac2, answering with a cookie reply when it is missing or stale (at most
+   * COOKIE_REPLIES_PER_SOURCE_PER_S per source address), and then the per-source rate limit (as wireguard-go and the kernel: only messages whose source proved its address by a
    * valid mac2 reach the limiter, so spoofed floods cannot fill it or spend a real source's share).
    */
   private checkMacs(msg: Uint8Array, mac1Off: number, source: E, now: number): ErrorKind | null {
@@ -304,6 +310,7 @@ export class DeviceCore<E> {
       const address = this.opts.endpointAddress?.(source) ?? sourceBytes;
       return this.rateLimiter.allow(address, now) ? null : 'rateLimited';
     }
+    if (!this.cookieLimiter.allow(this.opts.endpointAddress?.(source) ?? sourceBytes, now)) return 'cookieRateLimited';
     const sender = readU32LE(msg, 4);
     const reply = this.checker.createReply(msg, mac1Off, sender, sourceBytes, now);
     this.outbound.push({ peer: null, endpoint: source, data: reply });
@@ -352,6 +359,11 @@ export class DeviceCore<E> {
       this.errors.set(kind, r);
     }
     return r;
+  }
+
+  /** Whether handshakes are treated as under load at `now` (forced by `underLoad`, or by their rate). */
+  isUnderLoad(now: number): boolean {
+    return this.underLoad || this.handshakeLoad.busy(now);
   }
 
   /* ---------------- timers ---------------- */
