@@ -18,7 +18,8 @@
         "src/netlink.cc",
         "src/netns.cc",
         "src/aead.cc",
-        "src/checksum.cc"
+        "src/checksum.cc",
+        "src/blake2s.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

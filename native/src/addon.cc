@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tunvpn::InitNetns(env, exports);
   tunvpn::InitAead(env, exports);
   tunvpn::InitChecksum(env, exports);
+  tunvpn::InitBlake2s(env, exports);
   constants.Freeze();
   exports.Set("constants", constants);
   return exports;

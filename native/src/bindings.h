@@ -14,5 +14,6 @@ void InitNetlink(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitAead(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
+void InitBlake2s(Napi::Env env, Napi::Object exports);
 
 }  // namespace tunvpn

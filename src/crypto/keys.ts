@@ -79,6 +79,17 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Whether a equals b[bOff, bOff + a.length), in time that depends only on a's length; false when b is too short.
+ * For comparing a computed MAC with the one in a message without making a view.
+ */
+export function constantTimeEqualAt(a: Uint8Array, b: Uint8Array, bOff: number): boolean {
+  if (bOff < 0 || bOff + a.length > b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[bOff + i]!;
+  return diff === 0;
+}
+
+/**
  * Whether the key is absent or all zeros (`wg` and the UAPI treat an all-zero key as "no key"; an all-zero DH
  * result marks a low-order point, whitepaper §5.4.3). Constant time in the length.
  */

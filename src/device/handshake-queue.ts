@@ -93,7 +93,8 @@ export class HandshakeQueue {
       return false;
     }
     const slot = this.free[--this.freeCount]!;
-    this.arena.set(buf.subarray(off, off + len), slot * INITIATION_BYTES);
+    const at = slot * INITIATION_BYTES;
+    for (let i = 0; i < len; i++) this.arena[at + i] = buf[off + i]!; // no view object per message
     this.lengths[slot] = len;
     this.sources[slot] = source;
     net.slots[(net.head + net.count) % this.perNetwork] = slot;

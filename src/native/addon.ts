@@ -214,6 +214,13 @@ export interface NativeAddon {
    */
   checksumBatch(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, sums: Int32Array, count: number): number;
 
+  // ---- keyed BLAKE2s (RFC 7693; WireGuard's MAC) -------------------------------------------------------------
+  /**
+   * out (16 or 32 bytes: the digest size) becomes Keyed-BLAKE2s(key, data[dataOffset, +dataLength)); key is 1..32
+   * bytes. RangeError otherwise, or when the range lies outside data. Returns out.length.
+   */
+  blake2sMac(key: Uint8Array, data: Uint8Array, dataOffset: number, dataLength: number, out: Uint8Array): number;
+
   // ---- transport AEAD (ChaCha20-Poly1305, RFC 8439; OpenSSL inside Node) -----------------------------------
   /**
    * For each job i < count: lengths[i] plaintext bytes at src[srcOffsets[i]] followed by padded[i] - lengths[i]

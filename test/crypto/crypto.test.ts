@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hash, hmac, kdf, keyedBlake2s, mac } from '../../src/crypto/blake2s.js';
+import { hash, hmac, kdf, keyedBlake2s, mac, macInto } from '../../src/crypto/blake2s.js';
 import { aeadOpen, aeadSeal, counterNonce, xaeadOpen, xaeadSeal } from '../../src/crypto/aead.js';
 import { TransportAead } from '../../src/crypto/transport-aead.js';
 import { nativeAeadBackend } from '../../src/crypto/native-aead.js';
@@ -193,4 +193,18 @@ test('a batch shared among native helper threads gives the same bytes and verdic
   } finally {
     nativeAeadBackend(1);
   }
+});
+
+test('MAC through the addon equals @noble keyed BLAKE2s-128 on random keys and inputs; macInto reads a range', (t) => {
+  for (let i = 0; i < 300; i++) {
+    const key = randomBytes(i % 3 === 0 ? 16 : 32);
+    const data = randomBytes(i);
+    t.is(toHex(mac(key, data)), toHex(keyedBlake2s(key, data, 16)), `length ${i}`);
+    const out = new Uint8Array(16);
+    const padded = Buffer.concat([randomBytes(5), data, randomBytes(3)]);
+    macInto(key, padded, 5, data.length, out);
+    t.is(toHex(out), toHex(keyedBlake2s(key, data, 16)));
+  }
+  t.throws(() => macInto(new Uint8Array(0), new Uint8Array(4), 0, 4, new Uint8Array(16)), { instanceOf: RangeError });
+  t.throws(() => macInto(new Uint8Array(16), new Uint8Array(4), 2, 4, new Uint8Array(16)), { instanceOf: RangeError });
 });
