@@ -39,6 +39,12 @@ import { constants as osConstants } from 'node:os';
 export const SOCKET_BUFFER_BYTES = 7 << 20;
 /** Batches drained per readiness wake-up before yielding to the event loop. */
 const MAX_BATCHES_PER_WAKE = 8;
+/**
+ * Datagrams delivered per readiness wake-up at most before yielding: with UDP GRO one recvmmsg can return
+ * thousands of small datagrams (a flood of 148-byte handshakes coalesces 400 to a message), and the TUN device and
+ * timers must get their turn in between.
+ */
+const MAX_DATAGRAMS_PER_WAKE = 4096;
 /** open(0): attempts at finding a port free on both families. */
 const PORT_PICK_ATTEMPTS = 10;
 /** Consecutive poll errors on a socket before we stop re-arming its watcher. */
@@ -378,7 +384,8 @@ export class NativeBind implements Bind {
     const out = gro.batch;
     const outAddrs = out.addrs!;
     const limit = this.rx.maxPacketSize;
-    for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
+    let delivered = 0;
+    for (let round = 0; round < MAX_BATCHES_PER_WAKE && delivered < MAX_DATAGRAMS_PER_WAKE; round++) {
       let n: number;
       try {
         n = this.addon.recvmmsgGro(s.fd, gro.arena, GRO_SLOT_BYTES, gro.lengths, gro.addrs, gro.segments, GRO_MESSAGES);
@@ -404,18 +411,22 @@ export class NativeBind implements Bind {
         let p = 0;
         do {
           if (k === out.capacity) {
-            this.stats.receiveDropped++;
-          } else {
-            out.offsets[k] = base + p;
-            out.lengths[k] = Math.min(seg, len - p);
-            copySlot(gro.addrs, j * ADDR_SLOT, outAddrs, k * ADDR_SLOT);
-            k++;
+            // A full batch goes up and splitting goes on: no datagram of a coalesced message is lost here.
+            out.count = k;
+            this.deliverBatch(out);
+            delivered += k;
+            k = 0;
           }
+          out.offsets[k] = base + p;
+          out.lengths[k] = Math.min(seg, len - p);
+          copySlot(gro.addrs, j * ADDR_SLOT, outAddrs, k * ADDR_SLOT);
+          k++;
           p += seg;
         } while (p < len);
       }
       out.count = k;
       this.deliverBatch(out);
+      delivered += k;
       if (n < GRO_MESSAGES || this.onReceive === undefined) return;
     }
   }

@@ -84,8 +84,11 @@ export class Device {
   private handshakeTurnPending = false;
   /** Monotonic ms until which the queue's backlog keeps handshakes under load. */
   private underLoadUntil = -Infinity;
-  /** When under-load time was last accounted (stats.underLoadMs). */
-  private loadCheckedAt = -Infinity;
+  /** When under-load time was last accounted (stats.underLoadMs), and whether it was under load then. */
+  private loadCheckedAt = 0;
+  private wasUnderLoad = false;
+  /** dropped.handshakeShed at the last turn. */
+  private shedSeen = 0;
   private readonly underLoadHandshakesPerSecond: number | undefined;
   private send: SendPipeline;
   private receive: ReceivePipeline;
@@ -191,14 +194,18 @@ export class Device {
   /**
    * Hands queued handshake messages to the protocol core, for at most HANDSHAKE_BUDGET_MS (and at most
    * HANDSHAKE_BUDGET_MESSAGES) per turn of the event loop, after the turn's data; what is left waits for the next
-   * turn (setImmediate), so socket and TUN I/O are served in between. Under load (the queue a backlog of at least
-   * an eighth of its size, or too many handshakes a second) initiations need a cookie (wireguard-go's rule).
+   * turn (setImmediate), so socket and TUN I/O are served in between. Under load (messages shed at the queue, a
+   * backlog of an eighth of its size as wireguard-go, or too many handshakes a second) initiations need a cookie.
    */
   private serveHandshakes(): void {
     if (this.closed) return;
     const q = this.handshakes;
     const start = this.clock();
     let now = start;
+    // Handshakes shed since the last turn mean they arrive faster than they are taken: under load at once.
+    const shed = this.stats.dropped.handshakeShed ?? 0;
+    if (shed !== this.shedSeen) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
+    this.shedSeen = shed;
     for (let n = 0; n < HANDSHAKE_BUDGET_MESSAGES; n++) {
       const m = q.take();
       if (m === undefined) break;
@@ -209,7 +216,10 @@ export class Device {
       now = this.clock();
       if (now - start >= HANDSHAKE_BUDGET_MS) break;
     }
-    if (this.core.isUnderLoad(now)) this.stats.underLoadMs += now - Math.max(start, this.loadCheckedAt);
+    // Time under load: the stretch since the last check counts when handshakes were under load at both ends of it.
+    const loaded = this.core.isUnderLoad(now);
+    if (loaded && this.wasUnderLoad) this.stats.underLoadMs += now - this.loadCheckedAt;
+    this.wasUnderLoad = loaded;
     this.loadCheckedAt = now;
     this.send.flushOutbound();
     this.schedule();

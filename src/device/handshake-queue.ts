@@ -1,14 +1,15 @@
 /**
  * Where incoming handshake initiations and responses wait before the protocol core spends MAC and Diffie-Hellman
- * work on them: bounded, fair between source networks, and served in small budgets between the event loop's I/O
- * turns, so a handshake flood can neither grow memory nor keep transport data waiting (wireguard-go keeps such a
- * queue of 1024 and sheds what does not fit at receive time; the kernel keeps 4096).
+ * work on them: bounded, fair between sources, and served in small budgets between the event loop's I/O turns, so
+ * a handshake flood can neither grow memory nor keep transport data waiting (wireguard-go keeps such a queue of
+ * 1024 and sheds what does not fit at receive time; the kernel keeps 4096).
  *
- * Fairness: messages are grouped by source network (IPv4 /24, IPv6 /48: a flood from one network, spoofed or not,
- * is one group). Each group has its own FIFO of at most HANDSHAKE_QUEUE_PER_NETWORK entries and take() serves the
- * groups round robin, so a flooding network gets one turn in N and a legitimate peer elsewhere is not stuck
- * behind it. What does not fit (its group full, the queue full, or no room for another group) is shed at once,
- * costing one copy-free length check.
+ * Fairness: messages are grouped by source address (IPv4 /32, IPv6 /64: the per-source rate limiter's grouping).
+ * Each source has its own FIFO of at most HANDSHAKE_QUEUE_PER_SOURCE entries and take() serves the sources round
+ * robin, so a flooding source gets one turn in N. When the queue is full, a message from a source with fewer
+ * messages waiting takes the place of the oldest message of a heavier source (found among the next few in the
+ * ring), so a peer that sends one initiation is not shed because a flood got there first; otherwise the newcomer
+ * is shed. Either way it costs a few comparisons, never a MAC.
  *
  * Pure bookkeeping over preallocated storage: no clock, no I/O. Runs on the event loop only.
  */
@@ -17,13 +18,12 @@ import { INITIATION_BYTES } from '../protocol/index.js';
 
 /** Messages held at most (wireguard-go's QueueHandshakeSize). */
 export const HANDSHAKE_QUEUE_ENTRIES = 1024;
-/** Messages one source network may have waiting. */
-export const HANDSHAKE_QUEUE_PER_NETWORK = 16;
-/** Source networks with messages waiting, at most. */
-export const HANDSHAKE_QUEUE_NETWORKS = 256;
-/** Bytes of an IPv4 / IPv6 address that name its network: /24 and /48. */
-const IPV4_NETWORK_BYTES = 3;
-const IPV6_NETWORK_BYTES = 6;
+/** Messages one source may have waiting. */
+export const HANDSHAKE_QUEUE_PER_SOURCE = 16;
+/** Sources looked at for a heavier one to make room, when the queue is full. */
+const EVICTION_SCAN = 8;
+/** Bytes of an IPv6 address that name its source: the /64. */
+const IPV6_SOURCE_BYTES = 8;
 
 /** One queued message, as take() hands it out: valid until the next take() or offer(). */
 export interface QueuedHandshake {
@@ -33,35 +33,32 @@ export interface QueuedHandshake {
   source: Endpoint;
 }
 
-/** A source network's FIFO of slot numbers. */
-interface Network {
+/** A source's FIFO of slot numbers, and its place in the round-robin ring. */
+interface Source {
   key: number | string;
   slots: Int32Array;
   head: number;
   count: number;
+  next: Source;
+  prev: Source;
 }
 
 export class HandshakeQueue {
   private readonly arena: Uint8Array;
   private readonly lengths: Int32Array;
-  private readonly sources: (Endpoint | undefined)[];
+  private readonly endpoints: (Endpoint | undefined)[];
   private readonly free: Int32Array;
   private freeCount: number;
-  private readonly byKey = new Map<number | string, Network>();
-  /** Networks with messages waiting, in round-robin order; `turn` is the next one served. */
-  private readonly ring: Network[] = [];
-  private turn = 0;
-  private readonly spare: Network[] = [];
+  private readonly byKey = new Map<number | string, Source>();
+  /** The next source served; the ring is a circular doubly linked list through next/prev. */
+  private turn: Source | undefined;
+  private readonly spare: Source[] = [];
   private readonly out: QueuedHandshake;
 
-  constructor(
-    readonly capacity = HANDSHAKE_QUEUE_ENTRIES,
-    private readonly perNetwork = HANDSHAKE_QUEUE_PER_NETWORK,
-    private readonly maxNetworks = HANDSHAKE_QUEUE_NETWORKS,
-  ) {
+  constructor(readonly capacity = HANDSHAKE_QUEUE_ENTRIES, private readonly perSource = HANDSHAKE_QUEUE_PER_SOURCE) {
     this.arena = new Uint8Array(capacity * INITIATION_BYTES);
     this.lengths = new Int32Array(capacity);
-    this.sources = new Array<Endpoint | undefined>(capacity).fill(undefined);
+    this.endpoints = new Array<Endpoint | undefined>(capacity).fill(undefined);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeCount = capacity;
@@ -73,71 +70,110 @@ export class HandshakeQueue {
     return this.capacity - this.freeCount;
   }
 
+  /** Sources with messages waiting. */
+  get sources(): number {
+    return this.byKey.size;
+  }
+
   /**
    * Copies the handshake message buf[off, off+len) (at most INITIATION_BYTES, the largest kind) from `source` into
-   * the queue. Returns false when it is shed (the queue, its network's share, or the network table is full).
+   * the queue. Returns false when it is shed (its source has its share waiting, or the queue is full of sources
+   * no heavier than it).
    */
   offer(buf: Uint8Array, off: number, len: number, source: Endpoint): boolean {
-    if (this.freeCount === 0 || len > INITIATION_BYTES || len < 0) return false;
-    const key = networkKey(source);
-    let net = this.byKey.get(key);
-    if (net === undefined) {
-      if (this.ring.length >= this.maxNetworks) return false;
-      net = this.spare.pop() ?? { key, slots: new Int32Array(this.perNetwork), head: 0, count: 0 };
-      net.key = key;
-      net.head = 0;
-      net.count = 0;
-      this.byKey.set(key, net);
-      this.ring.push(net);
-    } else if (net.count >= this.perNetwork) {
-      return false;
-    }
+    if (len > INITIATION_BYTES || len < 0) return false;
+    const key = sourceKey(source);
+    const src = this.byKey.get(key);
+    const count = src === undefined ? 0 : src.count;
+    if (count >= this.perSource) return false;
+    if (this.freeCount === 0 && !this.evictHeavierThan(count)) return false;
+    const into = src ?? this.join(key);
     const slot = this.free[--this.freeCount]!;
     const at = slot * INITIATION_BYTES;
     for (let i = 0; i < len; i++) this.arena[at + i] = buf[off + i]!; // no view object per message
     this.lengths[slot] = len;
-    this.sources[slot] = source;
-    net.slots[(net.head + net.count) % this.perNetwork] = slot;
-    net.count++;
+    this.endpoints[slot] = source;
+    into.slots[(into.head + into.count) % this.perSource] = slot;
+    into.count++;
     return true;
   }
 
-  /** The next message, networks served round robin; undefined when the queue is empty. */
+  /** The next message, sources served round robin; undefined when the queue is empty. */
   take(): QueuedHandshake | undefined {
-    const ring = this.ring;
-    if (ring.length === 0) return undefined;
-    if (this.turn >= ring.length) this.turn = 0;
-    const net = ring[this.turn]!;
-    const slot = net.slots[net.head]!;
-    net.head = (net.head + 1) % this.perNetwork;
-    net.count--;
-    if (net.count === 0) {
-      // The network leaves the ring; the one after it moves into its place and is served next.
-      ring.splice(this.turn, 1);
-      this.byKey.delete(net.key);
-      this.spare.push(net);
-    } else {
-      this.turn++;
-    }
-    this.free[this.freeCount++] = slot;
+    const src = this.turn;
+    if (src === undefined) return undefined;
+    const slot = this.popOldest(src);
+    if (this.turn === src) this.turn = src.next;
     const out = this.out;
     out.off = slot * INITIATION_BYTES;
     out.len = this.lengths[slot]!;
-    out.source = this.sources[slot]!;
-    this.sources[slot] = undefined;
+    out.source = this.endpoints[slot]!;
+    this.endpoints[slot] = undefined;
+    this.free[this.freeCount++] = slot;
     return out;
+  }
+
+  /** Frees the oldest message of a source (among the next EVICTION_SCAN) holding more than count + 1. */
+  private evictHeavierThan(count: number): boolean {
+    let s = this.turn;
+    for (let i = 0; i < EVICTION_SCAN && s !== undefined; i++, s = s.next) {
+      if (s.count > count + 1) {
+        const slot = this.popOldest(s);
+        this.endpoints[slot] = undefined;
+        this.free[this.freeCount++] = slot;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Removes and returns the oldest slot of `src`, taking src out of the ring when it empties. */
+  private popOldest(src: Source): number {
+    const slot = src.slots[src.head]!;
+    src.head = (src.head + 1) % this.perSource;
+    src.count--;
+    if (src.count === 0) this.leave(src);
+    return slot;
+  }
+
+  private join(key: number | string): Source {
+    const src = this.spare.pop() ?? ({ key, slots: new Int32Array(this.perSource), head: 0, count: 0 } as Source);
+    src.key = key;
+    src.head = 0;
+    src.count = 0;
+    this.byKey.set(key, src);
+    const t = this.turn;
+    if (t === undefined) {
+      src.next = src.prev = src;
+      this.turn = src;
+    } else {
+      // Joins just before the next one served: it is served last in this round.
+      src.next = t;
+      src.prev = t.prev;
+      t.prev.next = src;
+      t.prev = src;
+    }
+    return src;
+  }
+
+  private leave(src: Source): void {
+    this.byKey.delete(src.key);
+    if (src.next === src) {
+      this.turn = undefined;
+    } else {
+      src.prev.next = src.next;
+      src.next.prev = src.prev;
+      if (this.turn === src) this.turn = src.next;
+    }
+    this.spare.push(src);
   }
 }
 
-/** The map key of a source's network: IPv4 /24 as a number, IPv6 /48 as a short string. */
-function networkKey(source: Endpoint): number | string {
+/** The map key of a source: an IPv4 address as a number, an IPv6 /64 as a short string. */
+function sourceKey(source: Endpoint): number | string {
   const a = source.addressBytes;
-  if (a.length === 4) {
-    let k = 0;
-    for (let i = 0; i < IPV4_NETWORK_BYTES; i++) k = k * 256 + a[i]!;
-    return k;
-  }
+  if (a.length === 4) return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
   let s = '';
-  for (let i = 0; i < IPV6_NETWORK_BYTES; i++) s += String.fromCharCode(a[i]!);
+  for (let i = 0; i < IPV6_SOURCE_BYTES; i++) s += String.fromCharCode(a[i]!);
   return s;
 }

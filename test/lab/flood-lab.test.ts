@@ -2,15 +2,15 @@
  * The lab's host on b's LAN and the flood generator, end to end (root): the host f reaches b and c over the
  * bridge; the flooder, run in f as the bench runs it, delivers initiations to a socket in b whose MAC1 b's key
  * accepts, from the source addresses it was given; dispose removes f too. A fresh wireguard-go peer in c, added to
- * b over the UAPI, completes a handshake with b. Skipped, with a log line, when not root (or without wireguard-go).
+ * b over the UAPI, completes a handshake with b. Skipped, with the reason, when not root (or without wireguard-go).
  */
-import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { seededRng, systemRng } from '../../src/crypto/random.js';
-import { Lab, nsPrefix, onPath, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
+import { Lab, nsPrefix, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
 import { socketPath } from '../../src/uapi/paths.js';
 import { existsSync } from 'node:fs';
 import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
@@ -20,12 +20,8 @@ import { CookieChecker } from '../../src/protocol/cookie.js';
 import { INITIATION_BYTES } from '../../src/protocol/constants.js';
 import { classify, INIT_OFF_MAC1 } from '../../src/protocol/messages.js';
 
-const isRoot = process.getuid?.() === 0;
-const rootTest = isRoot ? test.serial : test.skip;
-if (!isRoot) console.log('flood lab test skipped: it needs root (network namespaces)');
-const wgMissing = ['wireguard-go', 'wg'].filter((b) => !onPath(b));
-const wgTest = isRoot && wgMissing.length === 0 ? test.serial : test.skip;
-if (wgMissing.length) console.log(`fresh peer test skipped: not installed: ${wgMissing.join(', ')}`);
+const rootTest = testWhen(skipReason({ root: true, addon: true }));
+const wgTest = testWhen(skipReason({ root: true, commands: ['wireguard-go', 'wg'] }));
 /** A generous wait for the fresh peer's first handshake (ms): not a performance bound. */
 const HANDSHAKE_WAIT_MS = 30_000;
 
