@@ -29,7 +29,8 @@ export const NAMED_TABLES: Readonly<Record<string, number>> = { default: 253, ma
 
 const MAX_QUOTED = 48;
 const DECIMAL = /^[0-9]+$/;
-const HEXADECIMAL = /^0[xX][0-9a-fA-F]+$/;
+/** wg reads a value as hex only after a lowercase "0x" (config.c, parse_fwmark); "0X1234" is no number to it. */
+const HEXADECIMAL = /^0x[0-9a-fA-F]+$/;
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const MAX_HOSTNAME = 253;
 
@@ -78,12 +79,16 @@ export function tableValue(text: string): 'auto' | 'off' | number {
   return integerValue('Table', text, 1, MAX_U32);
 }
 
-/** FwMark: decimal or 0x-hex 32-bit value, or 'off'; 0 and 'off' both mean "no mark" (undefined). */
+/**
+ * FwMark: a 32-bit unsigned value, decimal or hex after a lowercase 0x (as wg's config.c reads it), or 'off'; 0 and
+ * 'off' both mean "no mark" (undefined).
+ */
 export function fwMarkValue(text: string): number | undefined {
   if (text.toLowerCase() === 'off') return undefined;
   let n: number;
   if (DECIMAL.test(text)) n = Number(text);
   else if (HEXADECIMAL.test(text)) n = parseInt(text.slice(2), 16);
+  else if (/^0X/.test(text)) throw new BadValue(`FwMark ${quote(text)}: write hex with a lowercase 0x, as wg reads it`);
   else throw new BadValue(`FwMark must be off, a decimal number or 0x-prefixed hex, got ${quote(text)}`);
   if (!(n <= MAX_U32)) throw new BadValue(`FwMark must fit in 32 bits (at most ${MAX_U32}), got ${quote(text)}`);
   return n === 0 ? undefined : n;

@@ -122,7 +122,9 @@ export interface NativeAddon {
    * IPV6_V6ONLY when v6only is true. Returns the fd and the port actually bound.
    */
   udpOpen(family: 4 | 6, address: string, port: number, v6only: boolean): { fd: number; port: number };
+  /** setsockopt with a C int value: -2^31..2^31-1 (pass an unsigned 32-bit option such as SO_MARK as `v | 0`). */
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
+  /** getsockopt of a C int option, as a signed 32-bit number (`>>> 0` gives an unsigned option's value). */
   getsockoptInt(fd: number, level: number, name: number): number;
   /**
    * recvmmsg: datagram i lands at arena[i*slotSize ...], its length in lengths[i], its source address in

@@ -101,6 +101,11 @@ test('the same AllowedIPs prefix in two peers is an error naming both lines (aft
   );
 });
 
+test('FwMark with a capital 0X is refused at its line, as wg refuses it (hex needs a lowercase 0x)', (t) => {
+  t.deepEqual(errorsOf(iface('FwMark = 0X1234\n')), [`${FILE}:3: FwMark "0X1234": write hex with a lowercase 0x, as wg reads it`]);
+  t.deepEqual(errorsOf(iface('FwMark = 0x\n')), [`${FILE}:3: FwMark must be off, a decimal number or 0x-prefixed hex, got "0x"`]);
+});
+
 test('repeated single-valued keys and a second [Interface] are errors; repeatable keys are not', (t) => {
   t.deepEqual(errorsOf(iface(`ListenPort = 1\nAddress = 10.0.0.1/24\nAddress = 10.0.0.2/24\nlistenport = 2\n[Interface]\nPrivateKey = ${PRIV}\n`)), [
     `${FILE}:6: ListenPort is set twice in this section (first at line 3)`,

@@ -107,6 +107,15 @@ test('comments (full line and trailing), blank lines and CRLF are ignored', (t) 
   t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['10.0.0.0/8']);
 });
 
+test('FwMark is a 32-bit unsigned value: marks with the top bit set are taken as written', (t) => {
+  const mark = (text: string) => parse(`[Interface]\nPrivateKey = ${PRIV}\nFwMark = ${text}\n`).interface.fwMark;
+  t.is(mark('0x80000000'), 0x80000000);
+  t.is(mark('2147483648'), 0x80000000);
+  t.is(mark('0xffffffff'), 0xffffffff);
+  t.is(mark('0xFFFFFFFF'), 0xffffffff);
+  t.is(mark('0x51820'), 0x51820);
+});
+
 test('ListenPort 0 means random; FwMark off/0 and PersistentKeepalive 0 mean unset; named tables', (t) => {
   const base = (extra: string) => parse(`[Interface]\nPrivateKey = ${PRIV}\n${extra}\n`).interface;
   t.is(base('ListenPort = 0').listenPort, undefined);
