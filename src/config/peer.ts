@@ -41,10 +41,12 @@ export function parsePeer(ctx: ParseContext, section: Section): ParsedPeer {
           if (!parsed) continue;
           const text = formatPrefix(parsed.prefix);
           if (parsed.masked) ctx.warn(line, `AllowedIPs ${item} has host bits set; using ${text}`);
+          // Listed again: it counts once, at its last place, as the kernel and wireguard-go order a peer's prefixes.
           const dup = allowedIPs.findIndex((p) => formatPrefix(p) === text);
           if (dup >= 0) {
             ctx.warn(line, `AllowedIPs ${text} is listed twice for this peer (also at line ${allowedIpLines[dup]})`);
-            continue;
+            allowedIPs.splice(dup, 1);
+            allowedIpLines.splice(dup, 1);
           }
           allowedIPs.push(parsed.prefix);
           allowedIpLines.push(line);

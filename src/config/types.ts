@@ -49,7 +49,10 @@ export interface PeerConfig {
   line: number;
   publicKey: Uint8Array;
   presharedKey?: Uint8Array;
-  /** Network prefixes with host bits cleared (as `wg` does), in file order, without duplicates. */
+  /**
+   * Network prefixes with host bits cleared (as `wg` does), in file order, without duplicates: a prefix listed twice
+   * counts at its last place, the order the kernel and wireguard-go list it in.
+   */
   allowedIPs: Prefix[];
   /** As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; see resolveEndpoints. */
   endpoint?: { host: string; port: number };

@@ -145,9 +145,10 @@ test('IPv6 and hostname endpoints', (t) => {
   t.deepEqual(endpoint('vpn-1.example.net.:443'), { host: 'vpn-1.example.net.', port: 443 });
 });
 
-test('AllowedIPs host bits are cleared with a warning; duplicates within a peer are dropped with a warning', (t) => {
+test('AllowedIPs host bits are cleared with a warning; a duplicate within a peer counts once, at its last place', (t) => {
   const c = parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.1/24, fd00::1/64\nAllowedIPs = 10.0.0.0/24\n`);
-  t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['10.0.0.0/24', 'fd00::/64']);
+  // wg setconf + wireguard-go list these as fd00::/64, 10.0.0.0/24: adding a prefix again moves it to the end.
+  t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['fd00::/64', '10.0.0.0/24']);
   t.deepEqual(c.warnings, [
     'wg0.conf:5: AllowedIPs 10.0.0.1/24 has host bits set; using 10.0.0.0/24',
     'wg0.conf:5: AllowedIPs fd00::1/64 has host bits set; using fd00::/64',
