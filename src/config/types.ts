@@ -51,7 +51,8 @@ export interface PeerConfig {
   presharedKey?: Uint8Array;
   /**
    * Network prefixes with host bits cleared (as `wg` does), in file order, without duplicates: a prefix listed twice
-   * counts at its last place, the order the kernel and wireguard-go list it in.
+   * counts at its last place, the order the kernel and wireguard-go list it in. A prefix that a later peer also
+   * lists stays here as written, but belongs to that later peer once applied (as with wg; checks.ts warns).
    */
   allowedIPs: Prefix[];
   /** As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; see resolveEndpoints. */

@@ -156,6 +156,27 @@ test('AllowedIPs host bits are cleared with a warning; a duplicate within a peer
   ]);
 });
 
+test('the same AllowedIPs under two peers is accepted: the last peer owns it, a warning names both lines', (t) => {
+  // The issue's input: a fallback peer above the preferred one, both with 0.0.0.0/0.
+  const c = parse(`[Interface]\nPrivateKey = ${PRIV}\n\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 0.0.0.0/0\n\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 0.0.0.0/0\n`);
+  t.is(c.peers.length, 2);
+  t.deepEqual(c.warnings, [
+    'wg0.conf:10: AllowedIPs 0.0.0.0/0 is also listed by the peer at line 4 (AllowedIPs at line 6); ' +
+      'as with wg, the later peer (line 8) owns it and the peer at line 4 gets no traffic for it',
+  ]);
+  // After clearing host bits, across lines of one peer; the superseded claim takes no part in nesting warnings.
+  const d = parse(
+    `[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.0/16, fd00::/64\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 10.0.0.7/16\nAllowedIPs = fd00::/64, 10.0.5.0/24\n`,
+  );
+  t.deepEqual(d.warnings, [
+    'wg0.conf:8: AllowedIPs 10.0.0.7/16 has host bits set; using 10.0.0.0/16',
+    'wg0.conf:8: AllowedIPs 10.0.0.0/16 is also listed by the peer at line 3 (AllowedIPs at line 5); ' +
+      'as with wg, the later peer (line 6) owns it and the peer at line 3 gets no traffic for it',
+    'wg0.conf:9: AllowedIPs fd00::/64 is also listed by the peer at line 3 (AllowedIPs at line 5); ' +
+      'as with wg, the later peer (line 6) owns it and the peer at line 3 gets no traffic for it',
+  ]);
+});
+
 test('nested AllowedIPs across peers are a warning, a /0 beside a /24 is fine', (t) => {
   const c = parse(
     `[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 0.0.0.0/0, 10.0.0.0/16\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 10.0.5.0/24\n`,
