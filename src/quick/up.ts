@@ -63,7 +63,8 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
   const config = await loadConfig(opts.configPath);
   for (const w of config.warnings) log.warn(w);
   const ifname = interfaceName(opts.configPath, opts.ifname);
-  const resolved = await resolveEndpoints(config);
+  // As wg: a resolver that is not ready yet (EAI_AGAIN at boot) is retried, WG_ENDPOINT_RESOLUTION_RETRIES times.
+  const resolved = await resolveEndpoints(config, { onRetry: (message) => log.warn(message) });
 
   const tx = new Transaction(log);
   const rtnl = Rtnl.open();

@@ -25,7 +25,7 @@ export function registerCheck(program: Command, ctx: CliContext): void {
       }
       let text = formatConfig(config);
       if (opts.resolve) {
-        const resolved = await resolveEndpoints(config);
+        const resolved = await resolveEndpoints(config, { onRetry: (message) => ctx.io.err(`${message}\n`) });
         const notes = config.peers.flatMap((p, i) => {
           const r = resolved[i];
           if (!r || !p.endpoint) return [];
