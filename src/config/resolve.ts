@@ -9,7 +9,9 @@
  * for no limit). Node's dns.lookup reports EAI_NONAME and EAI_NODATA as ENOTFOUND.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { zoneScopeId, type Zones } from '../net/endpoint.js';
 import { parseIp } from '../net/ip.js';
+import { formatEndpoint } from './redact.js';
 import { ConfigError, type ConfigProblem, type QuickConfig } from './types.js';
 
 export interface ResolvedEndpoint {
@@ -17,6 +19,8 @@ export interface ResolvedEndpoint {
   /** An IP literal: as written in the file, or as the resolver returned it. */
   address: string;
   port: number;
+  /** The IPv6 scope id (interface index) the Endpoint's zone stands for; absent without a zone. */
+  scopeId?: number;
 }
 
 /** The subset of dns.promises.lookup we use; injectable for tests. */
@@ -47,6 +51,8 @@ export interface ResolveOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told once per retry, with a "FILE:LINE: ..." line saying what failed and when the next try is. */
   onRetry?: (message: string) => void;
+  /** Turns a zone name into its interface index (conn/zones.ts for this namespace); without it only numbers resolve. */
+  zones?: Pick<Zones, 'indexOf'>;
 }
 
 /**
@@ -87,6 +93,14 @@ export async function resolveEndpoints(config: QuickConfig, opts: ResolveOptions
       const endpoint = peer.endpoint;
       if (!endpoint) return undefined;
       const literal = parseIp(endpoint.host);
+      if (literal && endpoint.zone !== undefined) {
+        // As getaddrinfo reads "fe80::1%eth0": the interface's index in this namespace, or a number as is.
+        const scopeId = zoneScopeId(endpoint.zone, literal.bytes, opts.zones);
+        if (scopeId !== undefined) return { family: literal.family, address: endpoint.host, port: endpoint.port, scopeId };
+        const message = `Endpoint ${formatEndpoint(endpoint)}: no interface named ${JSON.stringify(endpoint.zone)} for its zone`;
+        problems.push({ file: config.file, line: peer.line, message });
+        return undefined;
+      }
       if (literal) return { family: literal.family, address: endpoint.host, port: endpoint.port };
       const where = `${config.file}:${peer.line}`;
       const what = `Endpoint host ${JSON.stringify(endpoint.host)} of this peer`;

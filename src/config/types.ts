@@ -55,8 +55,11 @@ export interface PeerConfig {
    * lists stays here as written, but belongs to that later peer once applied (as with wg; checks.ts warns).
    */
   allowedIPs: Prefix[];
-  /** As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; see resolveEndpoints. */
-  endpoint?: { host: string; port: number };
+  /**
+   * As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; `zone`, after an IPv6 literal's '%', a
+   * scope id or an interface name (resolved to its index when applied); see resolveEndpoints.
+   */
+  endpoint?: { host: string; port: number; zone?: string };
   /** Seconds, 1..65535; absent when unset, 0 or 'off'. */
   persistentKeepalive?: number;
 }

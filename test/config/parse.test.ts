@@ -141,6 +141,11 @@ test('IPv6 and hostname endpoints', (t) => {
     parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = ::/0\nEndpoint = ${e}\n`).peers[0]!.endpoint;
   t.deepEqual(endpoint('[::1]:51820'), { host: '::1', port: 51820 });
   t.deepEqual(endpoint('[fe80::1:2]:1'), { host: 'fe80::1:2', port: 1 });
+  // Link-local with a zone, as wg-quick takes it: an interface name (resolved at up) or a scope id.
+  t.deepEqual(endpoint('[fe80::b%veth0]:51820'), { host: 'fe80::b', port: 51820, zone: 'veth0' });
+  t.deepEqual(endpoint('[fe80::b%3]:51820'), { host: 'fe80::b', port: 51820, zone: '3' });
+  const scoped = parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = ::/0\nEndpoint = [fe80::b%veth0]:51820\n`);
+  t.regex(formatConfig(scoped), /^Endpoint = \[fe80::b%veth0\]:51820$/m);
   t.deepEqual(endpoint('localhost:51820'), { host: 'localhost', port: 51820 });
   t.deepEqual(endpoint('vpn-1.example.net.:443'), { host: 'vpn-1.example.net.', port: 443 });
 });

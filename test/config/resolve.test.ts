@@ -133,3 +133,18 @@ test('the variable is honoured when no retry count is given', async (t) => {
   await t.throwsAsync(resolveEndpoints(config, { lookup, sleep: r.sleep }), { message: /gave up after 2 retries/ });
   t.is(calls.length, 3);
 });
+
+test('a zone name resolves to that interface\'s index, a number stays as is; an unknown name fails with FILE:LINE', async (t) => {
+  const scoped = (endpoint: string) =>
+    parseConfig(`[Interface]\nPrivateKey = ${PRIV}\n\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.0/8\nEndpoint = ${endpoint}\n`, 'wg0.conf');
+  const zones = { indexOf: (name: string) => (name === 'veth0' ? 7 : undefined) };
+  const never: LookupFn = () => Promise.reject(new Error('no lookup for a literal'));
+  t.deepEqual(await resolveEndpoints(scoped('[fe80::b%veth0]:51820'), { lookup: never, zones }), [
+    { family: 6, address: 'fe80::b', port: 51820, scopeId: 7 },
+  ]);
+  t.deepEqual(await resolveEndpoints(scoped('[fe80::b%3]:51820'), { lookup: never, zones }), [
+    { family: 6, address: 'fe80::b', port: 51820, scopeId: 3 },
+  ]);
+  const e = await t.throwsAsync(resolveEndpoints(scoped('[fe80::b%veth9]:51820'), { lookup: never, zones }), { instanceOf: ConfigError });
+  t.is(e.message, 'wg0.conf:4: Endpoint [fe80::b%veth9]:51820: no interface named "veth9" for its zone');
+});
