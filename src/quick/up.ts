@@ -95,7 +95,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     await applySteps(planUp(config), {
       ifname,
       ifindex,
-      ops: netlinkInterfaceOps(rtnl),
+      ops: netlinkInterfaceOps(rtnl, ifname),
       log,
       tx,
       endpoints,
