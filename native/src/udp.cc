@@ -200,6 +200,22 @@ Napi::Value GetsockoptInt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), value);
 }
 
+// ifNameToIndex(name) -> the index of the interface `name` in this network namespace, 0 when there is none
+// (if_nametoindex(3)); for IPv6 zones such as fe80::1%eth0.
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0, "name", IF_NAMESIZE - 1);
+  return Napi::Number::New(info.Env(), if_nametoindex(name.c_str()));
+}
+
+// ifIndexToName(index) -> the name of the interface with that index, or undefined when there is none
+// (if_indextoname(3)).
+Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
+  auto index = static_cast<unsigned>(ArgInt(info, 0, "index", 1, UINT32_MAX));
+  char name[IF_NAMESIZE];
+  if (if_indextoname(index, name) == nullptr) return info.Env().Undefined();
+  return Napi::String::New(info.Env(), name);
+}
+
 // recvmmsg(fd, arena, slotSize, lengths, addrs, max) -> datagrams received (0 on EAGAIN).
 Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
   RecvBatch b = ArgRecvBatch(info, false);
@@ -228,6 +244,8 @@ void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants) {
   exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
   exports.Set("setsockoptInt", Napi::Function::New(env, SetsockoptInt, "setsockoptInt"));
   exports.Set("getsockoptInt", Napi::Function::New(env, GetsockoptInt, "getsockoptInt"));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex, "ifNameToIndex"));
+  exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName, "ifIndexToName"));
   exports.Set("recvmmsg", Napi::Function::New(env, Recvmmsg, "recvmmsg"));
   exports.Set("sendmmsg", Napi::Function::New(env, Sendmmsg, "sendmmsg"));
 

@@ -34,49 +34,54 @@ export function checkPeerKeys(ctx: ParseContext, iface: ParsedInterface, peers: 
 }
 
 /**
- * The same prefix in two peers is an error (which peer would own it depends on order). A prefix nested inside
- * another peer's prefix is legal (longest prefix wins) and only warned about, except inside a /0: a default
- * route beside more specific peers is the ordinary "everything else goes here" setup.
+ * The same prefix in two peers is accepted with a warning: as with wg (each peer's AllowedIPs are applied in file
+ * order, and adding a prefix another peer holds moves it), the last peer that lists it owns it, and the earlier ones
+ * get no traffic for it. Users rely on this to keep a fallback peer above the preferred one. A prefix nested inside
+ * another peer's prefix is legal (longest prefix wins) and only warned about, except inside a /0: a default route
+ * beside more specific peers is the ordinary "everything else goes here" setup.
  */
 export function checkAllowedIpOverlap(ctx: ParseContext, peers: ParsedPeer[]): void {
   interface Claim {
     peerIndex: number;
     line: number;
     peerLine: number;
+    prefixIndex: number;
+    /** Taken over by a later peer: it routes nothing, so it is left out of the nesting warnings. */
+    superseded: boolean;
   }
   const exact = new Map<string, Claim>();
-  const all: { claim: Claim; prefixIndex: number }[] = [];
+  const all: Claim[] = [];
   peers.forEach((peer, peerIndex) => {
     const config = peer.config;
     if (!config) return;
     config.allowedIPs.forEach((prefix, prefixIndex) => {
-      const claim = { peerIndex, line: peer.allowedIpLines[prefixIndex]!, peerLine: config.line };
+      const claim = { peerIndex, line: peer.allowedIpLines[prefixIndex]!, peerLine: config.line, prefixIndex, superseded: false };
       const text = formatPrefix(prefix);
       const first = exact.get(text);
       if (first && first.peerIndex !== peerIndex) {
-        ctx.error(
+        ctx.warn(
           claim.line,
-          `AllowedIPs ${text} is already claimed by the peer at line ${first.peerLine} (AllowedIPs at line ${first.line})`,
+          `AllowedIPs ${text} is also listed by the peer at line ${first.peerLine} (AllowedIPs at line ${first.line}); ` +
+            `as with wg, the later peer (line ${claim.peerLine}) owns it and the peer at line ${first.peerLine} gets no traffic for it`,
         );
-        return;
+        first.superseded = true;
       }
       exact.set(text, claim);
-      all.push({ claim, prefixIndex });
+      all.push(claim);
     });
   });
 
-  for (let i = 0; i < all.length; i++) {
-    for (let j = 0; j < all.length; j++) {
-      const a = all[i]!;
-      const b = all[j]!;
-      if (a.claim.peerIndex === b.claim.peerIndex) continue;
-      const outer = peers[a.claim.peerIndex]!.config!.allowedIPs[a.prefixIndex]!;
-      const inner = peers[b.claim.peerIndex]!.config!.allowedIPs[b.prefixIndex]!;
+  const live = all.filter((c) => !c.superseded);
+  for (const a of live) {
+    for (const b of live) {
+      if (a.peerIndex === b.peerIndex) continue;
+      const outer = peers[a.peerIndex]!.config!.allowedIPs[a.prefixIndex]!;
+      const inner = peers[b.peerIndex]!.config!.allowedIPs[b.prefixIndex]!;
       if (outer.bits === 0 || outer.bits >= inner.bits || !prefixContains(outer, inner)) continue;
       ctx.warn(
-        b.claim.line,
-        `AllowedIPs ${formatPrefix(inner)} lies inside ${formatPrefix(outer)} of the peer at line ${a.claim.peerLine} ` +
-          `(line ${a.claim.line}); the longer prefix wins`,
+        b.line,
+        `AllowedIPs ${formatPrefix(inner)} lies inside ${formatPrefix(outer)} of the peer at line ${a.peerLine} ` +
+          `(line ${a.line}); the longer prefix wins`,
       );
     }
   }

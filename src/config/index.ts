@@ -2,5 +2,5 @@
 export { ConfigError, formatProblem, type ConfigProblem, type InterfaceConfig, type PeerConfig, type QuickConfig } from './types.js';
 export { parseConfig } from './parse.js';
 export { loadConfig, interfaceNameFromPath, MAX_CONFIG_BYTES } from './load.js';
-export { resolveEndpoints, type LookupFn, type ResolvedEndpoint } from './resolve.js';
+export { resolveEndpoints, resolutionRetries, type LookupFn, type ResolveOptions, type ResolvedEndpoint } from './resolve.js';
 export { redactConfig, formatConfig, formatEndpoint, HIDDEN, type RedactedConfig } from './redact.js';

@@ -3,7 +3,7 @@ import { formatPrefix, type Prefix } from '../net/ip.js';
 import type { PeerConfig } from './types.js';
 import type { Section } from './lines.js';
 import { checkKey, type ParseContext } from './context.js';
-import { allowedIpValue, endpointValue, keyValue, listItems, persistentKeepaliveValue } from './values.js';
+import { allowedIpValue, endpointValue, keyValue, listItems, persistentKeepaliveValue, quote } from './values.js';
 
 export interface ParsedPeer {
   /** Undefined when PublicKey is missing or invalid (an error was recorded). */
@@ -35,21 +35,33 @@ export function parsePeer(ctx: ParseContext, section: Section): ParsedPeer {
         if (psk) rest.presharedKey = psk;
         break;
       }
-      case 'AllowedIPs':
+      case 'AllowedIPs': {
+        // wg refuses an empty AllowedIPs line ("Line unrecognized") and an empty item ("Unable to parse IP address").
+        if (value === '') {
+          ctx.error(line, 'AllowedIPs has no value (wg refuses an empty AllowedIPs line; leave the line out instead)');
+          break;
+        }
+        if (value.split(',').some((item) => item.trim() === '')) {
+          ctx.error(line, `AllowedIPs ${quote(value)} has an empty item between commas (wg refuses it)`);
+          break;
+        }
         for (const item of listItems(value)) {
           const parsed = ctx.attempt(line, () => allowedIpValue(item));
           if (!parsed) continue;
           const text = formatPrefix(parsed.prefix);
           if (parsed.masked) ctx.warn(line, `AllowedIPs ${item} has host bits set; using ${text}`);
+          // Listed again: it counts once, at its last place, as the kernel and wireguard-go order a peer's prefixes.
           const dup = allowedIPs.findIndex((p) => formatPrefix(p) === text);
           if (dup >= 0) {
             ctx.warn(line, `AllowedIPs ${text} is listed twice for this peer (also at line ${allowedIpLines[dup]})`);
-            continue;
+            allowedIPs.splice(dup, 1);
+            allowedIpLines.splice(dup, 1);
           }
           allowedIPs.push(parsed.prefix);
           allowedIpLines.push(line);
         }
         break;
+      }
       case 'Endpoint': {
         const endpoint = ctx.attempt(line, () => endpointValue(value));
         if (endpoint) rest.endpoint = endpoint;

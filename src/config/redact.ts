@@ -36,8 +36,10 @@ export interface RedactedConfig {
   warnings: string[];
 }
 
-export function formatEndpoint(endpoint: { host: string; port: number }): string {
-  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+/** "host:port", or "[v6]:port" / "[v6%zone]:port" for an IPv6 literal, as the Endpoint key writes it. */
+export function formatEndpoint(endpoint: { host: string; port: number; zone?: string }): string {
+  const host = endpoint.zone === undefined ? endpoint.host : `${endpoint.host}%${endpoint.zone}`;
+  return endpoint.host.includes(':') ? `[${host}]:${endpoint.port}` : `${host}:${endpoint.port}`;
 }
 
 export function redactConfig(config: QuickConfig): RedactedConfig {

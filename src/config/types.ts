@@ -49,10 +49,17 @@ export interface PeerConfig {
   line: number;
   publicKey: Uint8Array;
   presharedKey?: Uint8Array;
-  /** Network prefixes with host bits cleared (as `wg` does), in file order, without duplicates. */
+  /**
+   * Network prefixes with host bits cleared (as `wg` does), in file order, without duplicates: a prefix listed twice
+   * counts at its last place, the order the kernel and wireguard-go list it in. A prefix that a later peer also
+   * lists stays here as written, but belongs to that later peer once applied (as with wg; checks.ts warns).
+   */
   allowedIPs: Prefix[];
-  /** As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; see resolveEndpoints. */
-  endpoint?: { host: string; port: number };
+  /**
+   * As written: `host` is an IPv4/IPv6 literal (no brackets) or a hostname; `zone`, after an IPv6 literal's '%', a
+   * scope id or an interface name (resolved to its index when applied); see resolveEndpoints.
+   */
+  endpoint?: { host: string; port: number; zone?: string };
   /** Seconds, 1..65535; absent when unset, 0 or 'off'. */
   persistentKeepalive?: number;
 }

@@ -3,7 +3,8 @@
  * typed value or throws BadValue with a message meant to follow "FILE:LINE: ". Messages may quote the text the
  * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
  */
-import { MAX_PORT, splitHostPort } from '../net/endpoint.js';
+import { isLinkLocalIPv6, MAX_PORT, splitHostPort } from '../net/endpoint.js';
+import { ifnameProblem } from '../net/ifname.js';
 import { MAX_PERSISTENT_KEEPALIVE_S, MAX_TUNNEL_MTU_BYTES } from '../protocol/constants.js';
 import { decodeKey, KeyFormatError } from '../crypto/keys.js';
 import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
@@ -27,7 +28,8 @@ export const NAMED_TABLES: Readonly<Record<string, number>> = { default: 253, ma
 
 const MAX_QUOTED = 48;
 const DECIMAL = /^[0-9]+$/;
-const HEXADECIMAL = /^0[xX][0-9a-fA-F]+$/;
+/** wg reads a value as hex only after a lowercase "0x" (config.c, parse_fwmark); "0X1234" is no number to it. */
+const HEXADECIMAL = /^0x[0-9a-fA-F]+$/;
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const MAX_HOSTNAME = 253;
 
@@ -76,12 +78,16 @@ export function tableValue(text: string): 'auto' | 'off' | number {
   return integerValue('Table', text, 1, MAX_U32);
 }
 
-/** FwMark: decimal or 0x-hex 32-bit value, or 'off'; 0 and 'off' both mean "no mark" (undefined). */
+/**
+ * FwMark: a 32-bit unsigned value, decimal or hex after a lowercase 0x (as wg's config.c reads it), or 'off'; 0 and
+ * 'off' both mean "no mark" (undefined).
+ */
 export function fwMarkValue(text: string): number | undefined {
   if (text.toLowerCase() === 'off') return undefined;
   let n: number;
   if (DECIMAL.test(text)) n = Number(text);
   else if (HEXADECIMAL.test(text)) n = parseInt(text.slice(2), 16);
+  else if (/^0X/.test(text)) throw new BadValue(`FwMark ${quote(text)}: write hex with a lowercase 0x, as wg reads it`);
   else throw new BadValue(`FwMark must be off, a decimal number or 0x-prefixed hex, got ${quote(text)}`);
   if (!(n <= MAX_U32)) throw new BadValue(`FwMark must fit in 32 bits (at most ${MAX_U32}), got ${quote(text)}`);
   return n === 0 ? undefined : n;
@@ -149,14 +155,27 @@ export function dnsEntryValue(text: string): DnsEntry {
   throw new BadValue(`DNS ${quote(text)} is neither an IP address nor a search domain`);
 }
 
-/** Endpoint: "host:port", "[v6]:port"; host is an IPv4 literal or a hostname, port 1..65535 (net/endpoint.ts syntax). */
-export function endpointValue(text: string): { host: string; port: number } {
+/**
+ * Endpoint: "host:port", "[v6]:port" or "[v6%zone]:port" (net/endpoint.ts syntax); host is an IPv4 literal or a
+ * hostname, port 1..65535. A zone is what getaddrinfo takes, as wg resolves it: a scope id (0..2^32-1), or the name
+ * of an interface on a link-local (fe80::/10) address, looked up when the configuration is applied (resolve.ts).
+ */
+export function endpointValue(text: string): { host: string; port: number; zone?: string } {
   const hp = splitHostPort(text);
   if (typeof hp === 'string') throw new BadValue(`Endpoint ${quote(text)}${hp.startsWith(':') ? '' : ' '}${hp}`);
-  const { host } = hp;
+  const { host, zone } = hp;
   if (hp.bracketed) {
-    if (!parseIPv6(host)) throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv6 address`);
-    if (hp.zone !== undefined) throw new BadValue(`Endpoint ${quote(text)}: zones (%) are not supported`);
+    const v6 = parseIPv6(host);
+    if (!v6) throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv6 address`);
+    if (zone !== undefined && !/^[0-9]+$/.test(zone)) {
+      const bad = ifnameProblem(zone);
+      if (bad) throw new BadValue(`Endpoint ${quote(text)}: after %, ${bad}`);
+      if (!isLinkLocalIPv6(v6)) {
+        throw new BadValue(`Endpoint ${quote(text)}: a zone name (%${zone}) only qualifies a link-local address (fe80::/10)`);
+      }
+    } else if (zone !== undefined && !(Number(zone) <= MAX_U32)) {
+      throw new BadValue(`Endpoint ${quote(text)}: the zone after % must be an interface name or a number 0..${MAX_U32}`);
+    }
   } else {
     if (/^[0-9.]+$/.test(host) && !parseIPv4(host)) {
       throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv4 address`);
@@ -166,5 +185,5 @@ export function endpointValue(text: string): { host: string; port: number } {
     }
   }
   const port = integerValue('Endpoint port', hp.portText, 1, MAX_PORT);
-  return { host, port };
+  return zone === undefined ? { host, port } : { host, port, zone };
 }

@@ -321,17 +321,24 @@ export class NativeBind implements Bind {
     }
   }
 
+  /**
+   * SO_MARK on every socket. The kernel reads the option as an int and keeps its bits as the u32 sk_mark, so a mark
+   * of 2^31 or more goes down as its int32 bit pattern (`mark | 0`). Setting it needs CAP_NET_ADMIN (EPERM without
+   * it); the error says so only when that is the errno.
+   */
   private applyMark(mark: number): void {
     const { SOL_SOCKET, SO_MARK } = this.addon.constants;
     for (const s of this.sockets) {
       try {
-        this.addon.setsockoptInt(s.fd, SOL_SOCKET, SO_MARK, mark);
+        this.addon.setsockoptInt(s.fd, SOL_SOCKET, SO_MARK, mark | 0);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
-        throw new Error(`cannot set fwmark ${mark} on the IPv${s.family} socket (needs CAP_NET_ADMIN): ${why}`, { cause: e });
+        const hint = isNativeError(e) && e.code === 'EPERM' ? ' (needs CAP_NET_ADMIN)' : '';
+        throw new Error(`cannot set fwmark 0x${mark.toString(16)} on the IPv${s.family} socket${hint}: ${why}`, { cause: e });
       }
     }
   }
+
 
   // ---- receive ---------------------------------------------------------------------------------------------
 

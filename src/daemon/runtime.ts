@@ -7,6 +7,7 @@
  * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
  */
 import { NativeBind } from '../conn/native-bind.js';
+import { systemZones } from '../conn/zones.js';
 import type { Bind } from '../conn/bind.js';
 import { Device, type PeerSettings } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
@@ -64,7 +65,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     return { value: undefined, undo: () => device.close() };
   });
   const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
-    const server = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, log), dir: opts.uapiDir, logger: log });
+    const server = new UapiServer({
+      iface: ifname, control: new DeviceControlAdapter(device, log, systemZones), dir: opts.uapiDir, logger: log, zones: systemZones,
+    });
     await server.listen();
     return { value: server, undo: () => server.close() };
   });

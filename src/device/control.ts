@@ -4,6 +4,7 @@
  */
 import { constantTimeEqual, isZeroKey } from '../crypto/keys.js';
 import type { Logger } from '../log.js';
+import type { Zones } from '../net/endpoint.js';
 import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOperation } from '../uapi/control.js';
 import { EADDRINUSE, UapiError } from '../uapi/errors.js';
 import type { Device } from './device.js';
@@ -13,7 +14,15 @@ const NS_PER_MS = 1_000_000;
 
 
 export class DeviceControlAdapter implements DeviceControl {
-  constructor(private readonly device: Device, private readonly log: Logger) {}
+  /**
+   * `zones` names the interface of a scoped endpoint in `get` ("[fe80::1%eth0]:51820", as wireguard-go writes it);
+   * without it the scope id is written as a number.
+   */
+  constructor(
+    private readonly device: Device,
+    private readonly log: Logger,
+    private readonly zones?: Pick<Zones, 'nameOf'>,
+  ) {}
 
   get(): DeviceSnapshot {
     const d = this.device;
@@ -25,7 +34,7 @@ export class DeviceControlAdapter implements DeviceControl {
       peers.push({
         publicKey: peer.publicKey,
         presharedKey: isZeroKey(psk) ? undefined : psk,
-        endpoint: peer.endpoint?.toString(),
+        endpoint: peer.endpoint?.format(this.zones),
         persistentKeepaliveInterval: Math.round(peer.timers.persistentKeepaliveIntervalMs / MS_PER_S),
         lastHandshakeTimeSec: Math.floor(wallMs / MS_PER_S),
         lastHandshakeTimeNsec: Math.floor((wallMs % MS_PER_S) * NS_PER_MS),

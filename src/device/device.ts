@@ -349,9 +349,10 @@ export class Device {
     return Uint8Array.from(this.privateKey);
   }
 
+  /** SO_MARK (0..2^32-1, 0 = none) on the UDP sockets; when the bind refuses, the device keeps its old mark. */
   setFwMark(mark: number): void {
-    this.fwMark = mark;
     this.bind.setMark(mark);
+    this.fwMark = mark;
   }
 
   /** Wall-clock ms of a monotonic time. */

@@ -122,8 +122,14 @@ export interface NativeAddon {
    * IPV6_V6ONLY when v6only is true. Returns the fd and the port actually bound.
    */
   udpOpen(family: 4 | 6, address: string, port: number, v6only: boolean): { fd: number; port: number };
+  /** setsockopt with a C int value: -2^31..2^31-1 (pass an unsigned 32-bit option such as SO_MARK as `v | 0`). */
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
+  /** getsockopt of a C int option, as a signed 32-bit number (`>>> 0` gives an unsigned option's value). */
   getsockoptInt(fd: number, level: number, name: number): number;
+  /** if_nametoindex(3): the index of interface `name` (at most 15 bytes) in this namespace; 0 when there is none. */
+  ifNameToIndex(name: string): number;
+  /** if_indextoname(3): the name of the interface with index `index` (1..2^32-1); undefined when there is none. */
+  ifIndexToName(index: number): string | undefined;
   /**
    * recvmmsg: datagram i lands at arena[i*slotSize ...], its length in lengths[i], its source address in
    * addrs[i*ADDR_SLOT ...]. Returns the count (0 on EAGAIN). A datagram longer than slotSize is truncated and

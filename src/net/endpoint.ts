@@ -13,6 +13,24 @@ import { formatIp, parseIPv4, parseIPv6, type Family, type IpAddress } from './i
 /** The largest UDP port (a 16-bit field, RFC 768). */
 export const MAX_PORT = 65_535;
 const MAX_SCOPE_ID = 0xffff_ffff;
+/** A numeric zone: a scope id, 1 to 10 decimal digits (at most 2^32-1, checked apart). */
+const NUMERIC_ZONE = /^[0-9]{1,10}$/;
+
+/**
+ * Interface names and indexes, for IPv6 zones ("fe80::1%eth0"): the system's (if_nametoindex/if_indextoname in the
+ * caller's network namespace) is conn/zones.ts; tests pass a table.
+ */
+export interface Zones {
+  /** The index of the interface named `name`, or undefined when there is none. */
+  indexOf(name: string): number | undefined;
+  /** The name of the interface with index `index`, or undefined when there is none. */
+  nameOf(index: number): string | undefined;
+}
+
+/** Whether 16 IPv6 address bytes are link-local unicast (fe80::/10), the addresses a zone name may qualify. */
+export function isLinkLocalIPv6(bytes: Uint8Array): boolean {
+  return bytes.length === 16 && bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
+}
 
 export class Endpoint {
   /** The 24-byte slot; treat as read-only unless you own this Endpoint. */
@@ -78,9 +96,19 @@ export class Endpoint {
     return scope !== 0 ? `${text}%${scope}` : text;
   }
 
-  /** "1.2.3.4:51820" or "[fd00::1]:51820", as `wg show` prints endpoints. */
+  /** "1.2.3.4:51820" or "[fd00::1]:51820", as `wg show` prints endpoints; a scope id as a number ("[fe80::1%2]:…"). */
   toString(): string {
     return this.family === 4 ? `${this.host}:${this.port}` : `[${this.host}]:${this.port}`;
+  }
+
+  /**
+   * As toString, with the scope id as the interface's name when `zones` knows it ("[fe80::1%eth0]:51820"), the way
+   * wireguard-go writes a zone in its UAPI replies; as a number otherwise.
+   */
+  format(zones?: Pick<Zones, 'nameOf'>): string {
+    const scope = this.scopeId;
+    const name = scope !== 0 ? zones?.nameOf(scope) : undefined;
+    return name === undefined ? this.toString() : `[${formatIp(this.addressBytes)}%${name}]:${this.port}`;
   }
 
   equals(other: Endpoint): boolean {
@@ -156,11 +184,24 @@ export function splitHostPort(text: string): HostPort | string {
 export interface ParseEndpointOptions {
   /** Smallest port accepted: 1 (default) for configuration files, 0 for the UAPI (wireguard-go accepts 0). */
   minPort?: number;
+  /** Resolves zone names; without it only numeric zones are accepted. */
+  zones?: Pick<Zones, 'indexOf'>;
 }
 
 /**
- * An Endpoint from "a.b.c.d:port", "[v6]:port" or "[v6%N]:port" (N a numeric scope id; zone names are resolved
- * by the caller, who knows the interfaces), or undefined on any other input. Never throws.
+ * The scope id a zone stands for on `address` (16 bytes), or undefined when it stands for none: a number as is
+ * (0..2^32-1, on any address, as getaddrinfo takes it); an interface name on a link-local address only (getaddrinfo
+ * refuses names elsewhere), resolved by `zones`.
+ */
+export function zoneScopeId(zone: string, address: Uint8Array, zones?: Pick<Zones, 'indexOf'>): number | undefined {
+  if (NUMERIC_ZONE.test(zone)) return Number(zone) <= MAX_SCOPE_ID ? Number(zone) : undefined;
+  if (!isLinkLocalIPv6(address)) return undefined;
+  return zones?.indexOf(zone);
+}
+
+/**
+ * An Endpoint from "a.b.c.d:port", "[v6]:port" or "[v6%ZONE]:port" (ZONE a numeric scope id, or an interface name on
+ * a link-local address when `opts.zones` resolves it), or undefined on any other input. Never throws.
  */
 export function parseEndpoint(text: string, opts: ParseEndpointOptions = {}): Endpoint | undefined {
   const hp = splitHostPort(text);
@@ -169,11 +210,8 @@ export function parseEndpoint(text: string, opts: ParseEndpointOptions = {}): En
     const v4 = parseIPv4(hp.host);
     return v4 && Endpoint.fromIp({ family: 4, bytes: v4 }, hp.port);
   }
-  let scopeId = 0;
-  if (hp.zone !== undefined) {
-    if (!/^[0-9]{1,10}$/.test(hp.zone) || Number(hp.zone) > MAX_SCOPE_ID) return undefined;
-    scopeId = Number(hp.zone);
-  }
   const v6 = parseIPv6(hp.host);
-  return v6 && Endpoint.fromIp({ family: 6, bytes: v6 }, hp.port, scopeId);
+  if (!v6) return undefined;
+  const scopeId = hp.zone === undefined ? 0 : zoneScopeId(hp.zone, v6, opts.zones);
+  return scopeId === undefined ? undefined : Endpoint.fromIp({ family: 6, bytes: v6 }, hp.port, scopeId);
 }

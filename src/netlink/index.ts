@@ -21,6 +21,7 @@ export type {
   LinkKind,
   LinkInfo,
   LinkRef,
+  IndexedLink,
   NetnsRef,
   VethSpec,
   BridgeSpec,
@@ -33,7 +34,7 @@ export type {
   MacvlanMode,
   IpvlanMode,
 } from './link-codec.js';
-export { createLinkRequest, setLinkRequest, deleteLinkRequest, getLinkRequest, dumpLinksRequest, parseLink } from './link-codec.js';
+export { createLinkRequest, setLinkRequest, deleteLinkRequest, getLinkRequest, dumpLinksRequest, parseLink, linkName } from './link-codec.js';
 export { addAddressRequest, deleteAddressRequest, dumpAddressesRequest, parseAddress, type AddressInfo, type AddressOptions } from './addr-codec.js';
 export { routeRequest, getRouteRequest, dumpRoutesRequest, parseRoute, type RouteSpec, type RouteInfo } from './route-codec.js';
 export { ruleRequest, dumpRulesRequest, parseRule, type RuleSpec, type RuleInfo } from './rule-codec.js';

@@ -23,8 +23,26 @@ import { checkIfName, checkInt, checkIp, formatMac } from './validate.js';
 import { formatIp } from '../net/ip.js';
 import { MAX_PORT } from '../net/endpoint.js';
 
-/** A link referenced by name or by ifindex. */
-export type LinkRef = string | number;
+/**
+ * A link known by its ifindex and its name: requests use the index (a name can be reused by another link), messages
+ * the name, so an error reads "add address fd00::1/64 to wg0", not "... to 6".
+ */
+export interface IndexedLink {
+  index: number;
+  name: string;
+}
+/** A link referenced by name, by ifindex, or by both. */
+export type LinkRef = string | number | IndexedLink;
+
+/** How a link reads in messages: its name when the reference has one, else its index. */
+export function linkName(ref: LinkRef): string {
+  return typeof ref === 'object' ? ref.name : String(ref);
+}
+
+/** The ifindex a reference carries (undefined for a bare name, which the caller resolves). */
+function refIndex(ref: LinkRef): number | undefined {
+  return typeof ref === 'number' ? ref : typeof ref === 'object' ? ref.index : undefined;
+}
 /** A network namespace: a name under /run/netns, or an open fd of one. */
 export type NetnsRef = string | number;
 
@@ -117,8 +135,8 @@ export function describeCreate(spec: { name: string; kind: string }): string {
 }
 
 function resolvedIndex(op: string, field: string, ref: LinkRef, resolved: number | undefined): number {
-  const index = typeof ref === 'number' ? ref : resolved;
-  if (index === undefined) throw new NetlinkArgumentError(`${op}: ${field} ${JSON.stringify(ref)} was not resolved to an index`);
+  const index = refIndex(ref) ?? resolved;
+  if (index === undefined) throw new NetlinkArgumentError(`${op}: ${field} ${JSON.stringify(linkName(ref))} was not resolved to an index`);
   return checkInt(op, `${field} index`, index, 1, 0x7fffffff);
 }
 
@@ -251,10 +269,11 @@ export function deleteLinkRequest(index: number, what: string): NlRequest {
 
 /** RTM_GETLINK for one link, by index or by name; fails with ENODEV when there is none. */
 export function getLinkRequest(ref: LinkRef, what: string): NlRequest {
+  const index = refIndex(ref);
   const body =
-    typeof ref === 'number'
-      ? formatIfInfoMsg({ index: checkInt(what, 'index', ref, 1, 0x7fffffff) })
-      : concat([formatIfInfoMsg(), attrString(L.IFLA_IFNAME, checkIfName(what, ref))]);
+    index !== undefined
+      ? formatIfInfoMsg({ index: checkInt(what, 'index', index, 1, 0x7fffffff) })
+      : concat([formatIfInfoMsg(), attrString(L.IFLA_IFNAME, checkIfName(what, linkName(ref)))]);
   return { type: RTM_GETLINK, flags: NLM_F_REQUEST | NLM_F_ACK, body, what };
 }
 

@@ -12,6 +12,7 @@ import {
   setLinkRequest,
   type LinkChange,
   type LinkInfo,
+  linkName,
   type LinkRef,
   type LinkSpec,
   type NetnsRef,
@@ -44,9 +45,9 @@ export class LinkOps {
 
   /** One link by name or index; rejects with NetlinkError code ENODEV when there is none. */
   async get(ref: LinkRef): Promise<LinkInfo> {
-    const replies = await this.ctx.socket.request(getLinkRequest(ref, `get link ${ref}`));
+    const replies = await this.ctx.socket.request(getLinkRequest(ref, `get link ${linkName(ref)}`));
     const first = replies[0];
-    if (!first) throw new NetlinkError(`get link ${ref}`, 61 /* ENODATA */, 'the kernel sent no link');
+    if (!first) throw new NetlinkError(`get link ${linkName(ref)}`, 61 /* ENODATA */, 'the kernel sent no link');
     return parseLink(first);
   }
 
@@ -114,7 +115,7 @@ export class LinkOps {
 
   /** Deletes a link (a veth's peer goes with it; a persistent tun/tap too). */
   async delete(ref: LinkRef): Promise<void> {
-    const op = `delete link ${ref}`;
+    const op = `delete link ${linkName(ref)}`;
     const index = await this.ctx.index(ref, op);
     await this.ctx.socket.request(deleteLinkRequest(index, op));
   }
@@ -153,8 +154,8 @@ function describeSet(ref: LinkRef, s: LinkSettings): string {
   const parts: string[] = [];
   if (s.up !== undefined) parts.push(s.up ? 'up' : 'down');
   if (s.mtu !== undefined) parts.push(`mtu ${s.mtu}`);
-  if (s.master !== undefined) parts.push(s.master === null ? 'nomaster' : `master ${s.master}`);
+  if (s.master !== undefined) parts.push(s.master === null ? 'nomaster' : `master ${linkName(s.master)}`);
   if (s.netns !== undefined) parts.push(`netns ${s.netns}`);
   if (s.name !== undefined) parts.push(`name ${s.name}`);
-  return `set link ${ref}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  return `set link ${linkName(ref)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }

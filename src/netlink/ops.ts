@@ -3,7 +3,7 @@ import { addAddressRequest, deleteAddressRequest, dumpAddressesRequest, parseAdd
 import type { RtnlContext } from './context.js';
 import { NetlinkError } from './errors.js';
 import { dumpFdbRequest, fdbRequest, parseFdb, type FdbEntry } from './fdb-codec.js';
-import type { LinkRef } from './link-codec.js';
+import { linkName, type LinkRef } from './link-codec.js';
 import { dumpRoutesRequest, getRouteRequest, parseRoute, routeRequest, type RouteCommand, type RouteInfo, type RouteSpec } from './route-codec.js';
 import { dumpRulesRequest, parseRule, ruleRequest, type RuleInfo, type RuleSpec } from './rule-codec.js';
 
@@ -13,18 +13,18 @@ export class AddressOps {
 
   /** `ip addr add CIDR dev DEV [nodad]`. EEXIST if present. */
   async add(dev: LinkRef, cidr: string, opts: AddressOptions = {}): Promise<void> {
-    const index = await this.ctx.index(dev, `add address ${cidr} to ${dev}`);
-    await this.ctx.socket.request(addAddressRequest(index, cidr, opts, dev));
+    const index = await this.ctx.index(dev, `add address ${cidr} to ${linkName(dev)}`);
+    await this.ctx.socket.request(addAddressRequest(index, cidr, opts, linkName(dev)));
   }
 
   async delete(dev: LinkRef, cidr: string): Promise<void> {
-    const index = await this.ctx.index(dev, `delete address ${cidr} from ${dev}`);
-    await this.ctx.socket.request(deleteAddressRequest(index, cidr, dev));
+    const index = await this.ctx.index(dev, `delete address ${cidr} from ${linkName(dev)}`);
+    await this.ctx.socket.request(deleteAddressRequest(index, cidr, linkName(dev)));
   }
 
   /** Addresses, optionally of one link and/or one family. */
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<AddressInfo[]> {
-    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list addresses of ${filter.dev}`);
+    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list addresses of ${linkName(filter.dev)}`);
     const replies = await this.ctx.socket.request(dumpAddressesRequest(filter.family ?? 0));
     return replies.map(parseAddress).filter((a) => index === undefined || a.index === index);
   }
@@ -40,7 +40,7 @@ export class RouteOps {
     const { dev, ...rest } = r;
     const spec: RouteSpec = rest;
     if (dev !== undefined) spec.dev = await this.ctx.index(dev, `${cmd} route ${r.dst}`, 'dev');
-    await this.ctx.socket.request(routeRequest(cmd, spec));
+    await this.ctx.socket.request(routeRequest(cmd, spec, dev === undefined ? undefined : linkName(dev)));
   }
 
   /** `ip route add`: EEXIST if an identical route exists. */
@@ -59,7 +59,7 @@ export class RouteOps {
   /** Routes of a family, of one table (default: every table) and/or one output link. Cached clones excluded. */
   async list(filter: { family?: 4 | 6; table?: number; dev?: LinkRef } = {}): Promise<RouteInfo[]> {
     const family = filter.family ?? 4;
-    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list routes via ${filter.dev}`);
+    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list routes via ${linkName(filter.dev)}`);
     const replies = await this.ctx.socket.request(dumpRoutesRequest(family));
     return replies
       .map(parseRoute)
@@ -103,9 +103,9 @@ export class FdbOps {
   constructor(private readonly ctx: RtnlContext) {}
 
   private async send(cmd: 'append' | 'delete', p: FdbParams): Promise<void> {
-    const index = await this.ctx.index(p.dev, `${cmd} fdb ${p.mac} dev ${p.dev}`);
+    const index = await this.ctx.index(p.dev, `${cmd} fdb ${p.mac} dev ${linkName(p.dev)}`);
     const { dev, ...rest } = p;
-    await this.ctx.socket.request(fdbRequest(cmd, { ...rest, index }, dev));
+    await this.ctx.socket.request(fdbRequest(cmd, { ...rest, index }, linkName(dev)));
   }
 
   /** `bridge fdb append MAC dev DEV dst IP` (several dsts per MAC are allowed: flooding to each). */
@@ -117,7 +117,7 @@ export class FdbOps {
   }
   /** FDB entries, optionally of one device. */
   async list(filter: { dev?: LinkRef } = {}): Promise<FdbEntry[]> {
-    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list fdb of ${filter.dev}`);
+    const index = filter.dev === undefined ? undefined : await this.ctx.index(filter.dev, `list fdb of ${linkName(filter.dev)}`);
     const entries = (await this.ctx.socket.request(dumpFdbRequest())).map(parseFdb);
     return entries.filter((e) => index === undefined || e.index === index);
   }

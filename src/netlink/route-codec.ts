@@ -38,8 +38,9 @@ function parseDst(op: string, dst: string) {
   return checkPrefix(op, 'destination', dst);
 }
 
-export function routeRequest(cmd: RouteCommand, spec: RouteSpec): NlRequest {
-  const what = `${cmd} route ${spec.dst}${spec.table !== undefined ? ` table ${spec.table}` : ''}`;
+/** RTM_NEWROUTE / RTM_DELROUTE for `spec`; `devName` (the link spec.dev is the index of) only reads in messages. */
+export function routeRequest(cmd: RouteCommand, spec: RouteSpec, devName?: string): NlRequest {
+  const what = `${cmd} route ${spec.dst}${devName !== undefined ? ` dev ${devName}` : ''}${spec.table !== undefined ? ` table ${spec.table}` : ''}`;
   const dst = parseDst(what, spec.dst);
   const attrs: Uint8Array[] = [];
   if (dst.bits > 0) attrs.push(attr(C.RTA_DST, dst.bytes));

@@ -55,7 +55,7 @@ export class Rtnl {
    * eth9: ENODEV: no such device".
    */
   async index(ref: LinkRef, op: string, role = 'link'): Promise<number> {
-    if (typeof ref === 'number') return checkInt(op, `${role} index`, ref, 1, 0x7fffffff);
+    if (typeof ref !== 'string') return checkInt(op, `${role} index`, typeof ref === 'number' ? ref : ref.index, 1, 0x7fffffff);
     const what = `${op}: ${role} ${ref}`;
     const [reply] = await this.socket.request(getLinkRequest(ref, what));
     if (!reply) throw new NetlinkError(what, 61 /* ENODATA */, 'the kernel sent no link');

@@ -2,6 +2,11 @@
  * Allowed IPs: a binary trie per address family mapping prefixes to a value (a peer), with longest-prefix match.
  * lookup() reads the address straight out of a packet buffer at an offset and allocates nothing. Plain one-bit-per-
  * level trie: at most 32 (IPv4) or 128 (IPv6) steps per lookup.
+ *
+ * Beside the trie, each value keeps its prefixes in the order they were given to it, as the kernel (a per-peer list,
+ * list_move_tail on insert) and wireguard-go (trieEntries, PushBack on insert) do, so `wg show allowed-ips` and
+ * `wg showconf` list them as configured: inserting a prefix appends it to its new owner's list, also when that owner
+ * already had it, and takes it out of its old owner's list. Only insert and remove touch that list; lookup never does.
  */
 
 export type Family = 4 | 6;
@@ -27,12 +32,21 @@ function newNode<T>(): Node<T> {
   return { zero: null, one: null, value: null };
 }
 
+/** A copy of address with the bits after cidr cleared. */
+function networkBytes(address: Uint8Array, cidr: number): Uint8Array {
+  const out = Uint8Array.from(address);
+  for (let i = cidr; i < out.length * 8; i++) out[i >>> 3]! &= ~(0x80 >>> (i & 7));
+  return out;
+}
+
 function bitAt(buf: Uint8Array, off: number, i: number): number {
   return (buf[off + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
 }
 
 export class AllowedIps<T> {
   private readonly roots: { 4: Node<T>; 6: Node<T> } = { 4: newNode(), 6: newNode() };
+  /** Each value's prefixes, keyed by their trie node, in insertion order (a Map iterates in insertion order). */
+  private readonly byValue = new Map<T, Map<Node<T>, AllowedIpEntry>>();
 
   private checkPrefix(family: Family, address: Uint8Array, cidr: number): void {
     if (family !== 4 && family !== 6) throw new RangeError(`bad address family ${String(family)}`);
@@ -40,7 +54,10 @@ export class AllowedIps<T> {
     if (!Number.isInteger(cidr) || cidr < 0 || cidr > addrBytes(family) * 8) throw new RangeError(`bad prefix length ${cidr}`);
   }
 
-  /** Maps address/cidr (host bits ignored) to value, replacing any previous owner of exactly that prefix. */
+  /**
+   * Maps address/cidr (host bits ignored) to value, replacing any previous owner of exactly that prefix; the prefix
+   * goes to the end of value's list (entriesFor).
+   */
   insert(family: Family, address: Uint8Array, cidr: number, value: T): void {
     this.checkPrefix(family, address, cidr);
     let node = this.roots[family];
@@ -48,7 +65,20 @@ export class AllowedIps<T> {
       if (bitAt(address, 0, i)) node = node.one ??= newNode();
       else node = node.zero ??= newNode();
     }
+    this.unlist(node);
     node.value = value;
+    let list = this.byValue.get(value);
+    if (!list) this.byValue.set(value, (list = new Map<Node<T>, AllowedIpEntry>()));
+    list.set(node, { family, address: networkBytes(address, cidr), cidr });
+  }
+
+  /** Takes node out of its owner's list (before the node changes owner or loses its value). */
+  private unlist(node: Node<T>): void {
+    if (node.value === null) return;
+    const list = this.byValue.get(node.value);
+    if (!list) return;
+    list.delete(node);
+    if (list.size === 0) this.byValue.delete(node.value);
   }
 
   /** Removes exactly address/cidr; returns whether it existed. */
@@ -61,6 +91,7 @@ export class AllowedIps<T> {
       if (node) path.push(node);
     }
     if (!node || node.value === null) return false;
+    this.unlist(node);
     node.value = null;
     this.prunePath(path, address);
     return true;
@@ -79,6 +110,7 @@ export class AllowedIps<T> {
   /** Removes every prefix mapped to value. */
   removeByValue(value: T): void {
     for (const family of [4, 6] as const) this.removeIn(this.roots[family], value);
+    this.byValue.delete(value);
   }
 
   /** Returns true if the subtree became empty (so the parent drops it). */
@@ -105,22 +137,10 @@ export class AllowedIps<T> {
     return best === null ? undefined : best;
   }
 
-  /** All prefixes mapped to value (IPv4 first, each family in address order). */
+  /** All prefixes mapped to value, in the order they were inserted (see the top of this file); fresh copies. */
   entriesFor(value: T): AllowedIpEntry[] {
-    const out: AllowedIpEntry[] = [];
-    for (const family of [4, 6] as const) {
-      const addr = new Uint8Array(addrBytes(family));
-      const walk = (node: Node<T>, depth: number): void => {
-        if (node.value === value) out.push({ family, address: Uint8Array.from(addr), cidr: depth });
-        if (node.zero) walk(node.zero, depth + 1);
-        if (node.one) {
-          addr[depth >>> 3]! |= 0x80 >>> (depth & 7);
-          walk(node.one, depth + 1);
-          addr[depth >>> 3]! &= ~(0x80 >>> (depth & 7));
-        }
-      };
-      walk(this.roots[family], 0);
-    }
-    return out;
+    const list = this.byValue.get(value);
+    if (!list) return [];
+    return [...list.values()].map((e) => ({ family: e.family, address: Uint8Array.from(e.address), cidr: e.cidr }));
   }
 }

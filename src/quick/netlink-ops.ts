@@ -3,17 +3,20 @@
  * addresses and routes with it, so undoing them afterwards finds nothing), every other kernel refusal is an error.
  */
 import { writeFile } from 'node:fs/promises';
-import { ignoreGone, isNetlinkError, type Rtnl } from '../netlink/index.js';
+import { ignoreGone, isNetlinkError, type LinkRef, type Rtnl } from '../netlink/index.js';
 import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import type { InterfaceOps, RuleSpec } from './apply.js';
-
-
 
 function toRule(r: RuleSpec) {
   return { family: r.family, table: r.table, fwmark: r.fwMark, invert: r.invert, suppressPrefixLength: r.suppressPrefixLength };
 }
 
-export function netlinkInterfaceOps(rtnl: Rtnl): InterfaceOps {
+/**
+ * The operations on the interface `ifname` (the one `up` made): each acts on the ifindex it is given, which is that
+ * interface's, and an error names the interface ("add address fd00::1/64 to wg0: ..."), not its index.
+ */
+export function netlinkInterfaceOps(rtnl: Rtnl, ifname: string): InterfaceOps {
+  const dev = (index: number): LinkRef => ({ index, name: ifname });
   const linkMtu = async (index: number) => (await rtnl.links.get(index)).mtu;
   const routeMtu = async (route: { mtu?: number; dev?: number }) => {
     if (route.mtu) return route.mtu;
@@ -21,12 +24,12 @@ export function netlinkInterfaceOps(rtnl: Rtnl): InterfaceOps {
   };
   return {
     addAddress: (ifindex: number, prefix: Prefix) =>
-      rtnl.addresses.add(ifindex, formatPrefix(prefix), { nodad: prefix.family === 6 }),
-    deleteAddress: (ifindex, prefix) => ignoreGone(rtnl.addresses.delete(ifindex, formatPrefix(prefix))),
-    setMtu: (ifindex, mtu) => rtnl.links.set(ifindex, { mtu }),
-    setUp: (ifindex, up) => (up ? rtnl.links.up(ifindex) : ignoreGone(rtnl.links.down(ifindex))),
-    addRoute: (ifindex, prefix, table) => rtnl.routes.add({ dst: formatPrefix(prefix), dev: ifindex, table }),
-    deleteRoute: (ifindex, prefix, table) => ignoreGone(rtnl.routes.delete({ dst: formatPrefix(prefix), dev: ifindex, table })),
+      rtnl.addresses.add(dev(ifindex), formatPrefix(prefix), { nodad: prefix.family === 6 }),
+    deleteAddress: (ifindex, prefix) => ignoreGone(rtnl.addresses.delete(dev(ifindex), formatPrefix(prefix))),
+    setMtu: (ifindex, mtu) => rtnl.links.set(dev(ifindex), { mtu }),
+    setUp: (ifindex, up) => (up ? rtnl.links.up(dev(ifindex)) : ignoreGone(rtnl.links.down(dev(ifindex)))),
+    addRoute: (ifindex, prefix, table) => rtnl.routes.add({ dst: formatPrefix(prefix), dev: dev(ifindex), table }),
+    deleteRoute: (ifindex, prefix, table) => ignoreGone(rtnl.routes.delete({ dst: formatPrefix(prefix), dev: dev(ifindex), table })),
     tableInUse: async (table) => {
       for (const family of [4, 6] as const) {
         if ((await rtnl.routes.list({ family, table })).length > 0) return true;

@@ -55,7 +55,7 @@ function endpointHosts(config: QuickConfig): string[] {
   return config.peers.flatMap((p) => (p.endpoint ? [p.endpoint.host] : []));
 }
 
-/** Every AllowedIPs prefix once (several peers may not repeat one; the parser rejects that), longest first. */
+/** Every AllowedIPs prefix once (a prefix two peers list gets one route: it belongs to the last one), longest first. */
 export function allowedPrefixes(config: QuickConfig): Prefix[] {
   const seen = new Set<string>();
   const all: Prefix[] = [];

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
 import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
+import { systemZones } from '../conn/zones.js';
 import { startRuntime } from '../daemon/runtime.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
@@ -63,7 +64,8 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
   const config = await loadConfig(opts.configPath);
   for (const w of config.warnings) log.warn(w);
   const ifname = interfaceName(opts.configPath, opts.ifname);
-  const resolved = await resolveEndpoints(config);
+  // As wg: a resolver that is not ready yet (EAI_AGAIN at boot) is retried, WG_ENDPOINT_RESOLUTION_RETRIES times.
+  const resolved = await resolveEndpoints(config, { onRetry: (message) => log.warn(message), zones: systemZones });
 
   const tx = new Transaction(log);
   const rtnl = Rtnl.open();
@@ -80,7 +82,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
           publicKey: p.publicKey,
           presharedKey: p.presharedKey,
           allowedIPs: p.allowedIPs,
-          endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined,
+          endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port, r.scopeId) : undefined,
           persistentKeepalive: p.persistentKeepalive,
         };
       }),
@@ -93,7 +95,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     await applySteps(planUp(config), {
       ifname,
       ifindex,
-      ops: netlinkInterfaceOps(rtnl),
+      ops: netlinkInterfaceOps(rtnl, ifname),
       log,
       tx,
       endpoints,

@@ -29,7 +29,7 @@ export interface PeerSnapshot {
   publicKey: Uint8Array;
   /** Absent when the peer has no preshared key (shown as all zeros on the wire). */
   presharedKey?: Uint8Array;
-  /** "1.2.3.4:51820" or "[fd00::1]:51820". */
+  /** "1.2.3.4:51820", "[fd00::1]:51820" or, scoped, "[fe80::1%eth0]:51820" (a zone name or number). */
   endpoint?: string;
   /** Seconds; 0 = off. */
   persistentKeepaliveInterval: number;

@@ -21,6 +21,7 @@ import { EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
 import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './text-format.js';
+import type { Zones } from '../net/endpoint.js';
 
 const SOCKET_MODE = 0o600;
 const DIR_MODE = 0o755;
@@ -41,6 +42,8 @@ export interface UapiServerOptions {
   logger?: Logger;
   watchIntervalMs?: number;
   idleTimeoutMs?: number;
+  /** Turns endpoint zone names in `set` requests into interface indexes (conn/zones.ts); numeric zones only without. */
+  zones?: Pick<Zones, 'indexOf'>;
 }
 
 export interface UapiServerEvents {
@@ -55,6 +58,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   readonly #log: Logger;
   readonly #watchIntervalMs: number;
   readonly #idleTimeoutMs: number;
+  readonly #zones: Pick<Zones, 'indexOf'> | undefined;
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #identity: Stats | undefined;
@@ -73,6 +77,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
     this.#log = (opts.logger ?? silentLogger).child({ uapi: this.iface });
     this.#watchIntervalMs = opts.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#zones = opts.zones;
   }
 
   async listen(): Promise<void> {
@@ -271,7 +276,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           return formatErrnoReply('get', toUapiError(err).errno);
         }
       case 'set': {
-        const parsed = parseSetBody(req.lines);
+        const parsed = parseSetBody(req.lines, { zones: this.#zones });
         if (!parsed.ok) {
           this.#log.warn({ errno: parsed.error.errno }, `UAPI set rejected: ${parsed.error.message}`);
           return formatErrnoReply('set', parsed.error.errno);

@@ -13,7 +13,9 @@ import {
   parseAllowedIp,
   parseDecimal,
   parseUapiEndpoint,
+  uapiEndpointText,
 } from './values.js';
+import type { Zones } from '../net/endpoint.js';
 import { clampPrivateKey, encodeHexKey, isZeroKey, KEY_BYTES, parseHexKey } from '../crypto/keys.js';
 import { MAX_PORT } from '../net/endpoint.js';
 import { MAX_PERSISTENT_KEEPALIVE_S } from '../protocol/constants.js';
@@ -76,7 +78,7 @@ function applyDeviceLine(op: SetOperation, key: string, value: string): void {
  * One peer line. After `remove=true` the peer is a placeholder, as in wireguard-go: later lines are still
  * validated but change nothing.
  */
-function applyPeerLine(peer: PeerOperation, key: string, value: string): void {
+function applyPeerLine(peer: PeerOperation, key: string, value: string, zones: Pick<Zones, 'indexOf'> | undefined): void {
   const placeholder = peer.remove;
   switch (key) {
     case 'remove':
@@ -97,8 +99,8 @@ function applyPeerLine(peer: PeerOperation, key: string, value: string): void {
       return;
     }
     case 'endpoint': {
-      const ep = parseUapiEndpoint(value);
-      if (!ep) invalid(`invalid endpoint ${shown(value)}: want a.b.c.d:port or [v6]:port`);
+      const ep = parseUapiEndpoint(value, zones);
+      if (!ep) invalid(`invalid endpoint ${shown(value)}: want a.b.c.d:port or [v6]:port (or [v6%zone]:port, zone an interface here)`);
       if (!placeholder) peer.endpoint = ep;
       return;
     }
@@ -130,11 +132,17 @@ function applyPeerLine(peer: PeerOperation, key: string, value: string): void {
   }
 }
 
+/** Options of parseSetBody. */
+export interface ParseSetOptions {
+  /** Turns endpoint zone names ("[fe80::1%eth0]:51820", as wg sends them) into interface indexes. */
+  zones?: Pick<Zones, 'indexOf'>;
+}
+
 /**
  * The lines of a `set=1` transaction (without the `set=1` line and without the terminating empty line) as a
  * validated SetOperation, or the first error: EPROTO for a line without '=', EINVAL for anything else.
  */
-export function parseSetBody(lines: readonly string[]): Result<SetOperation> {
+export function parseSetBody(lines: readonly string[], opts: ParseSetOptions = {}): Result<SetOperation> {
   const op: SetOperation = { replacePeers: false, peers: [] };
   let peer: PeerOperation | undefined;
   try {
@@ -150,7 +158,7 @@ export function parseSetBody(lines: readonly string[]): Result<SetOperation> {
         peer = newPeer(k);
         op.peers.push(peer);
       } else if (peer) {
-        applyPeerLine(peer, key, value);
+        applyPeerLine(peer, key, value, opts.zones);
       } else {
         applyDeviceLine(op, key, value);
       }
@@ -237,11 +245,9 @@ function replyPeerLine(p: PeerSnapshot, key: string, value: string): void {
     case 'protocol_version':
       if (value !== String(PROTOCOL_VERSION)) protocolError(`unsupported protocol_version ${shown(value)}`);
       return;
-    case 'endpoint': {
-      const ep = parseUapiEndpoint(value) ?? protocolError(`bad endpoint in get reply: ${shown(value)}`);
-      p.endpoint = ep.toString();
+    case 'endpoint':
+      p.endpoint = uapiEndpointText(value) ?? protocolError(`bad endpoint in get reply: ${shown(value)}`);
       return;
-    }
     case 'last_handshake_time_sec':
       p.lastHandshakeTimeSec = replyNumber(key, value, Number.MAX_SAFE_INTEGER);
       return;

@@ -5,7 +5,6 @@ import { ConfigError, parseConfig } from '../../src/config/index.js';
 const PRIV = 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=';
 const PUB = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
 const PEER1 = '3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=';
-const PEER2 = 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=';
 const FILE = 'conf/wg0.conf';
 
 /** Every error line of parsing `text`; fails the test if it parses. */
@@ -91,14 +90,20 @@ test('peer without PublicKey, duplicate peer PublicKey (pointing at the first), 
   );
 });
 
-test('the same AllowedIPs prefix in two peers is an error naming both lines (after clearing host bits)', (t) => {
-  t.deepEqual(
-    errorsOf(iface(`[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.0/24, fd00::/64\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 10.0.0.7/24\nAllowedIPs = fd00::/64\n`)),
-    [
-      `${FILE}:8: AllowedIPs 10.0.0.0/24 is already claimed by the peer at line 3 (AllowedIPs at line 5)`,
-      `${FILE}:9: AllowedIPs fd00::/64 is already claimed by the peer at line 3 (AllowedIPs at line 5)`,
-    ],
-  );
+test('an empty AllowedIPs line, or an empty item in one, is refused at its line, as wg refuses them', (t) => {
+  const peer = (allowed: string) => iface(`[Peer]\nPublicKey = ${PEER1}\n${allowed}\n`);
+  t.deepEqual(errorsOf(peer('AllowedIPs =')), [
+    `${FILE}:5: AllowedIPs has no value (wg refuses an empty AllowedIPs line; leave the line out instead)`,
+  ]);
+  t.deepEqual(errorsOf(peer('AllowedIPs = 10.0.0.0/8,')), [`${FILE}:5: AllowedIPs "10.0.0.0/8," has an empty item between commas (wg refuses it)`]);
+  t.deepEqual(errorsOf(peer('AllowedIPs = 10.0.0.0/8, , fd00::/8')), [
+    `${FILE}:5: AllowedIPs "10.0.0.0/8, , fd00::/8" has an empty item between commas (wg refuses it)`,
+  ]);
+});
+
+test('FwMark with a capital 0X is refused at its line, as wg refuses it (hex needs a lowercase 0x)', (t) => {
+  t.deepEqual(errorsOf(iface('FwMark = 0X1234\n')), [`${FILE}:3: FwMark "0X1234": write hex with a lowercase 0x, as wg reads it`]);
+  t.deepEqual(errorsOf(iface('FwMark = 0x\n')), [`${FILE}:3: FwMark must be off, a decimal number or 0x-prefixed hex, got "0x"`]);
 });
 
 test('repeated single-valued keys and a second [Interface] are errors; repeatable keys are not', (t) => {
@@ -161,6 +166,10 @@ test('peer value errors: endpoints, keepalive, AllowedIPs', (t) => {
     ['Endpoint = [1.2.3.4]:5', 'Endpoint "[1.2.3.4]:5": "1.2.3.4" is not an IPv6 address'],
     ['Endpoint = bad_host!:5', 'Endpoint "bad_host!:5": "bad_host!" is not an IP address or hostname'],
     ['Endpoint = :5', 'Endpoint ":5" has no host'],
+    ['Endpoint = [fd00::b%veth0]:5', 'Endpoint "[fd00::b%veth0]:5": a zone name (%veth0) only qualifies a link-local address (fe80::/10)'],
+    ['Endpoint = [fe80::b%a/b]:5', `Endpoint "[fe80::b%a/b]:5": after %, invalid interface name "a/b": contains '/', ':' or whitespace`],
+    ['Endpoint = [fe80::b%4294967296]:5', 'Endpoint "[fe80::b%4294967296]:5": the zone after % must be an interface name or a number 0..4294967295'],
+    ['Endpoint = [fe80::b%]:5', 'Endpoint "[fe80::b%]:5" has an empty zone after %'],
     ['PersistentKeepalive = 65536', 'PersistentKeepalive must be 0..65535 seconds or off, got 65536'],
     ['PersistentKeepalive = often', 'PersistentKeepalive must be a number 0..65535 seconds or off, got "often"'],
     ['AllowedIPs = 10.0.0.0/8, 300.0.0.0/8', 'AllowedIPs "300.0.0.0/8": "300.0.0.0" is not an IPv4 or IPv6 address'],

@@ -102,7 +102,7 @@ test('resolveEndpoints does not look up IP literals', async (t) => {
     asked.push(host);
     return { address: '192.0.2.1', family: 4 };
   };
-  const resolved = await resolveEndpoints(withEndpoints('192.0.2.9:1', '[2001:db8::1]:2', 'peer.example:3'), lookup);
+  const resolved = await resolveEndpoints(withEndpoints('192.0.2.9:1', '[2001:db8::1]:2', 'peer.example:3'), { lookup });
   t.deepEqual(asked, ['peer.example']);
   t.deepEqual(resolved, [
     { family: 4, address: '192.0.2.9', port: 1 },
@@ -118,7 +118,7 @@ test('resolveEndpoints failures name every failing peer by line', async (t) => {
     throw e;
   };
   const config = withEndpoints('gone.example:1', '192.0.2.1:2', 'also-gone.example:3');
-  const e = await t.throwsAsync(resolveEndpoints(config, lookup), { instanceOf: ConfigError });
+  const e = await t.throwsAsync(resolveEndpoints(config, { lookup }), { instanceOf: ConfigError });
   t.deepEqual(e.message.split('\n'), [
     'wg0.conf:3: cannot resolve Endpoint host "gone.example" of this peer: ENOTFOUND',
     'wg0.conf:11: cannot resolve Endpoint host "also-gone.example" of this peer: ENOTFOUND',

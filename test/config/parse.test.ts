@@ -107,6 +107,15 @@ test('comments (full line and trailing), blank lines and CRLF are ignored', (t) 
   t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['10.0.0.0/8']);
 });
 
+test('FwMark is a 32-bit unsigned value: marks with the top bit set are taken as written', (t) => {
+  const mark = (text: string) => parse(`[Interface]\nPrivateKey = ${PRIV}\nFwMark = ${text}\n`).interface.fwMark;
+  t.is(mark('0x80000000'), 0x80000000);
+  t.is(mark('2147483648'), 0x80000000);
+  t.is(mark('0xffffffff'), 0xffffffff);
+  t.is(mark('0xFFFFFFFF'), 0xffffffff);
+  t.is(mark('0x51820'), 0x51820);
+});
+
 test('ListenPort 0 means random; FwMark off/0 and PersistentKeepalive 0 mean unset; named tables', (t) => {
   const base = (extra: string) => parse(`[Interface]\nPrivateKey = ${PRIV}\n${extra}\n`).interface;
   t.is(base('ListenPort = 0').listenPort, undefined);
@@ -132,17 +141,44 @@ test('IPv6 and hostname endpoints', (t) => {
     parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = ::/0\nEndpoint = ${e}\n`).peers[0]!.endpoint;
   t.deepEqual(endpoint('[::1]:51820'), { host: '::1', port: 51820 });
   t.deepEqual(endpoint('[fe80::1:2]:1'), { host: 'fe80::1:2', port: 1 });
+  // Link-local with a zone, as wg-quick takes it: an interface name (resolved at up) or a scope id.
+  t.deepEqual(endpoint('[fe80::b%veth0]:51820'), { host: 'fe80::b', port: 51820, zone: 'veth0' });
+  t.deepEqual(endpoint('[fe80::b%3]:51820'), { host: 'fe80::b', port: 51820, zone: '3' });
+  const scoped = parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = ::/0\nEndpoint = [fe80::b%veth0]:51820\n`);
+  t.regex(formatConfig(scoped), /^Endpoint = \[fe80::b%veth0\]:51820$/m);
   t.deepEqual(endpoint('localhost:51820'), { host: 'localhost', port: 51820 });
   t.deepEqual(endpoint('vpn-1.example.net.:443'), { host: 'vpn-1.example.net.', port: 443 });
 });
 
-test('AllowedIPs host bits are cleared with a warning; duplicates within a peer are dropped with a warning', (t) => {
+test('AllowedIPs host bits are cleared with a warning; a duplicate within a peer counts once, at its last place', (t) => {
   const c = parse(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.1/24, fd00::1/64\nAllowedIPs = 10.0.0.0/24\n`);
-  t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['10.0.0.0/24', 'fd00::/64']);
+  // wg setconf + wireguard-go list these as fd00::/64, 10.0.0.0/24: adding a prefix again moves it to the end.
+  t.deepEqual(c.peers[0]!.allowedIPs.map(formatPrefix), ['fd00::/64', '10.0.0.0/24']);
   t.deepEqual(c.warnings, [
     'wg0.conf:5: AllowedIPs 10.0.0.1/24 has host bits set; using 10.0.0.0/24',
     'wg0.conf:5: AllowedIPs fd00::1/64 has host bits set; using fd00::/64',
     'wg0.conf:6: AllowedIPs 10.0.0.0/24 is listed twice for this peer (also at line 5)',
+  ]);
+});
+
+test('the same AllowedIPs under two peers is accepted: the last peer owns it, a warning names both lines', (t) => {
+  // The issue's input: a fallback peer above the preferred one, both with 0.0.0.0/0.
+  const c = parse(`[Interface]\nPrivateKey = ${PRIV}\n\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 0.0.0.0/0\n\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 0.0.0.0/0\n`);
+  t.is(c.peers.length, 2);
+  t.deepEqual(c.warnings, [
+    'wg0.conf:10: AllowedIPs 0.0.0.0/0 is also listed by the peer at line 4 (AllowedIPs at line 6); ' +
+      'as with wg, the later peer (line 8) owns it and the peer at line 4 gets no traffic for it',
+  ]);
+  // After clearing host bits, across lines of one peer; the superseded claim takes no part in nesting warnings.
+  const d = parse(
+    `[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = 10.0.0.0/16, fd00::/64\n[Peer]\nPublicKey = ${PEER2}\nAllowedIPs = 10.0.0.7/16\nAllowedIPs = fd00::/64, 10.0.5.0/24\n`,
+  );
+  t.deepEqual(d.warnings, [
+    'wg0.conf:8: AllowedIPs 10.0.0.7/16 has host bits set; using 10.0.0.0/16',
+    'wg0.conf:8: AllowedIPs 10.0.0.0/16 is also listed by the peer at line 3 (AllowedIPs at line 5); ' +
+      'as with wg, the later peer (line 6) owns it and the peer at line 3 gets no traffic for it',
+    'wg0.conf:9: AllowedIPs fd00::/64 is also listed by the peer at line 3 (AllowedIPs at line 5); ' +
+      'as with wg, the later peer (line 6) owns it and the peer at line 3 gets no traffic for it',
   ]);
 });
 

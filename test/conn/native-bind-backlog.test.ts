@@ -85,3 +85,46 @@ test('a mixed batch goes to each family socket with its own destinations', async
   t.true(to6.every((s) => s.port === 6));
   await bind.close();
 });
+
+/** A fake addon whose setsockoptInt records its arguments, or throws an errno error like the addon's. */
+function markAddon(fail?: { code: string; errno: number }) {
+  const { addon } = fakeAddon();
+  const calls: Array<[number, number, number, number]> = [];
+  const setsockoptInt = (fd: number, level: number, name: number, value: number) => {
+    if (value < -(2 ** 31) || value > 2 ** 31 - 1) throw new RangeError(`value must be an int32, got ${value}`);
+    if (fail && name === addon.constants.SO_MARK) {
+      throw Object.assign(new Error(`${fail.code}: setsockopt: (errno ${fail.errno})`), { ...fail, syscall: 'setsockopt' });
+    }
+    calls.push([fd, level, name, value]);
+  };
+  return { addon: { ...addon, constants: addon.constants, setsockoptInt } as NativeAddon, calls };
+}
+
+test('setMark hands a mark of 2^31 or more to setsockopt as its int32 bit pattern (the kernel keeps the u32)', async (t) => {
+  const { addon, calls } = markAddon();
+  const bind = new NativeBind({ addon, offload: false });
+  await bind.open(0);
+  for (const mark of [0x80000000, 2147483648, 0xffffffff, 0x7fffffff, 0x51820]) {
+    calls.length = 0;
+    bind.setMark(mark);
+    const marks = calls.filter((c) => c[2] === addon.constants.SO_MARK).map((c) => c[3] >>> 0);
+    t.deepEqual(marks, [mark, mark], `0x${mark.toString(16)} on both sockets`);
+  }
+  await bind.close();
+});
+
+test('a refused fwmark names CAP_NET_ADMIN only when the errno is EPERM', async (t) => {
+  const eperm = markAddon({ code: 'EPERM', errno: 1 });
+  const a = new NativeBind({ addon: eperm.addon, offload: false });
+  await a.open(0);
+  t.throws(() => a.setMark(0x80000000), { message: /^cannot set fwmark 0x80000000 on the IPv4 socket \(needs CAP_NET_ADMIN\): EPERM/ });
+  await a.close();
+
+  const other = markAddon({ code: 'ENOPROTOOPT', errno: 92 });
+  const b = new NativeBind({ addon: other.addon, offload: false });
+  await b.open(0);
+  const e = t.throws(() => b.setMark(0x80000000));
+  t.regex(e.message, /^cannot set fwmark 0x80000000 on the IPv4 socket: ENOPROTOOPT/);
+  t.notRegex(e.message, /CAP_NET_ADMIN/);
+  await b.close();
+});

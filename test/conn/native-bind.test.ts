@@ -122,7 +122,13 @@ nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), be
   t.deepEqual(a.fds.map((fd) => n.getsockoptInt(fd, SOL_SOCKET, SO_MARK)), [0x51, 0x51]);
   a.setMark(0xca6c);
   t.deepEqual(a.fds.map((fd) => n.getsockoptInt(fd, SOL_SOCKET, SO_MARK)), [0xca6c, 0xca6c]);
+  // SO_MARK is a u32: marks with the top bit set read back as a negative int, the same 32 bits.
+  for (const mark of [0x80000000, 0xffffffff]) {
+    a.setMark(mark);
+    t.deepEqual(a.fds.map((fd) => n.getsockoptInt(fd, SOL_SOCKET, SO_MARK) >>> 0), [mark, mark]);
+  }
   t.throws(() => a.setMark(-1), { instanceOf: RangeError });
+  t.throws(() => a.setMark(2 ** 32), { instanceOf: RangeError });
 });
 
 nativeTest('an explicit port that is taken fails clearly; close releases the sockets', async (t) => {

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { buildIcmpEcho, buildUdp, parseIpPacket } from '../helpers/packets.js';
 import { sendDatagram } from '../helpers/bind.js';
-import { parsePrefix, type Prefix } from '../../src/net/ip.js';
+import { formatPrefix, parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { COOKIE_REPLY_BURST_PER_SOURCE, MAX_TUNNEL_MTU_BYTES } from '../../src/protocol/constants.js';
 import { until } from '../helpers/wait.js';
@@ -234,4 +234,26 @@ test('a packet of MAX_TUNNEL_MTU_BYTES crosses the tunnel; one byte more is coun
   tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(MAX_TUNNEL_MTU_BYTES - header + 1) }));
   await new Promise((r) => setImmediate(r));
   t.is(a.stats.tooBig, 1);
+});
+
+test('get lists a peer\'s AllowedIPs in the order they were added (setPeer, then UAPI), also after a key change', async (t) => {
+  const { a, keyB, close } = await pair();
+  t.teardown(close);
+  const control = new DeviceControlAdapter(a, silentLogger);
+  const listed = () => control.get().peers[0]!.allowedIps.map(formatPrefix);
+  t.deepEqual(listed(), ['10.0.0.2/32', '10.1.0.0/24', 'fd00::2/128']);
+  // Not address order: 10.9/16 before 10.1/16 and an IPv6 prefix between them; adding 10.0.0.2/32 again moves it
+  // to the end, as the kernel and wireguard-go do.
+  const add = (text: string) => ({ prefix: P(text), remove: false });
+  await control.apply({
+    replacePeers: false,
+    peers: [{
+      publicKey: publicKeyOf(keyB), remove: false, updateOnly: true, replaceAllowedIps: false,
+      allowedIps: [add('10.9.0.0/16'), add('fd00::/8'), add('10.2.0.0/16'), add('10.0.0.2/32')],
+    }],
+  });
+  const want = ['10.1.0.0/24', 'fd00::2/128', '10.9.0.0/16', 'fd00::/8', '10.2.0.0/16', '10.0.0.2/32'];
+  t.deepEqual(listed(), want);
+  await control.apply({ privateKey: generatePrivateKey(systemRng), replacePeers: false, peers: [] });
+  t.deepEqual(listed(), want);
 });

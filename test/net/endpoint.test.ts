@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ADDR_SLOT, slotEquals, slotKey, writeSlot } from '../../src/net/addr-slot.js';
-import { Endpoint, parseEndpoint } from '../../src/net/endpoint.js';
+import { Endpoint, parseEndpoint, type Zones } from '../../src/net/endpoint.js';
 
 test('IPv4 endpoint parses into the slot layout and prints back', (t) => {
   const ep = Endpoint.fromString('1.2.3.4:51820');
@@ -25,6 +25,27 @@ test('invalid endpoints are rejected with a clear error', (t) => {
     t.is(parseEndpoint(bad), undefined, bad);
   }
   t.throws(() => Endpoint.fromString('nope'), { message: /invalid endpoint "nope"/ });
+});
+
+/** Two interfaces, as if_nametoindex/if_indextoname would answer in a namespace with lo and veth0. */
+const zones: Zones = {
+  indexOf: (name) => ({ lo: 1, veth0: 7 })[name],
+  nameOf: (index) => ({ 1: 'lo', 7: 'veth0' })[index],
+};
+
+test('zones: an interface name on a link-local address becomes its index; numbers pass; wg\'s form prints back', (t) => {
+  const named = parseEndpoint('[fe80::b%veth0]:51820', { zones })!;
+  t.is(named.scopeId, 7);
+  t.is(named.toString(), '[fe80::b%7]:51820');
+  // Named as wireguard-go names it in its UAPI replies (and as wg show prints it).
+  t.is(named.format(zones), '[fe80::b%veth0]:51820');
+  t.is(parseEndpoint('[fe80::b%42]:1', { zones })!.format(zones), '[fe80::b%42]:1', 'no interface 42: the number');
+  t.is(parseEndpoint('[fe80::b]:1', { zones })!.format(zones), '[fe80::b]:1');
+  t.is(parseEndpoint('[fd00::b%7]:1')!.scopeId, 7, 'a number qualifies any address, as getaddrinfo takes it');
+  for (const bad of ['[fe80::b%veth9]:1', '[fd00::b%veth0]:1', '[fe80::b%]:1', '[fe80::b%4294967296]:1']) {
+    t.is(parseEndpoint(bad, { zones }), undefined, bad);
+  }
+  t.is(parseEndpoint('[fe80::b%veth0]:1'), undefined, 'names need a zone table');
 });
 
 test('equals, slot copy in/out and keys agree', (t) => {

@@ -9,6 +9,8 @@ import {
   createLinkRequest,
   fdbRequest,
   frame,
+  getLinkRequest,
+  linkName,
   routeRequest,
   ruleRequest,
   setLinkRequest,
@@ -156,4 +158,17 @@ test('bad arguments are refused before sending, naming the operation', (t) => {
     const e = t.throws(fn, { instanceOf: NetlinkArgumentError });
     t.regex(e?.message ?? '', re);
   }
+});
+
+test('a link given by index and name: the request carries the index, the message the name', (t) => {
+  const byBoth = { index: 6, name: 'wg0' };
+  t.is(framed(getLinkRequest(byBoth, 'get link wg0')), framed(getLinkRequest(6, 'get link wg0')));
+  const route = routeRequest('add', { dst: '10.0.0.0/8', dev: 6 }, linkName(byBoth));
+  t.is(route.what, 'add route 10.0.0.0/8 dev wg0');
+  t.is(framed(route), framed(routeRequest('add', { dst: '10.0.0.0/8', dev: 6 })));
+  t.is(addAddressRequest(6, 'fd42:42:42::1/64', {}, linkName(byBoth)).what, 'add address fd42:42:42::1/64 to wg0');
+  t.is(linkName(6), '6');
+  t.is(linkName('eth0'), 'eth0');
+  const vlan = createLinkRequest({ kind: 'vlan', name: 'vl0', parent: { index: 2, name: 'eth0' }, id: 5 });
+  t.is(framed(vlan), framed(createLinkRequest({ kind: 'vlan', name: 'vl0', parent: 2, id: 5 })));
 });

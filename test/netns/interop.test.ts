@@ -2,7 +2,8 @@
  * Interoperability with wireguard-go (the reference userspace implementation) in the topology of topology.ts:
  * wireguard-go at a and tunvpn at b, then tunvpn at a and wireguard-go at b (the latter with a PresharedKey on both
  * ends). Each pair pings across the tunnel and to the LAN behind b, runs iperf3 both ways, and both ends report
- * the handshake in `wg show all dump`.
+ * the handshake in `wg show all dump`. Then a key that moves: the client key used by wireguard-go, stopped, and at
+ * once by tunvpn, against a wireguard-go server.
  */
 import type { ExecutionContext } from 'ava';
 import {
@@ -12,14 +13,17 @@ import {
   iperfServer,
   ping,
   pingUntilReply,
+  run,
   startEnd,
   stopDaemon,
   tunvpnShow,
+  waitFor,
   wgDumpPeers,
   type Impl,
   TUNVPN_FILES,
 } from './topology.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
+import { ip } from './harness.js';
 
 const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg', 'ping', 'iperf3', 'wireguard-go'] });
 const maybe = testWhen(why);
@@ -64,3 +68,45 @@ async function interop(t: ExecutionContext, impl: { a: Impl; b: Impl }, preshare
 
 maybe(`wireguard-go (a) ⇄ tunvpn (b)`, (t) => interop(t, { a: 'wireguard-go', b: 'tunvpn' }, false));
 maybe(`tunvpn (a) ⇄ wireguard-go (b), with a preshared key`, (t) => interop(t, { a: 'tunvpn', b: 'wireguard-go' }, true));
+
+/**
+ * Seconds the first ping after tunvpn takes over a's key may wait for its reply. A responder refuses an initiation
+ * whose TAI64N timestamp is not newer than the last one it accepted for that key; had tunvpn counted its timestamps
+ * from another base than wireguard-go (2^62 instead of 2^62 + 10), the server would refuse every initiation for
+ * 10 s after wireguard-go's last one, and this deadline would pass first (tunvpn retries every 5 s, so its first two
+ * attempts fall inside those 10 s). With the same base the first initiation is accepted at once.
+ */
+const TAKEOVER_PING_DEADLINE_S = 6;
+
+maybe(`key moves from wireguard-go to tunvpn: the wireguard-go server accepts tunvpn's first initiation`, async (t) => {
+  const topo = buildTopology(t, { purpose: 'iomove' });
+  const server = await startEnd(topo, 'b', 'wireguard-go');
+  const before = await startEnd(topo, 'a', 'wireguard-go');
+  await pingUntilReply(topo.ns.a, topo.tunnel.b);
+  const [seen] = await wgDumpPeers(topo.ns.b, server.ifname);
+  t.true(seen!.latestHandshake > 0, 'the server saw wireguard-go\'s handshake');
+
+  // Stop the client; once its TUN device is gone, tunvpn takes the same key, port and address at once.
+  t.is(await stopDaemon(before), 0, `wireguard-go exit; output:\n${before.output()}`);
+  const gone = () => {
+    try {
+      ip(topo.ns.a, 'link', 'show', 'dev', topo.ifname.a);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  await waitFor(gone, () => undefined, `${topo.ifname.a} to disappear`);
+  const after = await startEnd(topo, 'a', 'tunvpn');
+
+  // One reply wanted; ping keeps sending every 0.2 s until it comes or the deadline passes.
+  const args = ['-n', '-c', '1', '-i', '0.2', '-w', String(TAKEOVER_PING_DEADLINE_S), topo.tunnel.b];
+  const first = await run(topo.ns.a, 'ping', args, (TAKEOVER_PING_DEADLINE_S + 10) * 1000);
+  t.regex(first.stdout, /1 received/, `first ping through tunvpn after the takeover:\n${first.stdout}${first.stderr}\n${after.output()}`);
+  const [client] = await wgDumpPeers(topo.ns.a, after.ifname);
+  t.true(client!.latestHandshake > 0, `tunvpn's latest handshake: ${client!.latestHandshake}`);
+  const [now] = await wgDumpPeers(topo.ns.b, server.ifname);
+  t.true(now!.latestHandshake >= seen!.latestHandshake, `server's latest handshake ${seen!.latestHandshake} → ${now!.latestHandshake}`);
+
+  for (const d of [after, server]) t.is(await stopDaemon(d), 0, `${d.impl} exit; output:\n${d.output()}`);
+});

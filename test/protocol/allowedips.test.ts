@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { AllowedIps, type Family } from '../../src/protocol/allowedips.js';
+import { formatPrefix } from '../../src/net/ip.js';
 
 interface Ref { family: Family; addr: Uint8Array; cidr: number; value: number }
 
@@ -10,6 +11,10 @@ function matches(addr: Uint8Array, prefix: Uint8Array, cidr: number): boolean {
     if (bit(addr) !== bit(prefix)) return false;
   }
   return true;
+}
+
+function masked(addr: Uint8Array, cidr: number): Uint8Array {
+  return addr.map((b, i) => (i * 8 >= cidr ? 0 : i * 8 + 8 <= cidr ? b : b & (0xff << (8 - (cidr - i * 8)))));
 }
 
 /** Deliberately naive reference: scan every prefix, keep the longest match. */
@@ -65,8 +70,13 @@ test('longest-prefix match agrees with brute force; removeExact and removeByValu
       trie.removeByValue(victim);
       refs = refs.filter((r) => r.value !== victim);
       check();
-      const entries = trie.entriesFor((victim + 1) % 6);
-      if (entries.length !== refs.filter((r) => r.value === (victim + 1) % 6).length) throw new Error('entriesFor count');
+      // Each value lists its prefixes in insertion order, a re-inserted prefix moving to the end (the reference list
+      // above keeps that order: filter out, push).
+      for (let value = 0; value < 6; value++) {
+        const got = trie.entriesFor(value).map((e) => `${e.family} ${e.address.join('.')}/${e.cidr}`);
+        const want = refs.filter((r) => r.value === value).map((r) => `${r.family} ${masked(r.addr, r.cidr).join('.')}/${r.cidr}`);
+        if (got.join() !== want.join()) throw new Error(`entriesFor(${value}): ${got.join()} != ${want.join()}`);
+      }
     },
   ), { numRuns: 300, seed: 1234 });
   t.log('300 random trie scenarios matched the brute-force reference');
@@ -77,6 +87,31 @@ test('longest-prefix match agrees with brute force; removeExact and removeByValu
   t.is(trie.lookup(4, Uint8Array.of(10, 2, 0, 0), 0), 'wide');
   t.is(trie.lookup(4, Uint8Array.of(11, 0, 0, 0), 0), undefined);
   t.deepEqual(trie.entriesFor('narrow'), [{ family: 4, address: Uint8Array.of(10, 1, 0, 0), cidr: 16 }]);
+});
+
+test('entriesFor lists a peer\'s prefixes in the order they were added, across families, as wireguard-go does', (t) => {
+  const trie = new AllowedIps<string>();
+  const v4 = (a: number, b: number, c: number, d: number) => Uint8Array.of(a, b, c, d);
+  const v6 = (first: number) => Uint8Array.of(first >> 8, first & 0xff, ...new Array<number>(14).fill(0));
+  const shown = (value: string) => trie.entriesFor(value).map((e) => formatPrefix({ family: e.family, bytes: e.address, bits: e.cidr }));
+  // The file's order, not address order: 10.9/16 before 10.1/16, an IPv6 prefix between IPv4 ones.
+  trie.insert(4, v4(10, 9, 0, 0), 16, 'a');
+  trie.insert(6, v6(0xfd00), 8, 'a');
+  trie.insert(4, v4(10, 1, 0, 0), 16, 'a');
+  trie.insert(4, v4(0, 0, 0, 0), 0, 'a');
+  t.deepEqual(shown('a'), ['10.9.0.0/16', 'fd00::/8', '10.1.0.0/16', '0.0.0.0/0']);
+  // Adding a prefix the peer already has moves it to the end (the kernel's list_move_tail, wireguard-go's PushBack).
+  trie.insert(4, v4(10, 9, 7, 7), 16, 'a');
+  t.deepEqual(shown('a'), ['fd00::/8', '10.1.0.0/16', '0.0.0.0/0', '10.9.0.0/16']);
+  // A prefix taken by another peer leaves the first one's list.
+  trie.insert(4, v4(0, 0, 0, 0), 0, 'b');
+  t.deepEqual(shown('a'), ['fd00::/8', '10.1.0.0/16', '10.9.0.0/16']);
+  t.deepEqual(shown('b'), ['0.0.0.0/0']);
+  t.true(trie.removeExact(6, v6(0xfd00), 8));
+  t.deepEqual(shown('a'), ['10.1.0.0/16', '10.9.0.0/16']);
+  trie.removeByValue('a');
+  t.deepEqual(shown('a'), []);
+  t.is(trie.lookup(4, v4(10, 1, 2, 3), 0), 'b');
 });
 
 test('bad prefixes are rejected with clear errors', (t) => {

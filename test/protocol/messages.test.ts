@@ -70,12 +70,50 @@ test('transport header little-endian layout', (t) => {
   t.is(transportCounterLo(b, 4), 0x11223344);
 });
 
-test('TAI64N: 12 bytes, 2^62 label, ordered by time', (t) => {
+/**
+ * TAI64N as the kernel and wireguard-go write it: seconds = 0x400000000000000a + Unix seconds (2^62 plus the 10 s
+ * TAI-UTC offset of 1970, cr.yp.to/libtai/tai64.html), nanoseconds rounded down to a multiple of 2^24.
+ * 1_700_000_000 s = 0x6553f100, so its seconds field is 0x400000006553f10a; 123 ms = 123_000_000 ns, and
+ * floor(123_000_000 / 2^24) = 7, so the nanoseconds field is 7·2^24 = 0x07000000.
+ */
+test('TAI64N: the kernel\'s and wireguard-go\'s encoding of a known instant', (t) => {
+  const a = tai64n(1_700_000_000_123);
+  t.deepEqual([...a], [0x40, 0, 0, 0, 0x65, 0x53, 0xf1, 0x0a, 0x07, 0, 0, 0]);
+  // Unix second 0 is TAI64 label 0x400000000000000a.
+  t.deepEqual([...tai64n(0)], [0x40, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0]);
+  // The +10 carries into the high word: Unix second 2^32 - 10 (in 2106) is 0x4000000100000000.
+  t.deepEqual([...tai64n((2 ** 32 - 10) * 1000)], [0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+/** An independent encoder (BigInt) of the same rule, as the oracle for many instants. */
+function referenceStamp(ms: number): number[] {
+  const secs = BigInt(Math.floor(ms / 1000)) + 0x400000000000000an;
+  const nanos = ((ms % 1000) * 1_000_000) & ~0xffffff;
+  const out: number[] = [];
+  for (let i = 7; i >= 0; i--) out.push(Number((secs >> BigInt(8 * i)) & 0xffn));
+  for (let i = 3; i >= 0; i--) out.push((nanos >>> (8 * i)) & 0xff);
+  return out;
+}
+
+test('TAI64N: equal to the reference encoding at any instant, ordered by time', (t) => {
+  for (const ms of [1, 999, 1000, 16_777, 16_778, 1_700_000_000_000, 1_700_000_000_999, 1_767_225_599_983, 4_102_444_800_500]) {
+    t.deepEqual([...tai64n(ms)], referenceStamp(ms), `at ${ms} ms`);
+  }
   const a = tai64n(1_700_000_000_000);
   t.is(a.length, 12);
-  t.is(a[0], 0x40);
-  t.is(new DataView(a.buffer).getUint32(4), 1_700_000_000);
   t.true(compareTai64n(tai64n(1_700_000_000_100), a) > 0);
   t.true(compareTai64n(a, tai64n(1_700_000_001_000)) < 0);
   t.is(compareTai64n(a, tai64n(1_700_000_000_000)), 0);
+  // Within one 2^24 ns grain the stamps are equal (the whitening), across grains they order.
+  t.is(compareTai64n(tai64n(1_700_000_000_001), tai64n(1_700_000_000_016)), 0);
+  t.true(compareTai64n(tai64n(1_700_000_000_017), tai64n(1_700_000_000_016)) > 0);
+});
+
+test('TAI64N: a stamp the kernel or wireguard-go wrote a second ago is older than ours now (a key that moves)', (t) => {
+  const now = 1_700_000_123_456;
+  for (const earlier of [now - 1000, now - 5000, now - 9000]) {
+    t.true(compareTai64n(tai64n(now), Uint8Array.from(referenceStamp(earlier))) > 0, `${now - earlier} ms earlier`);
+  }
+  // And the other way round: ours from a second ago is older than theirs now.
+  t.true(compareTai64n(Uint8Array.from(referenceStamp(now)), tai64n(now - 1000)) > 0);
 });

@@ -68,6 +68,19 @@ test('a /0 with Table = auto becomes a full-tunnel step', (t) => {
   t.deepEqual(describeSteps(steps).slice(-2), ['default-route 0.0.0.0/0', 'default-route ::/0']);
 });
 
+test('a prefix two peers list gets one route (it belongs to the last peer), as wg-quick adds it once', (t) => {
+  const full = planUp(conf('Address = 10.0.0.1/24', 'AllowedIPs = 0.0.0.0/0', 'AllowedIPs = 0.0.0.0/0'));
+  t.deepEqual(describeSteps(full), ['address 10.0.0.1/24', 'mtu-auto', 'up', 'default-route 0.0.0.0/0']);
+  // wg-quick + wireguard-go on this input: routes 10.9.0.0/16, 10.60.0.0/16, 10.1.0.0/16 and fd00::/8, once each.
+  const shared = planUp(conf('Address = 10.55.0.1/24', 'AllowedIPs = 10.60.0.0/16, 10.9.0.0/16, fd00::/8, 10.1.0.0/16', 'AllowedIPs = 10.60.0.0/16'));
+  t.deepEqual(describeSteps(shared).filter((s) => s.startsWith('route')), [
+    'route 10.60.0.0/16',
+    'route 10.9.0.0/16',
+    'route 10.1.0.0/16',
+    'route fd00::/8',
+  ]);
+});
+
 test('automatic MTU: the largest route MTU towards the endpoints, else the default route, else 1500; minus 80', (t) => {
   t.is(autoMtu([1500, 9000], 1500), 8920);
   t.is(autoMtu([], 1400), 1320);

@@ -203,6 +203,34 @@ test('bad endpoints are EINVAL', (t) => {
   }
 });
 
+test('a scoped endpoint as wg sends it ([fe80::b%veth0]:51820) resolves the name in the daemon; unknown names are EINVAL', (t) => {
+  const zones = { indexOf: (name: string) => (name === 'veth0' ? 7 : undefined) };
+  const set = (ep: string) => parseSetBody([`public_key=${hex(2)}`, `endpoint=${ep}`], { zones });
+  const named = set('[fe80::b%veth0]:51820');
+  t.true(named.ok);
+  if (named.ok) t.is(named.value.peers[0]!.endpoint!.scopeId, 7);
+  const numbered = set('[fe80::b%7]:51820');
+  if (numbered.ok) t.is(numbered.value.peers[0]!.endpoint!.toString(), '[fe80::b%7]:51820');
+  else t.fail(numbered.error.message);
+  for (const bad of ['[fe80::b%veth9]:51820', '[fd00::b%veth0]:51820']) {
+    const r = set(bad);
+    t.is(r.ok ? undefined : r.error.errno, EINVAL, bad);
+  }
+});
+
+test('get replies with a zone name (wireguard-go\'s form) or number parse and keep the zone as written', (t) => {
+  for (const ep of ['[fe80::a%veth0]:51820', '[fe80::a%7]:1', '[FE80::A%veth0]:51820']) {
+    const r = parseGetReply(`public_key=${hex(2)}\nendpoint=${ep}\nerrno=0\n\n`);
+    if (!r.ok) {
+      t.fail(`${ep}: ${r.error.message}`);
+      continue;
+    }
+    t.is(r.value.peers[0]!.endpoint, ep.replace('FE80::A', 'fe80::a'));
+  }
+  const bad = parseGetReply(`public_key=${hex(2)}\nendpoint=[fe80::a%a/b]:1\nerrno=0\n\n`);
+  t.false(bad.ok);
+});
+
 test('bad allowed IPs are EINVAL', (t) => {
   for (const ip of ['10.0.0.1', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '/24', '10.0.0.0/08', 'x/1', '--10.0.0.0/8', '']) {
     t.is(errnoOf([`public_key=${hex(2)}`, `allowed_ip=${ip}`]), EINVAL, ip);

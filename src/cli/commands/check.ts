@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { ConfigError, formatConfig, formatEndpoint, interfaceNameFromPath, loadConfig, resolveEndpoints } from '../../config/index.js';
 import type { CliContext } from '../context.js';
+import { systemZones } from '../../conn/zones.js';
 
 export function registerCheck(program: Command, ctx: CliContext): void {
   program
@@ -25,11 +26,11 @@ export function registerCheck(program: Command, ctx: CliContext): void {
       }
       let text = formatConfig(config);
       if (opts.resolve) {
-        const resolved = await resolveEndpoints(config);
+        const resolved = await resolveEndpoints(config, { onRetry: (message) => ctx.io.err(`${message}\n`), zones: systemZones });
         const notes = config.peers.flatMap((p, i) => {
           const r = resolved[i];
           if (!r || !p.endpoint) return [];
-          const shown = formatEndpoint({ host: r.address, port: r.port });
+          const shown = formatEndpoint({ host: r.address, port: r.port, ...(r.scopeId !== undefined && { zone: String(r.scopeId) }) });
           return [`# peer at line ${p.line}: Endpoint ${formatEndpoint(p.endpoint)} resolves to ${shown}`];
         });
         if (notes.length) text += `\n${notes.join('\n')}\n`;
