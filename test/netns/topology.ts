@@ -421,31 +421,28 @@ export interface DumpPeer {
 }
 
 /**
- * `wg show all dump` inside `ns`, reduced to the peer lines of `ifname`. The socket directory is shared, so the
- * dump also covers other tests' interfaces; one of them vanishing mid-dump can make wg exit non-zero, which is why
- * only our interface's lines are required. Interface lines (which carry the private key) are dropped here.
+ * `wg show IFACE dump` inside `ns`: the peer lines (the interface line, which carries the private key, is dropped).
+ * Per interface, not `all`: the socket directory is shared by every test, and `all` would wait on other tests'
+ * daemons (a flooded one answers slowly).
  */
 export async function wgDumpPeers(ns: string, ifname: string): Promise<DumpPeer[]> {
-  const r = await run(ns, 'wg', ['show', 'all', 'dump']);
+  const r = await run(ns, 'wg', ['show', ifname, 'dump']);
+  if (r.code !== 0) throw new Error(`wg show ${ifname} dump in ${ns} failed (exit ${r.code}): ${r.stderr}`);
   const peers: DumpPeer[] = [];
-  let sawIface = false;
-  for (const line of r.stdout.split('\n')) {
+  for (const line of r.stdout.split('\n').slice(1)) {
     const f = line.split('\t');
-    if (f[0] !== ifname) continue;
-    if (f.length === 5) sawIface = true;
-    if (f.length !== 9) continue;
+    if (f.length !== 8) continue;
     peers.push({
-      iface: f[0],
-      publicKey: f[1]!,
-      presharedKey: f[2]!,
-      endpoint: f[3]!,
-      allowedIps: f[4]!,
-      latestHandshake: Number(f[5]),
-      rxBytes: Number(f[6]),
-      txBytes: Number(f[7]),
+      iface: ifname,
+      publicKey: f[0]!,
+      presharedKey: f[1]!,
+      endpoint: f[2]!,
+      allowedIps: f[3]!,
+      latestHandshake: Number(f[4]),
+      rxBytes: Number(f[5]),
+      txBytes: Number(f[6]),
     });
   }
-  if (!sawIface) throw new Error(`wg show all dump in ${ns} does not list ${ifname} (exit ${r.code}): ${r.stderr}`);
   return peers;
 }
 

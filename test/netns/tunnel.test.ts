@@ -46,7 +46,7 @@ maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM`, asyn
   const perf = await iperf(topo.ns.a, topo.lan.c, { seconds: 3 });
   t.true(perf.receivedBitsPerSecond > 0 && perf.receivedBytes > 0, `iperf3 a → c: ${JSON.stringify(perf)}`);
 
-  // `wg show all dump` inside a's namespace: the peer (b) with a handshake and traffic both ways.
+  // `wg show IFACE dump` inside a's namespace: the peer (b) with a handshake and traffic both ways.
   const peers = await wgDumpPeers(topo.ns.a, a.ifname);
   t.is(peers.length, 1);
   const [peer] = peers;
