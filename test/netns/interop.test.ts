@@ -2,7 +2,7 @@
  * Interoperability with wireguard-go (the reference userspace implementation) in the topology of topology.ts:
  * wireguard-go at a and tunvpn at b, then tunvpn at a and wireguard-go at b (the latter with a PresharedKey on both
  * ends). Each pair pings across the tunnel and to the LAN behind b, runs iperf3 both ways, and both ends report
- * the handshake in `wg show all dump`. Then a key that moves: the client key used by wireguard-go, stopped, and at
+ * the handshake in `wg show IFACE dump`. Then a key that moves: the client key used by wireguard-go, stopped, and at
  * once by tunvpn, against a wireguard-go server.
  */
 import type { ExecutionContext } from 'ava';

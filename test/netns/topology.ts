@@ -453,7 +453,7 @@ export async function wgShow(ns: string, ifname: string, field: string): Promise
   return r.stdout;
 }
 
-/** Waits until `wg show all dump` reports a handshake for `ifname`'s only peer. */
+/** Waits until `wg show IFACE dump` reports a handshake for `ifname`'s only peer. */
 export async function waitHandshake(ns: string, ifname: string, ms = 20_000): Promise<DumpPeer> {
   const deadline = Date.now() + ms;
   for (;;) {
