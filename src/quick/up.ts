@@ -14,6 +14,7 @@ import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig }
 import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
 import { startRuntime } from '../daemon/runtime.js';
+import type { MetricsAddress } from '../daemon/metrics.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
@@ -38,6 +39,8 @@ export interface UpOptions {
   pidDir?: string;
   /** The UDP bind; the batched native one by default. */
   makeBind?: (log: Logger) => Bind;
+  /** Serve Prometheus metrics here (daemon/metrics.ts); off when absent. */
+  metrics?: MetricsAddress;
 }
 
 export interface RunningInterface {
@@ -84,7 +87,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
           persistentKeepalive: p.persistentKeepalive,
         };
       }),
-      uapiDir: opts.uapiDir, makeBind: opts.makeBind,
+      uapiDir: opts.uapiDir, makeBind: opts.makeBind, ...(opts.metrics && { metrics: opts.metrics }),
     });
     const { device } = runtime;
     log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
