@@ -44,6 +44,8 @@ export interface Runtime {
   readonly tun: LinuxTun;
   readonly device: Device;
   readonly uapi: UapiServer;
+  /** The device's configuration interface (what the UAPI socket calls), for reloads. */
+  readonly control: DeviceControlAdapter;
   /** The metrics server, when one was asked for. */
   readonly metrics?: MetricsServer;
   /** Resolves with a reason once the TUN device closes (e.g. it was deleted) or the UAPI socket is removed. */
@@ -69,8 +71,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await device.start();
     return { value: undefined, undo: () => device.close() };
   });
+  const control = new DeviceControlAdapter(device, log);
   const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
-    const server = new UapiServer({ iface: ifname, control: new DeviceControlAdapter(device, log), dir: opts.uapiDir, logger: log });
+    const server = new UapiServer({ iface: ifname, control, dir: opts.uapiDir, logger: log });
     await server.listen();
     return { value: server, undo: () => server.close() };
   });
@@ -83,5 +86,5 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));
     uapi.once('removed', () => resolve('configuration socket removed'));
   });
-  return { ifname, tun, device, uapi, gone, ...(metrics && { metrics }) };
+  return { ifname, tun, device, uapi, control, gone, ...(metrics && { metrics }) };
 }

@@ -5,6 +5,9 @@
  *   link up, routes (plan.ts) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI
  *   socket's removal → PreDown → undo everything in reverse → PostDown.
  *
+ * While it runs, `reload()` (SIGHUP, or `tunvpn reload` through the UAPI socket's reload=1) re-reads the file and
+ * applies the difference (reload.ts).
+ *
  * Every step is announced before it is made and registered in a Transaction, so a failure at any point leaves
  * nothing behind: no link, route, rule, socket or file.
  */
@@ -24,6 +27,7 @@ import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
+import { reloadInterface, type LiveInterface } from './reload.js';
 import { Transaction } from './transaction.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
@@ -51,6 +55,12 @@ export interface RunningInterface {
   readonly stopped: Promise<string>;
   /** Takes the interface down: PreDown, undo, PostDown. Idempotent. */
   stop(reason: string): Promise<string>;
+  /**
+   * Re-reads the configuration file and applies the difference (reload.ts), one request at a time with the UAPI
+   * socket's. Resolves with what changed; rejects with ReloadRefused (FILE:LINE problems, nothing changed) or a
+   * step's error (the reload's changes undone).
+   */
+  reload(): Promise<string[]>;
 }
 
 export function interfaceName(configPath: string, override?: string): string {
@@ -93,10 +103,11 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
     const ifindex = (await rtnl.links.get(ifname)).index;
     const endpoints: IpAddress[] = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : []));
-    await applySteps(planUp(config), {
+    const ops = netlinkInterfaceOps(rtnl);
+    const applied = await applySteps(planUp(config), {
       ifname,
       ifindex,
-      ops: netlinkInterfaceOps(rtnl),
+      ops,
       log,
       tx,
       endpoints,
@@ -105,7 +116,11 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     });
     await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
-    const handle = running(tx, config, ifname, device, log);
+    const live: LiveInterface = {
+      configPath: opts.configPath, ifname, ifindex, config, resolved, applied, tx, ops, device, control: runtime.control, log,
+    };
+    runtime.uapi.setReloadHandler(() => reloadInterface(live));
+    const handle = running(live, () => runtime.uapi.exclusive(() => reloadInterface(live)), () => runtime.uapi.setReloadHandler(undefined));
     // As wireguard-go: the daemon ends when its TUN device or its configuration socket is removed.
     void runtime.gone.then((why) => handle.stop(why));
     return handle;
@@ -131,13 +146,17 @@ async function writePidFile(tx: Transaction, ifname: string, dir: string): Promi
   });
 }
 
-function running(tx: Transaction, config: QuickConfig, ifname: string, device: Device, log: Logger): RunningInterface {
+function running(live: LiveInterface, reload: () => Promise<string[]>, stopReloads: () => void): RunningInterface {
+  const { ifname, device, log, tx } = live;
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((r) => (resolveStopped = r));
   let stopping: Promise<string> | undefined;
   const stop = (reason: string): Promise<string> => {
     stopping ??= (async () => {
+      stopReloads();
       log.info(`${ifname}: going down (${reason})`);
+      // The hooks of the file as last (re)loaded.
+      const config: QuickConfig = live.config;
       await runTeardownHooks('PreDown', config.interface.preDown, ifname, log);
       await tx.rollback();
       await runTeardownHooks('PostDown', config.interface.postDown, ifname, log);
@@ -146,7 +165,9 @@ function running(tx: Transaction, config: QuickConfig, ifname: string, device: D
     })();
     return stopping;
   };
-  return { ifname, listenPort: device.listenPort, device, stopped, stop };
+  const guardedReload = (): Promise<string[]> =>
+    stopping ? Promise.reject(new Error(`${ifname} is going down; not reloading`)) : reload();
+  return { ifname, listenPort: device.listenPort, device, stopped, stop, reload: guardedReload };
 }
 
 /** Teardown hooks: a failure is reported but does not stop the teardown. */

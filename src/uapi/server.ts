@@ -17,10 +17,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import type { DeviceControl } from './control.js';
-import { EPROTO, toUapiError } from './errors.js';
+import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
-import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './text-format.js';
+import { formatErrnoReply, formatGetReply, formatReloadReply, formatStatsReply, parseSetBody } from './text-format.js';
 
 const SOCKET_MODE = 0o600;
 const DIR_MODE = 0o755;
@@ -41,6 +41,20 @@ export interface UapiServerOptions {
   logger?: Logger;
   watchIntervalMs?: number;
   idleTimeoutMs?: number;
+}
+
+/**
+ * What answers tunvpn's `reload=1`: re-reads the configuration and applies it, resolving with lines that describe
+ * what changed; rejects with a ReloadRefused (the file was refused: nothing changed) or any other error.
+ */
+export type ReloadHandler = () => Promise<string[]>;
+
+/** A reload refused before anything changed: `problems` are the "FILE:LINE: message" lines. */
+export class ReloadRefused extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ReloadRefused';
+  }
 }
 
 export interface UapiServerEvents {
@@ -64,6 +78,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   /** Tail of the request queue shared by every connection (see #serialized). */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #reload: ReloadHandler | undefined;
 
   constructor(opts: UapiServerOptions) {
     super();
@@ -73,6 +88,21 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
     this.#log = (opts.logger ?? silentLogger).child({ uapi: this.iface });
     this.#watchIntervalMs = opts.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
+  /** Sets what answers `reload=1` (without one, the reply is EOPNOTSUPP: this daemon has no configuration file). */
+  setReloadHandler(handler: ReloadHandler | undefined): void {
+    this.#reload = handler;
+  }
+
+  /**
+   * Runs `fn` in the request queue, as if it were one more request: no `get` or `set` runs while it does. For
+   * changes made outside the socket (a reload on SIGHUP) that must not interleave with `wg set`.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   async listen(): Promise<void> {
@@ -268,6 +298,18 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         } catch (err) {
           return formatErrnoReply('get', toUapiError(err).errno);
         }
+      case 'reload': {
+        const reload = this.#reload;
+        if (!reload) return formatReloadReply(EOPNOTSUPP, ['this daemon has no configuration file to reload; use wg syncconf']);
+        try {
+          return formatReloadReply(0, await reload());
+        } catch (err) {
+          if (err instanceof ReloadRefused) return formatReloadReply(EINVAL, err.problems);
+          const e = toUapiError(err);
+          this.#log.warn({ errno: e.errno }, `reload failed: ${(err as Error).message}`);
+          return formatReloadReply(e.errno, [(err as Error).message]);
+        }
+      }
       case 'set': {
         const parsed = parseSetBody(req.lines);
         if (!parsed.ok) {

@@ -1,13 +1,14 @@
 /**
  * `tunvpn up CONF`: bring the interface up and stay in the foreground until SIGINT/SIGTERM (or until the TUN
- * device or the configuration socket is removed), then take everything down again.
+ * device or the configuration socket is removed), then take everything down again. SIGHUP re-reads CONF and
+ * applies the difference (the outcome goes to the log; `tunvpn reload` reports it to whoever asked).
  */
 import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
 import { parseMetricsAddress, type MetricsAddress } from '../../daemon/metrics.js';
 import type { CliContext } from '../context.js';
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   program
@@ -26,13 +27,22 @@ export function registerUp(program: Command, ctx: CliContext): void {
       }
       const handle = await up({ configPath: conf, ifname: opts.interface, log, ...(metrics && { metrics }) });
       const onSignal = (signal: NodeJS.Signals) => void handle.stop(`received ${signal}`);
+      const onHangup = () => {
+        log.info(`${handle.ifname}: received SIGHUP, reloading ${conf}`);
+        handle.reload().then(
+          (changes) => { for (const c of changes) log.info(`${handle.ifname}: ${c}`); },
+          (e: Error) => log.error(`${handle.ifname}: reload refused, nothing changed:\n${e.message}`),
+        );
+      };
       for (const s of STOP_SIGNALS) process.on(s, onSignal);
-      log.info(`${handle.ifname} is up (UDP port ${handle.listenPort}); SIGINT or SIGTERM takes it down`);
+      process.on('SIGHUP', onHangup);
+      log.info(`${handle.ifname} is up (UDP port ${handle.listenPort}); SIGINT or SIGTERM takes it down, SIGHUP reloads ${conf}`);
       try {
         const reason = await handle.stopped;
         log.info(`${handle.ifname} is down (${reason})`);
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);
+        process.off('SIGHUP', onHangup);
       }
     });
 }
