@@ -1,4 +1,5 @@
-# The tunvpn native addon: syscalls only (TUN, fd I/O, UDP batches, netlink, netns, fd watchers).
+# The tunvpn native addon: syscalls only (TUN, fd I/O, UDP batches, netlink, netns, fd watchers, one unix
+# datagram for systemd's notification socket).
 # Built by `npm ci` (package.json "install") into native/build/Release/tunvpn.node.
 {
   "targets": [
@@ -15,7 +16,8 @@
         "src/udp_offload.cc",
         "src/udp_batch.cc",
         "src/netlink.cc",
-        "src/netns.cc"
+        "src/netns.cc",
+        "src/notify.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

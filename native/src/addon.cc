@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tunvpn::InitUdpOffload(env, exports, constants);
   tunvpn::InitNetlink(env, exports, constants);
   tunvpn::InitNetns(env, exports);
+  tunvpn::InitNotify(env, exports);
   constants.Freeze();
   exports.Set("constants", constants);
   return exports;

@@ -12,5 +12,6 @@ void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitUdpOffload(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetlink(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitNotify(Napi::Env env, Napi::Object exports);
 
 }  // namespace tunvpn

@@ -21,6 +21,7 @@ import { createLogger, silentLogger, type Logger } from '../log.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { Transaction } from '../quick/transaction.js';
 import { parseMetricsAddress, type MetricsAddress } from '../daemon/metrics.js';
+import { ServiceNotifier } from '../daemon/notify.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
@@ -89,10 +90,13 @@ async function serve(ifname: string, log: Logger, notifyReady: (error?: string) 
     return EXIT_SETUP_FAILED;
   }
   notifyReady();
+  const systemd = new ServiceNotifier(log);
+  systemd.ready(`${ifname}: serving /var/run/wireguard/${ifname}.sock`);
   const reason = await new Promise<string>((resolve) => {
     void runtime.gone.then(resolve);
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`received ${s}`));
   });
+  systemd.stopping(`${ifname}: shutting down`);
   log.info(`${ifname}: shutting down (${reason})`);
   await tx.rollback();
   return 0;

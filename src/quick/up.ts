@@ -18,10 +18,12 @@ import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
 import { startRuntime } from '../daemon/runtime.js';
 import type { MetricsAddress } from '../daemon/metrics.js';
+import type { ServiceNotifier } from '../daemon/notify.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
+import { explainFsError } from '../fs-errors.js';
 import { parseIp, type IpAddress } from '../net/ip.js';
 import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
@@ -45,6 +47,8 @@ export interface UpOptions {
   makeBind?: (log: Logger) => Bind;
   /** Serve Prometheus metrics here (daemon/metrics.ts); off when absent. */
   metrics?: MetricsAddress;
+  /** Tells systemd READY=1 once up, RELOADING=1/READY=1 around reloads, STOPPING=1 at shutdown. */
+  notifier?: ServiceNotifier;
 }
 
 export interface RunningInterface {
@@ -114,13 +118,27 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
       fwMark: config.interface.fwMark,
       setFwMark: (mark) => device.setFwMark(mark),
     });
-    await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR);
+    await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR, log);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
     const live: LiveInterface = {
       configPath: opts.configPath, ifname, ifindex, config, resolved, applied, tx, ops, device, control: runtime.control, log,
     };
-    runtime.uapi.setReloadHandler(() => reloadInterface(live));
-    const handle = running(live, () => runtime.uapi.exclusive(() => reloadInterface(live)), () => runtime.uapi.setReloadHandler(undefined));
+    const notifier = opts.notifier;
+    const status = () => `${ifname} is up: UDP port ${device.listenPort}, ${live.config.peers.length} peer(s)`;
+    const reload = async (): Promise<string[]> => {
+      notifier?.reloading();
+      try {
+        return await reloadInterface(live);
+      } finally {
+        notifier?.ready(status());
+      }
+    };
+    runtime.uapi.setReloadHandler(reload);
+    const handle = running(live, () => runtime.uapi.exclusive(reload), () => {
+      runtime.uapi.setReloadHandler(undefined);
+      notifier?.stopping(`${ifname} is going down`);
+    });
+    notifier?.ready(status());
     // As wireguard-go: the daemon ends when its TUN device or its configuration socket is removed.
     void runtime.gone.then((why) => handle.stop(why));
     return handle;
@@ -137,11 +155,22 @@ async function runHooks(tx: Transaction, phase: HookPhase, commands: string[], i
   }
 }
 
-async function writePidFile(tx: Transaction, ifname: string, dir: string): Promise<void> {
+/**
+ * The pid file lets `tunvpn down` find the daemon. It is a convenience, not a requirement (`down` falls back to
+ * deleting the interface, and under systemd `systemctl stop` needs none): when it cannot be written (a read-only
+ * /run under ProtectSystem=strict, a user without write access) `up` says why and carries on.
+ */
+async function writePidFile(tx: Transaction, ifname: string, dir: string, log: Logger): Promise<void> {
   const path = join(dir, `${ifname}.pid`);
   await tx.step(`write ${path}`, async () => {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+    } catch (e) {
+      const why = await explainFsError(e, 'write the pid file', path);
+      log.warn(`[!] ${why.message}; \`tunvpn down ${ifname}\` will delete the interface instead of signalling this process`);
+      return { value: undefined };
+    }
     return { value: undefined, undo: () => unlink(path).catch(() => undefined) };
   });
 }

@@ -16,6 +16,7 @@ import { chmod, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promis
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
+import { explainFsError } from '../fs-errors.js';
 import type { DeviceControl } from './control.js';
 import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
@@ -108,12 +109,21 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   async listen(): Promise<void> {
     if (this.#server || this.#closed) throw new Error('UapiServer.listen() may be called once');
     const dir = dirname(this.path);
-    await makeDirectory(dir);
+    try {
+      await makeDirectory(dir);
+    } catch (e) {
+      throw await explainFsError(e, 'create the socket directory', dir);
+    }
     await this.#clearPath();
     // Bind inside a private 0700 directory, tighten the mode, then move the socket into place: the socket is never
     // reachable with a wider mode, no process-wide umask is touched, and libuv's unlink-on-close hits the private
     // name rather than a path a newer daemon may own by then.
-    const privateDir = await mkdtemp(join(dir, `.${this.iface}-`));
+    let privateDir: string;
+    try {
+      privateDir = await mkdtemp(join(dir, `.${this.iface}-`));
+    } catch (e) {
+      throw await explainFsError(e, 'create the socket in', dir);
+    }
     const bindPath = join(privateDir, 'sock');
     let server: Server | undefined;
     try {

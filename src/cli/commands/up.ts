@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
 import { parseMetricsAddress, type MetricsAddress } from '../../daemon/metrics.js';
+import { ServiceNotifier } from '../../daemon/notify.js';
 import type { CliContext } from '../context.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -25,7 +26,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
       } catch (e) {
         return ctx.fail((e as Error).message);
       }
-      const handle = await up({ configPath: conf, ifname: opts.interface, log, ...(metrics && { metrics }) });
+      const notifier = new ServiceNotifier(log);
+      const handle = await up({ configPath: conf, ifname: opts.interface, log, notifier, ...(metrics && { metrics }) });
       const onSignal = (signal: NodeJS.Signals) => void handle.stop(`received ${signal}`);
       const onHangup = () => {
         log.info(`${handle.ifname}: received SIGHUP, reloading ${conf}`);
