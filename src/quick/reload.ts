@@ -25,7 +25,7 @@ import { formatPrefix, parseIp, type IpAddress } from '../net/ip.js';
 import type { DeviceControl, PeerOperation, SetOperation } from '../uapi/control.js';
 import { ReloadRefused } from '../uapi/server.js';
 import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
-import { describe, describeRemoval, planReload, stepKey } from './plan.js';
+import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
 import { Transaction } from './transaction.js';
 
 /** What a running `up` knows about its interface, updated by each successful reload. */
@@ -176,7 +176,8 @@ export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   const sub = new Transaction(log);
   let applied: ApplyResult;
   try {
-    const prior = plan.remove.some((s) => s.op === 'default-route') && !plan.add.some((s) => s.op === 'default-route') ? {} : live.applied;
+    // The full tunnel's table and fwmark carry over while any family still tunnels everything.
+    const prior = planUp(next.config).some((s) => s.op === 'default-route') ? live.applied : {};
     applied = await applySteps(plan.add, { ...ctx, tx: sub }, prior);
   } catch (e) {
     log.error(`[!] ${(e as Error).message}: undoing this reload`);
