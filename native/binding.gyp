@@ -1,5 +1,5 @@
-# The tunvpn native addon: syscalls (TUN, fd I/O, UDP batches, netlink, netns, fd watchers) and the batched
-# transport AEAD (Node's own OpenSSL).
+# The tunvpn native addon: syscalls (TUN, fd I/O, UDP batches, netlink, netns, fd watchers, one unix datagram for
+# systemd's notification socket) and the batched crypto primitives of the data path (Node's own OpenSSL).
 # Built by `npm ci` (package.json "install") into native/build/Release/tunvpn.node.
 {
   "targets": [
@@ -19,7 +19,8 @@
         "src/netns.cc",
         "src/aead.cc",
         "src/checksum.cc",
-        "src/blake2s.cc"
+        "src/blake2s.cc",
+        "src/notify.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

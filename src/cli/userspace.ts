@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `tunvpnd [-f|--foreground] IFACE`: tunvpn with wireguard-go's command line, so stock wg-quick can drive it:
+ * `tunvpnd [-f|--foreground] [--metrics ADDR:PORT] IFACE`: tunvpn with wireguard-go's command line, so stock
+ * wg-quick can drive it:
  *
  *   WG_QUICK_USERSPACE_IMPLEMENTATION=tunvpnd wg-quick up wg0
  *
@@ -8,7 +9,8 @@
  * addresses, routes) is set by `wg` and `ip`, as wg-quick does. Like wireguard-go it daemonizes unless -f or
  * WG_PROCESS_FOREGROUND=1 is given (the parent returns once the interface and socket exist), logs nothing unless
  * LOG_LEVEL is set (verbose|debug|error|silent), and exits when its TUN device or its socket is removed, or on
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. `--metrics ADDR:PORT` (or a port alone, on loopback) also serves Prometheus metrics (see
+ * daemon/metrics.ts).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,8 @@ import { startRuntime } from '../daemon/runtime.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { Transaction } from '../daemon/transaction.js';
+import { parseMetricsAddress, type MetricsAddress } from '../daemon/metrics.js';
+import { ServiceNotifier } from '../daemon/notify.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
@@ -25,10 +29,11 @@ const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', e
 const EXIT_SETUP_FAILED = 1;
 
 function usage(): string {
-  return 'Usage: tunvpnd [-f/--foreground] INTERFACE-NAME\n' +
+  return 'Usage: tunvpnd [-f/--foreground] [--metrics ADDRESS:PORT] INTERFACE-NAME\n' +
     '       tunvpnd --version | --help\n\n' +
     'Creates the TUN device INTERFACE-NAME and serves /var/run/wireguard/INTERFACE-NAME.sock for `wg`.\n' +
-    'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n';
+    'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n' +
+    '--metrics serves Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1).\n';
 }
 
 /** What the command line asks for: flags are parsed before anything else, so a flag never becomes a name. */
@@ -36,44 +41,62 @@ export type Invocation =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'usage-error'; message: string }
-  | { kind: 'run'; ifname: string; foreground: boolean };
+  | { kind: 'run'; ifname: string; foreground: boolean; metrics?: MetricsAddress };
 
 /** Parses tunvpnd's arguments (wireguard-go's command line, plus --help). Pure. */
 export function parseArgs(argv: readonly string[]): Invocation {
   let foreground = false;
+  let metricsText: string | undefined;
   const names: string[] = [];
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
     if (arg === '--version' || arg === '-v') return { kind: 'version' };
     if (arg === '-f' || arg === '--foreground') foreground = true;
+    else if (arg === '--metrics') {
+      const value = argv[++i];
+      if (value === undefined) return { kind: 'usage-error', message: '--metrics needs ADDRESS:PORT' };
+      metricsText = value;
+    } else if (arg.startsWith('--metrics=')) metricsText = arg.slice('--metrics='.length);
     else if (arg.startsWith('-')) return { kind: 'usage-error', message: `unknown option ${JSON.stringify(arg)}` };
     else names.push(arg);
+  }
+  let metrics: MetricsAddress | undefined;
+  if (metricsText !== undefined) {
+    try {
+      metrics = parseMetricsAddress(metricsText);
+    } catch (e) {
+      return { kind: 'usage-error', message: (e as Error).message };
+    }
   }
   if (names.length !== 1) return { kind: 'usage-error', message: names.length ? 'expected one interface name' : 'missing interface name' };
   const ifname = names[0]!;
   if (!isWgQuickIfname(ifname)) {
     return { kind: 'usage-error', message: `invalid interface name ${JSON.stringify(ifname)}: ${WG_QUICK_IFNAME_RULE}` };
   }
-  return { kind: 'run', ifname, foreground };
+  return metrics ? { kind: 'run', ifname, foreground, metrics } : { kind: 'run', ifname, foreground };
 }
 
 /** Runs the interface in this process until it is told to stop; resolves with the exit status. */
-async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void): Promise<number> {
+async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void, metrics?: MetricsAddress): Promise<number> {
   const tx = new Transaction(log);
   let runtime;
   try {
     // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
-    runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32) });
+    runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32), ...(metrics && { metrics }) });
   } catch (e) {
     await tx.rollback();
     notifyReady((e as Error).message);
     return EXIT_SETUP_FAILED;
   }
   notifyReady();
+  const systemd = new ServiceNotifier(log);
+  systemd.ready(`${ifname}: serving /var/run/wireguard/${ifname}.sock`);
   const reason = await new Promise<string>((resolve) => {
     void runtime.gone.then(resolve);
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`received ${s}`));
   });
+  systemd.stopping(`${ifname}: shutting down`);
   log.info(`${ifname}: shutting down (${reason})`);
   await tx.rollback();
   return 0;
@@ -109,13 +132,14 @@ export async function main(argv: string[]): Promise<number> {
       const pipe = createWriteStream('', { fd: 3 });
       pipe.end(error ? `error ${error}\n` : READY);
     };
-    return serve(ifname, log, notify);
+    return serve(ifname, log, notify, inv.metrics);
   }
 
   // Daemonize: run ourselves detached in the foreground mode and wait for it to say it is ready.
   const self = realpathSync(fileURLToPath(import.meta.url));
   const keepLogs = level !== 'silent';
-  const child = spawn(process.execPath, [self, '--foreground', ifname], {
+  const metricsArgs = inv.metrics ? ['--metrics', `${inv.metrics.host.includes(':') ? `[${inv.metrics.host}]` : inv.metrics.host}:${inv.metrics.port}`] : [];
+  const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ifname], {
     detached: true,
     stdio: ['ignore', keepLogs ? 'inherit' : 'ignore', keepLogs ? 'inherit' : 'ignore', 'pipe'],
     env: { ...process.env, WG_PROCESS_FOREGROUND: '1', TUNVPND_READY_FD: '3' },

@@ -1,7 +1,8 @@
 /**
  * One running interface, as both `tunvpn up` and `tunvpnd` run it: the TUN device, the UDP bind, the device
- * between them and the UAPI socket that `wg` talks to, started in that order inside the caller's Transaction (each
- * step announced and undone in reverse on failure or shutdown).
+ * between them, the UAPI socket that `wg` talks to and, when asked for, the Prometheus metrics server
+ * (metrics.ts), started in that order inside the caller's Transaction (each step announced and undone in reverse
+ * on failure or shutdown).
  *
  * Like wireguard-go, a running interface ends when its TUN device is deleted or its configuration socket is
  * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
@@ -15,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Transaction } from './transaction.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
+import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from './metrics.js';
 
 export interface RuntimeOptions {
   /** The TUN device to create (a valid interface name; see net/ifname.ts). */
@@ -34,6 +36,8 @@ export interface RuntimeOptions {
   uapiDir?: string;
   /** The UDP bind; the batched native one by default. */
   makeBind?: (log: Logger) => Bind;
+  /** Serve Prometheus metrics here (off when absent). */
+  metrics?: MetricsAddress;
 }
 
 export interface Runtime {
@@ -41,6 +45,10 @@ export interface Runtime {
   readonly tun: LinuxTun;
   readonly device: Device;
   readonly uapi: UapiServer;
+  /** The device's configuration interface (what the UAPI socket calls), for reloads. */
+  readonly control: DeviceControlAdapter;
+  /** The metrics server, when one was asked for. */
+  readonly metrics?: MetricsServer;
   /** Resolves with a reason once the TUN device closes (e.g. it was deleted) or the UAPI socket is removed. */
   readonly gone: Promise<string>;
 }
@@ -64,16 +72,20 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await device.start();
     return { value: undefined, undo: () => device.close() };
   });
+  const control = new DeviceControlAdapter(device, log, systemZones);
   const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
-    const server = new UapiServer({
-      iface: ifname, control: new DeviceControlAdapter(device, log, systemZones), dir: opts.uapiDir, logger: log, zones: systemZones,
-    });
+    const server = new UapiServer({ iface: ifname, control, dir: opts.uapiDir, logger: log, zones: systemZones });
     await server.listen();
+    return { value: server, undo: () => server.close() };
+  });
+  const at = opts.metrics;
+  const metrics = at && await tx.step(`serve metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}/metrics`, async () => {
+    const server = await serveMetrics(deviceRegistry(ifname, device), at, log);
     return { value: server, undo: () => server.close() };
   });
   const gone = new Promise<string>((resolve) => {
     tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));
     uapi.once('removed', () => resolve('configuration socket removed'));
   });
-  return { ifname, tun, device, uapi, gone };
+  return { ifname, tun, device, uapi, control, gone, ...(metrics && { metrics }) };
 }

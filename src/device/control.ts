@@ -8,6 +8,7 @@ import type { Zones } from '../net/endpoint.js';
 import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOperation } from '../uapi/control.js';
 import { EADDRINUSE, UapiError } from '../uapi/errors.js';
 import type { Device } from './device.js';
+import { flattenStats } from './stats.js';
 
 const MS_PER_S = 1000;
 const NS_PER_MS = 1_000_000;
@@ -49,12 +50,9 @@ export class DeviceControlAdapter implements DeviceControl {
     return { privateKey: d.privateKeyCopy(), listenPort: d.listenPort, fwmark: d.fwMark, peers };
   }
 
-  /** Device counters, flattened: tunPackets, datagrams, …, dropped.<reason>. */
+  /** Device counters, flattened: tunPackets, datagrams, …, dropped.<reason>, handshakes.<name>. */
   stats(): Record<string, number> {
-    const { dropped, ...totals } = this.device.stats;
-    const out: Record<string, number> = { ...totals };
-    for (const [reason, n] of Object.entries(dropped)) out[`dropped.${reason}`] = n ?? 0;
-    return out;
+    return flattenStats(this.device.stats);
   }
 
   async apply(op: SetOperation): Promise<void> {

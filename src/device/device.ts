@@ -16,10 +16,11 @@ import { nativeAeadBackend } from '../crypto/native-aead.js';
 import { TransportAead, type AeadBackend } from '../crypto/transport-aead.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
-import { DeviceCore, MAX_TUNNEL_MTU_BYTES, UNDER_LOAD_HOLD_MS, type Peer } from '../protocol/index.js';
+import { DeviceCore, MAX_TUNNEL_MTU_BYTES, NEVER, UNDER_LOAD_HOLD_MS, type Peer } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import { type Prefix } from '../net/ip.js';
 import { EndpointCache } from './endpoints.js';
+import { HandshakeLog } from './handshake-log.js';
 import { HANDSHAKE_QUEUE_ENTRIES, HandshakeQueue } from './handshake-queue.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
@@ -90,6 +91,7 @@ export class Device {
   /** dropped.handshakeShed at the last turn. */
   private shedSeen = 0;
   private readonly underLoadHandshakesPerSecond: number | undefined;
+  private readonly handshakeLog: HandshakeLog;
   private send: SendPipeline;
   private receive: ReceivePipeline;
   private privateKey: Uint8Array;
@@ -112,6 +114,7 @@ export class Device {
     this.fwMark = opts.fwMark ?? 0;
     this.privateKey = Uint8Array.from(opts.privateKey);
     this.underLoadHandshakesPerSecond = opts.underLoadHandshakesPerSecond;
+    this.handshakeLog = new HandshakeLog(this.log, this.stats.handshakes);
     this.core = this.makeCore(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
@@ -150,12 +153,8 @@ export class Device {
     this.bind.start((batch) => this.onDatagrams(batch));
     this.tun.start((batch) => this.onTunPackets(batch));
     // Peers configured before start with persistent keepalive (or staged packets) get going now.
-    const now = this.clock();
-    for (const peer of this.core.allPeers()) {
-      if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) peer.sendKeepalive(now);
-    }
-    this.send.flushOutbound();
-    this.schedule();
+    this.startKeepalives();
+    this.flush();
     this.log.info({ port: this.listenPort }, 'device started');
     return this.listenPort;
   }
@@ -164,6 +163,8 @@ export class Device {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.drainEvents();
+    this.handshakeLog.close();
     this.log.info({ stats: this.stats }, 'device closing');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -178,13 +179,20 @@ export class Device {
   private onTunPackets(batch: PacketBatch): void {
     if (this.closed) return;
     this.send.encryptBatch(batch, this.clock());
+    this.drainEvents();
     this.schedule();
   }
 
   private onDatagrams(batch: PacketBatch): void {
     if (this.closed) return;
     this.receive.decryptBatch(batch, this.clock());
+    this.flush();
+  }
+
+  /** Sends what the protocol queued, counts and logs its events, re-arms the timer. */
+  private flush(): void {
     this.send.flushOutbound();
+    this.drainEvents();
     this.schedule();
     if (this.handshakes.size > 0) this.serveHandshakes();
   }
@@ -222,6 +230,7 @@ export class Device {
     this.wasUnderLoad = loaded;
     this.loadCheckedAt = now;
     this.send.flushOutbound();
+    this.drainEvents();
     this.schedule();
     if (q.size > 0 && !this.handshakeTurnPending) {
       this.handshakeTurnPending = true;
@@ -230,6 +239,29 @@ export class Device {
         this.serveHandshakes();
       });
     }
+  }
+
+  /** Handshake and session events from the core → counters and log lines (handshake-log.ts). */
+  private drainEvents(): void {
+    const events = this.core.takeEvents();
+    if (events.length > 0) this.handshakeLog.record(events, this.clock());
+  }
+
+  /**
+   * Every peer with a persistent keepalive and an endpoint sends one now (its first handshake, if it has no
+   * session): as wireguard-go does when the device comes up, and here also when the key arrives later.
+   */
+  private startKeepalives(): void {
+    if (!this.started || this.closed) return;
+    const now = this.clock();
+    for (const peer of this.core.allPeers()) {
+      if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) peer.sendKeepalive(now, true);
+    }
+  }
+
+  /** Whether handshakes must currently carry a cookie (protocol/load.ts): for metrics. */
+  get underLoad(): boolean {
+    return this.core.isUnderLoad(this.clock());
   }
 
   /* ---------------- timers ---------------- */
@@ -249,8 +281,7 @@ export class Device {
     this.timerDeadline = Infinity;
     if (this.closed) return;
     this.core.tick(this.clock());
-    this.send.flushOutbound();
-    this.schedule();
+    this.flush();
   }
 
   /* ---------------- configuration ---------------- */
@@ -259,7 +290,12 @@ export class Device {
     return this.core.getPeer(publicKey);
   }
 
-  /** Adds a peer, or updates the one with this public key. Returns it. */
+  /**
+   * Adds a peer, or updates the one with this public key. Returns it. A peer with a persistent keepalive sends one
+   * (its first handshake, if it has no session) as soon as the device runs and the peer has an endpoint: when the
+   * keepalive is turned on, or when the endpoint arrives after it (as wireguard-go does when a keepalive is turned
+   * on, and when the device comes up).
+   */
   setPeer(s: PeerSettings): Peer<Endpoint> {
     let peer = this.core.getPeer(s.publicKey);
     if (peer === undefined) {
@@ -268,21 +304,21 @@ export class Device {
     } else if (s.presharedKey) {
       peer.handshake.setPresharedKey(s.presharedKey);
     }
+    const hadKeepalive = peer.timers.persistentKeepaliveIntervalMs > 0;
+    const hadEndpoint = peer.endpoint !== undefined;
     if (s.endpoint) peer.endpoint = this.endpoints.canonical(s.endpoint);
     for (const p of s.allowedIPs ?? []) this.core.allowedIps.insert(p.family, p.bytes, p.bits, peer);
-    if (s.persistentKeepalive !== undefined) this.setKeepalive(peer, s.persistentKeepalive);
+    if (s.persistentKeepalive !== undefined) {
+      peer.timers.persistentKeepaliveIntervalMs = s.persistentKeepalive * MS_PER_S;
+      if (s.persistentKeepalive === 0) peer.timers.persistentKeepaliveAt = NEVER;
+    }
+    const keepalive = peer.timers.persistentKeepaliveIntervalMs > 0;
+    if (keepalive && peer.endpoint !== undefined && (!hadKeepalive || !hadEndpoint) && this.started && !this.closed) {
+      peer.sendKeepalive(this.clock(), true);
+      this.flush();
+    }
     this.schedule();
     return peer;
-  }
-
-  setKeepalive(peer: Peer<Endpoint>, seconds: number): void {
-    const ms = seconds * MS_PER_S;
-    if (!this.started || this.closed || !peer.endpoint) {
-      peer.timers.persistentKeepaliveIntervalMs = ms;
-      return;
-    }
-    peer.setPersistentKeepalive(ms, this.clock());
-    this.send.flushOutbound();
   }
 
   removePeer(peer: Peer<Endpoint>): void {
@@ -297,6 +333,7 @@ export class Device {
    */
   setPrivateKey(key: Uint8Array): void {
     if (constantTimeEqual(key, this.privateKey)) return;
+    this.drainEvents();
     const old = this.core;
     const peers = [...old.allPeers()].map((p) => ({
       publicKey: Uint8Array.from(p.publicKey),
@@ -319,6 +356,9 @@ export class Device {
       peer.timers.persistentKeepaliveIntervalMs = p.keepalive;
       for (const e of p.allowed) this.core.allowedIps.insert(e.family, e.address, e.cidr, peer);
     }
+    // With the new identity, keepalive peers start their handshakes now rather than at their first packet.
+    this.startKeepalives();
+    if (this.started && !this.closed) this.flush();
   }
 
   /**

@@ -29,6 +29,31 @@ export interface DeviceStats {
   underLoadMs: number;
   /** Incoming datagrams dropped, by reason ('handshakeShed': the handshake queue had no room for it). */
   dropped: Partial<Record<DropReason, number>>;
+  /** Handshake messages and sessions, counted from the protocol core's events (device/handshake-log.ts). */
+  handshakes: HandshakeStats;
+}
+
+/** Handshake counters; each is a count of events since the device started. */
+export interface HandshakeStats {
+  /** Initiations we sent (first attempts, retries and rekeys). */
+  initiationsSent: number;
+  /** Initiations that authenticated as one of our peers (each is answered with a response). */
+  initiationsReceived: number;
+  responsesSent: number;
+  /** Responses that completed one of our initiations. */
+  responsesReceived: number;
+  /** Sessions established (as initiator on a response, as responder on the first data of the new session). */
+  completed: number;
+  /** Cookie replies sent to sources that must prove their address while we are under load. */
+  cookiesSent: number;
+  /** Valid cookie replies received from peers under load. */
+  cookiesReceived: number;
+  /** Empty transport messages sent (persistent and passive keepalives). */
+  keepalivesSent: number;
+  /** Handshakes given up after REKEY_ATTEMPT_TIME without a response. */
+  gaveUp: number;
+  /** Handshake messages rejected, by reason (also counted in `dropped`). */
+  failed: Partial<Record<ErrorKind, number>>;
 }
 
 /** Why an incoming datagram was dropped: the protocol core's reasons and the device's own. */
@@ -38,7 +63,22 @@ export function emptyDeviceStats(): DeviceStats {
   return {
     tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
     noEndpoint: 0, tooBig: 0, handshakesQueued: 0, underLoadMs: 0, dropped: {},
+    handshakes: {
+      initiationsSent: 0, initiationsReceived: 0, responsesSent: 0, responsesReceived: 0, completed: 0, cookiesSent: 0,
+      cookiesReceived: 0, keepalivesSent: 0, gaveUp: 0, failed: {},
+    },
   };
+}
+
+/** Every counter as one flat name → number map: `dropped.<reason>`, `handshakes.<name>`, `handshakes.failed.<reason>`. */
+export function flattenStats(stats: DeviceStats): Record<string, number> {
+  const { dropped, handshakes, ...totals } = stats;
+  const { failed, ...hs } = handshakes;
+  const out: Record<string, number> = { ...totals };
+  for (const [reason, n] of Object.entries(dropped)) out[`dropped.${reason}`] = n ?? 0;
+  for (const [name, n] of Object.entries(hs)) out[`handshakes.${name}`] = n;
+  for (const [reason, n] of Object.entries(failed)) out[`handshakes.failed.${reason}`] = n ?? 0;
+  return out;
 }
 
 export function countDrop(stats: DeviceStats, reason: DropReason): void {

@@ -255,6 +255,13 @@ export interface NativeAddon {
   aeadSetThreads(threads: number): number;
   /** open(path, O_RDONLY|O_CLOEXEC) of a namespace file, e.g. for IFLA_NET_NS_FD. Close with close(). */
   openNetnsFd(nsPath: string): number;
+
+  // ---- systemd notification ----------------------------------------------------------------------------
+  /**
+   * One datagram `data` to the AF_UNIX SOCK_DGRAM socket at `path` ("@name": abstract), from a socket opened and
+   * closed for it: the transport of sd_notify(3). Returns the bytes sent; ENOENT, ECONNREFUSED, EAGAIN, ... throw.
+   */
+  unixDatagramSend(path: string, data: Uint8Array): number;
 }
 
 function findAddon(): string {

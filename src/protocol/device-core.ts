@@ -7,6 +7,8 @@
  *   tick(now)                               → fires peer timers
  *   takeOutbound()                          → every other datagram to send (handshakes, keepalives, staged data,
  *                                             cookie replies); drain it after each call or batch.
+ *   takeEvents()                            → what happened to handshakes and sessions (events.ts), for the
+ *                                             device to count and log; bounded, so draining it is optional.
  *
  * `E` is the device's endpoint type (e.g. "address:port" or a sockaddr object); the core only stores and returns it.
  * Contract: single-threaded; a returned Result object may be reused by the next call (copy what you keep).
@@ -19,10 +21,12 @@ import { IndexTable } from './index-table.js';
 import { HandshakeLoad } from './load.js';
 import {
   classify, INIT_OFF_MAC1, parseCookieReply, parseInitiation, parseResponse, readU32LE, RESP_OFF_MAC1,
-  transportCounterHi, transportCounterLo, transportReceiver, type ParseError,
+  transportCounterHi, transportCounterLo, transportReceiver,
 } from './messages.js';
-import { consumeInitiation, LocalStatic, type NoiseError } from './noise.js';
-import { Peer, type IndexEntry, type Outbound, type PeerContext } from './peer.js';
+import { consumeInitiation, LocalStatic } from './noise.js';
+import type { ErrorKind } from './errors.js';
+import { Peer, type IndexEntry, type Outbound, type PeerContext, type PeerEvent } from './peer.js';
+import { EventQueue, type HandshakeMessage } from './events.js';
 import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED, type Session } from './session.js';
 import { RateLimiter } from './ratelimiter.js';
 import { NEVER } from './timers.js';
@@ -33,20 +37,7 @@ import {
   IPV6_SOURCE_OFFSET, ipPacketLength,
 } from '../packet/ip-header.js';
 
-export type ErrorKind =
-  | ParseError
-  | NoiseError
-  | 'invalidMac1'
-  | 'cookieSent' // under load and no valid mac2: we answered with a cookie reply instead
-  | 'rateLimited' // under load, valid mac2, but its source address sent more handshakes than its share
-  | 'cookieRateLimited' // under load, no valid mac2, and its source already had its share of cookie replies
-  | 'unknownIndex'
-  | 'invalidCookieReply'
-  | 'expiredSession'
-  | 'authFailed'
-  | 'replayedCounter'
-  | 'badInnerPacket'
-  | 'disallowedSource';
+export type { ErrorKind } from './errors.js';
 
 export type Result<E> =
   | { kind: 'done'; peer: Peer<E> | null } // consumed (handshake, cookie, keepalive); check takeOutbound()
@@ -109,6 +100,7 @@ export class DeviceCore<E> {
   private readonly ctx: PeerContext<E>;
   private readonly checker: CookieChecker;
   private outbound: Outbound<E>[] = [];
+  private readonly events = new EventQueue<Peer<E>, E>();
   private readonly tunnelResult = { kind: 'tunnel' as const, peer: null as unknown as Peer<E>, offset: 0, length: 0 };
   private readonly errors = new Map<ErrorKind, Result<E>>();
   /** The receive batch (beginReceive … finishReceive): its plaintext buffer and its queued messages, in order. */
@@ -127,6 +119,7 @@ export class DeviceCore<E> {
       indices: new IndexTable<IndexEntry<E>>(opts.rng),
       enqueue: (datagram) => void this.outbound.push(datagram),
       wallClock: (now) => now + opts.epochOffsetMs,
+      events: this.events,
     };
   }
 
@@ -182,6 +175,21 @@ export class DeviceCore<E> {
     return peer.send(src, srcOff, len, dst, dstOff, now);
   }
 
+  /** Returns and clears the recorded handshake and session events, oldest first (see events.ts). */
+  takeEvents(): PeerEvent<E>[] {
+    return this.events.take();
+  }
+
+  /** Events dropped because nobody drained the queue in time (see MAX_QUEUED_EVENTS). */
+  get eventsLost(): number {
+    return this.events.lost;
+  }
+
+  /** Whether handshakes currently need a cookie (forced, or more than underLoadHandshakesPerSecond arrived). */
+  isUnderLoad(now: number): boolean {
+    return this.underLoad || this.handshakeLoad.busy(now);
+  }
+
   /* ---------------- inbound ---------------- */
 
   /**
@@ -194,7 +202,7 @@ export class DeviceCore<E> {
       case 4: return this.receiveTransport(buf, off, len, source, now, dst, dstOff);
       case 1: return this.receiveInitiation(buf.subarray(off, off + len), source, now);
       case 2: return this.receiveResponse(buf.subarray(off, off + len), source, now);
-      case 3: return this.receiveCookieReply(buf.subarray(off, off + len), now);
+      case 3: return this.receiveCookieReply(buf.subarray(off, off + len), source, now);
       default: return this.error(type);
     }
   }
@@ -314,42 +322,62 @@ export class DeviceCore<E> {
     const sender = readU32LE(msg, 4);
     const reply = this.checker.createReply(msg, mac1Off, sender, sourceBytes, now);
     this.outbound.push({ peer: null, endpoint: source, data: reply });
+    if (this.events.hasRoom) {
+      this.events.push({ kind: 'cookieSent', endpoint: source, message: mac1Off === INIT_OFF_MAC1 ? 'initiation' : 'response' });
+    }
     return 'cookieSent';
   }
 
   private receiveInitiation(msg: Uint8Array, source: E, now: number): Result<E> {
     const macErr = this.checkMacs(msg, INIT_OFF_MAC1, source, now);
-    if (macErr !== null) return this.error(macErr);
+    if (macErr !== null) return this.failed('initiation', macErr, null, source);
+    // The sender's static key, once decrypted: names the peer in a failure, or the stranger for unknownPeer.
+    let sender: Peer<E> | undefined;
+    let stranger: Uint8Array | undefined;
     const consumed = consumeInitiation(this.local, parseInitiation(msg, 0), (key) => {
-      const peer = this.peers.get(keyId(key));
-      return peer === undefined ? undefined : { peer, handshake: peer.handshake };
+      sender = this.peers.get(keyId(key));
+      if (sender === undefined) stranger = Uint8Array.from(key);
+      return sender === undefined ? undefined : { peer: sender, handshake: sender.handshake };
     }, now);
-    if (typeof consumed === 'string') return this.error(consumed);
+    if (typeof consumed === 'string') return this.failed('initiation', consumed, sender ?? null, source, stranger);
+    if (this.events.hasRoom) this.events.push({ kind: 'initiationReceived', peer: consumed.peer, endpoint: source });
     const err = consumed.peer.respondToInitiation(source, now);
-    if (err !== null) return this.error(err);
+    if (err !== null) return this.failed('initiation', err, consumed.peer, source);
     return { kind: 'done', peer: consumed.peer };
   }
 
   private receiveResponse(msg: Uint8Array, source: E, now: number): Result<E> {
     const macErr = this.checkMacs(msg, RESP_OFF_MAC1, source, now);
-    if (macErr !== null) return this.error(macErr);
+    if (macErr !== null) return this.failed('response', macErr, null, source);
     const parsed = parseResponse(msg, 0);
     const entry = this.ctx.indices.get(parsed.receiverIndex);
-    if (entry === undefined || entry.session !== null) return this.error('unknownIndex');
+    if (entry === undefined || entry.session !== null) return this.failed('response', 'unknownIndex', null, source);
     const peer = entry.peer;
     const err = peer.handshake.consumeResponse(this.local, parsed);
-    if (err !== null) return this.error(err);
+    if (err !== null) return this.failed('response', err, peer, source);
+    if (this.events.hasRoom) this.events.push({ kind: 'responseReceived', peer, endpoint: source });
     const err2 = peer.completeAsInitiator(source, now);
-    if (err2 !== null) return this.error(err2);
+    if (err2 !== null) return this.failed('response', err2, peer, source);
     return { kind: 'done', peer };
   }
 
-  private receiveCookieReply(msg: Uint8Array, now: number): Result<E> {
+  private receiveCookieReply(msg: Uint8Array, source: E, now: number): Result<E> {
     const reply = parseCookieReply(msg, 0);
     const entry = this.ctx.indices.get(reply.receiverIndex);
-    if (entry === undefined) return this.error('unknownIndex');
-    if (!entry.peer.cookies.consumeReply(reply, now)) return this.error('invalidCookieReply');
+    if (entry === undefined) return this.failed('cookieReply', 'unknownIndex', null, source);
+    if (!entry.peer.cookies.consumeReply(reply, now)) return this.failed('cookieReply', 'invalidCookieReply', entry.peer, source);
+    if (this.events.hasRoom) this.events.push({ kind: 'cookieReceived', peer: entry.peer });
     return { kind: 'done', peer: entry.peer };
+  }
+
+  /** A rejected handshake message: recorded as an event (a cookie sent is its own event), returned as an error. */
+  private failed(message: HandshakeMessage, reason: ErrorKind, peer: Peer<E> | null, source: E, unknownKey?: Uint8Array): Result<E> {
+    if (reason !== 'cookieSent' && this.events.hasRoom) {
+      this.events.push(unknownKey === undefined
+        ? { kind: 'handshakeFailed', message, reason, peer, endpoint: source }
+        : { kind: 'handshakeFailed', message, reason, peer, endpoint: source, unknownKey });
+    }
+    return this.error(reason);
   }
 
   private error(kind: ErrorKind): Result<E> {
@@ -359,11 +387,6 @@ export class DeviceCore<E> {
       this.errors.set(kind, r);
     }
     return r;
-  }
-
-  /** Whether handshakes are treated as under load at `now` (forced by `underLoad`, or by their rate). */
-  isUnderLoad(now: number): boolean {
-    return this.underLoad || this.handshakeLoad.busy(now);
   }
 
   /* ---------------- timers ---------------- */

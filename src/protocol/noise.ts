@@ -29,7 +29,8 @@ export type NoiseError =
   | 'unknownPeer' // the initiator's static key is not one of our peers
   | 'badPublicKey' // a DH produced all zeros (low-order point)
   | 'replayedTimestamp' // initiation timestamp not newer than the last one accepted from that peer
-  | 'initiationFlood'; // more than one initiation per HANDSHAKE_INITIATION_RATE_MS from that peer
+  | 'initiationFlood' // more than one initiation per HANDSHAKE_INITIATION_RATE_MS from that peer
+  | 'noPrivateKey'; // we have no private key yet (all zeros): no handshake can be made
 
 /** Our static identity, with the hash of our public key precomputed for the responder role. */
 export class LocalStatic {
@@ -108,6 +109,7 @@ export class Handshake {
    * caller registered; `wallClockMs` is Unix time for the TAI64N timestamp.
    */
   createInitiation(local: LocalStatic, localIndex: number, wallClockMs: number, rng: Rng): Uint8Array | NoiseError {
+    if (isZeroKey(local.privateKey)) return 'noPrivateKey';
     if (this.precomputedStaticStatic === null) return 'badPublicKey';
     const ephemeralPrivate = generatePrivateKey(rng);
     const ephemeralPublic = publicKeyOf(ephemeralPrivate);

@@ -12,6 +12,7 @@ import {
   REKEY_ON_RECEIVE_AFTER_MS, REKEY_TIMEOUT_MS, RESPONSE_BYTES,
 } from './constants.js';
 import { CookieGenerator } from './cookie.js';
+import type { EventQueue, InitiationReason, ProtocolEvent } from './events.js';
 import type { IndexTable } from './index-table.js';
 import { INIT_OFF_MAC1, RESP_OFF_MAC1 } from './messages.js';
 import { Handshake, type LocalStatic, type NoiseError } from './noise.js';
@@ -33,6 +34,9 @@ export interface Outbound<E> {
   data: Uint8Array;
 }
 
+/** An event about this kind of peer (see events.ts). */
+export type PeerEvent<E> = ProtocolEvent<Peer<E>, E>;
+
 /** What a peer needs from the device core it belongs to. */
 export interface PeerContext<E> {
   readonly local: LocalStatic;
@@ -44,6 +48,8 @@ export interface PeerContext<E> {
   readonly aead: TransportAead;
   /** Unix wall-clock ms at monotonic `now`, for TAI64N timestamps. */
   wallClock(now: number): number;
+  /** Where handshake and session events are recorded (see DeviceCore.takeEvents). */
+  readonly events: EventQueue<Peer<E>, E>;
 }
 
 export class Peer<E> {
@@ -59,6 +65,8 @@ export class Peer<E> {
   readonly staged: Uint8Array[] = [];
   private lastSentHandshakeAt = -Infinity;
   private sentLastMinuteHandshake = false;
+  /** Set when the handshake gave up (no response for REKEY_ATTEMPT_TIME); the next session is reported as `first`. */
+  private silent = false;
   /** Statistics, bytes on the wire. */
   rxBytes = 0;
   txBytes = 0;
@@ -92,7 +100,7 @@ export class Peer<E> {
     const n = s.encrypt(src, srcOff, len, dst, dstOff);
     if (n === ENCRYPT_COUNTER_EXHAUSTED) {
       this.stage(src.slice(srcOff, srcOff + len));
-      this.sendHandshakeInitiation(now, false);
+      this.sendHandshakeInitiation(now, false, 'rekey');
       return 0;
     }
     this.afterSent(s, len, n, now);
@@ -113,48 +121,53 @@ export class Peer<E> {
   }
 
   /** Sends every staged packet if a session is usable, otherwise starts a handshake. */
-  sendStagedPackets(now: number): void {
+  sendStagedPackets(now: number, persistentKeepalive = false): void {
     if (this.staged.length === 0) return;
     const s = this.sendableSession(now);
     if (s === null) {
-      this.sendHandshakeInitiation(now, false);
+      this.sendHandshakeInitiation(now, false, 'staged');
       return;
     }
-    if (this.endpoint === undefined) return; // nowhere to send yet: keep them staged
+    const endpoint = this.endpoint;
+    if (endpoint === undefined) return; // nowhere to send yet: keep them staged
     while (this.staged.length > 0) {
       const p = this.staged[0]!;
       const out = new Uint8Array(transportMessageLength(p.length));
       const n = s.encrypt(p, 0, p.length, out, 0);
       if (n === ENCRYPT_COUNTER_EXHAUSTED) {
-        this.sendHandshakeInitiation(now, false);
+        this.sendHandshakeInitiation(now, false, 'rekey');
         return;
       }
       this.staged.shift();
-      this.ctx.enqueue({ peer: this, endpoint: this.endpoint, data: out });
+      this.ctx.enqueue({ peer: this, endpoint, data: out });
+      if (p.length === 0 && this.ctx.events.hasRoom) {
+        this.ctx.events.push({ kind: 'keepaliveSent', peer: this, endpoint, persistent: persistentKeepalive });
+      }
       this.afterSent(s, p.length, n, now);
     }
   }
 
   /** Queues a keepalive (an empty packet) unless something is already waiting to go. */
-  sendKeepalive(now: number): void {
+  sendKeepalive(now: number, persistent = false): void {
     if (this.staged.length === 0) this.staged.push(new Uint8Array(0));
-    this.sendStagedPackets(now);
+    this.sendStagedPackets(now, persistent);
   }
 
   private keepKeyFreshSending(s: Session, now: number): void {
     if (s.isInitiator && (s.sendCounter > REKEY_AFTER_MESSAGES_NUM || now - s.createdAt > REKEY_AFTER_TIME_MS)) {
-      this.sendHandshakeInitiation(now, false);
+      this.sendHandshakeInitiation(now, false, 'rekey');
     }
   }
 
   /**
    * Creates and queues a handshake initiation; at most one per REKEY_TIMEOUT. A retry keeps the attempt count;
-   * a fresh start resets it.
+   * a fresh start resets it. `reason` is only reported (events.ts). An initiation that could not be created (no
+   * usable private key yet, a low-order peer key) does not count against REKEY_TIMEOUT, so the handshake starts
+   * as soon as it can (e.g. when the key arrives).
    */
-  sendHandshakeInitiation(now: number, isRetry: boolean): NoiseError | null {
+  sendHandshakeInitiation(now: number, isRetry: boolean, reason: InitiationReason = isRetry ? 'retry' : 'staged'): NoiseError | null {
     if (!isRetry) this.timers.handshakeAttempts = 0;
     if (now - this.lastSentHandshakeAt < REKEY_TIMEOUT_MS) return null;
-    this.lastSentHandshakeAt = now;
     this.releaseHandshakeIndex();
     const index = this.ctx.indices.allocate({ peer: this, session: null });
     const msg = this.handshake.createInitiation(this.ctx.local, index, this.ctx.wallClock(now), this.ctx.rng);
@@ -162,6 +175,7 @@ export class Peer<E> {
       this.ctx.indices.free(index);
       return msg;
     }
+    this.lastSentHandshakeAt = now;
     this.cookies.addMacs(msg, INIT_OFF_MAC1, now);
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketSent();
@@ -169,8 +183,32 @@ export class Peer<E> {
       this.ctx.enqueue({ peer: this, endpoint: this.endpoint, data: msg });
       this.txBytes += INITIATION_BYTES;
     }
+    if (this.ctx.events.hasRoom) {
+      this.ctx.events.push({
+        kind: 'initiationSent', peer: this, endpoint: this.endpoint, reason, attempt: this.timers.handshakeAttempts + 1,
+      });
+    }
     this.timers.timersHandshakeInitiated(now);
     return null;
+  }
+
+  /** Records an authenticated packet's source as the endpoint (roaming), reporting a change. */
+  private learnEndpoint(source: E): void {
+    if (this.endpoint === source) return;
+    if (this.ctx.events.hasRoom) this.ctx.events.push({ kind: 'endpointChanged', peer: this, from: this.endpoint, to: source });
+    this.endpoint = source;
+  }
+
+  /** Reports a session ready to carry data (see events.ts for `first` and `rekey`). */
+  private established(initiator: boolean, replaced: Session | null, now: number): void {
+    const first = this.timers.lastHandshakeAt === null || this.silent;
+    this.silent = false;
+    if (this.ctx.events.hasRoom) {
+      this.ctx.events.push({
+        kind: 'sessionEstablished', peer: this, endpoint: this.endpoint, initiator, first,
+        rekey: replaced !== null && replaced.canSend(now),
+      });
+    }
   }
 
   private releaseHandshakeIndex(): void {
@@ -185,7 +223,7 @@ export class Peer<E> {
    * `next`, and queues the response to `source`.
    */
   respondToInitiation(source: E, now: number): NoiseError | null {
-    this.endpoint = source;
+    this.learnEndpoint(source);
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketReceived();
     this.releaseHandshakeIndex();
@@ -213,18 +251,20 @@ export class Peer<E> {
     this.timers.timersAnyAuthenticatedPacketSent();
     this.ctx.enqueue({ peer: this, endpoint: source, data: msg });
     this.txBytes += RESPONSE_BYTES;
+    if (this.ctx.events.hasRoom) this.ctx.events.push({ kind: 'responseSent', peer: this, endpoint: source });
     return null;
   }
 
   /** Initiator: after consumeResponse() succeeded, installs the session as current and sends what was staged. */
   completeAsInitiator(source: E, now: number): NoiseError | null {
-    this.endpoint = source;
+    this.learnEndpoint(source);
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketReceived();
     const keys = this.handshake.deriveKeys();
     if (typeof keys === 'string') return keys;
     const session = new Session(keys, now, this.ctx.aead);
     this.ctx.indices.replace(session.localIndex, { peer: this, session });
+    const replaced = this.current;
     if (this.next !== null) {
       this.dropSession(this.previous);
       this.previous = this.next;
@@ -236,6 +276,7 @@ export class Peer<E> {
     }
     this.current = session;
     this.sentLastMinuteHandshake = false;
+    this.established(true, replaced, now);
     this.timers.timersSessionDerived(now);
     this.timers.timersHandshakeComplete(now);
     this.sendKeepalive(now);
@@ -250,15 +291,17 @@ export class Peer<E> {
    */
   receivedTransport(session: Session, source: E, wireLen: number, plainLen: number, now: number): void {
     this.rxBytes += wireLen;
-    this.endpoint = source;
+    this.learnEndpoint(source);
     this.timers.timersAnyAuthenticatedPacketTraversal(now);
     this.timers.timersAnyAuthenticatedPacketReceived();
     if (session === this.next) {
       // The initiator used the new session: rotate it in.
+      const replaced = this.current;
       this.dropSession(this.previous);
       this.previous = this.current;
       this.current = session;
       this.next = null;
+      this.established(false, replaced, now);
       this.timers.timersHandshakeComplete(now);
       this.sendStagedPackets(now);
     }
@@ -270,7 +313,7 @@ export class Peer<E> {
     const s = this.current;
     if (s !== null && s.isInitiator && !this.sentLastMinuteHandshake && now - s.createdAt > REKEY_ON_RECEIVE_AFTER_MS) {
       this.sentLastMinuteHandshake = true;
-      this.sendHandshakeInitiation(now, false);
+      this.sendHandshakeInitiation(now, false, 'rekey');
     }
   }
 
@@ -312,6 +355,10 @@ export class Peer<E> {
     if (t.handshakeAttempts > MAX_TIMER_HANDSHAKES) {
       t.sendKeepaliveAt = NEVER;
       this.staged.length = 0;
+      if (!this.silent && this.ctx.events.hasRoom) {
+        this.ctx.events.push({ kind: 'handshakeGaveUp', peer: this, attempts: t.handshakeAttempts });
+      }
+      this.silent = true;
       if (t.zeroKeyMaterialAt === NEVER) t.timersSessionDerived(now);
       return;
     }
@@ -330,7 +377,7 @@ export class Peer<E> {
 
   /** We sent data and heard nothing back for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT. */
   expiredNewHandshake(now: number): void {
-    this.sendHandshakeInitiation(now, false);
+    this.sendHandshakeInitiation(now, false, 'noReply');
   }
 
   /** No new session for 3 × REJECT_AFTER_TIME: wipe every key and staged packet. */
@@ -339,13 +386,13 @@ export class Peer<E> {
   }
 
   expiredPersistentKeepalive(now: number): void {
-    if (this.timers.persistentKeepaliveIntervalMs > 0) this.sendKeepalive(now);
+    if (this.timers.persistentKeepaliveIntervalMs > 0) this.sendKeepalive(now, true);
   }
 
   /** Sets the persistent keepalive interval (0 disables) and, if enabled, sends one now. */
   setPersistentKeepalive(intervalMs: number, now: number): void {
     this.timers.persistentKeepaliveIntervalMs = intervalMs;
-    if (intervalMs > 0) this.sendKeepalive(now);
+    if (intervalMs > 0) this.sendKeepalive(now, true);
     else this.timers.persistentKeepaliveAt = NEVER;
   }
 

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../log.js';
 import { formatPrefix, type Family, type IpAddress, type Prefix } from '../net/ip.js';
-import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, type Step } from './plan.js';
+import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, stepKey, type Step } from './plan.js';
 import type { Transaction } from '../daemon/transaction.js';
 
 export interface RuleSpec {
@@ -65,16 +65,22 @@ async function chooseTable(ctx: ApplyContext): Promise<number> {
   return table;
 }
 
-export async function applySteps(steps: Step[], ctx: ApplyContext): Promise<ApplyResult> {
+/**
+ * Applies `steps` in order. Each undo is registered in ctx.tx under the step's key (plan.ts stepKey), so a reload
+ * can undo one step alone. `prior` is what earlier steps of the same interface chose (a reload continues from the
+ * `up` that made the interface: the full tunnel's table and fwmark).
+ */
+export async function applySteps(steps: Step[], ctx: ApplyContext, prior: ApplyResult = {}): Promise<ApplyResult> {
   const { ops, ifindex, tx, ifname } = ctx;
-  const result: ApplyResult = {};
+  const result: ApplyResult = { ...prior };
   for (const step of steps) {
+    const group = stepKey(step);
     switch (step.op) {
       case 'address':
         await tx.step(describe(step, ifname), async () => {
           await ops.addAddress(ifindex, step.prefix);
           return { value: undefined, undo: () => ops.deleteAddress(ifindex, step.prefix) };
-        });
+        }, group);
         break;
       case 'mtu':
         await tx.step(describe(step, ifname), async () => ({ value: await ops.setMtu(ifindex, step.mtu) }));
@@ -95,13 +101,13 @@ export async function applySteps(steps: Step[], ctx: ApplyContext): Promise<Appl
         await tx.step(describe(step, ifname), async () => {
           await ops.setUp(ifindex, true);
           return { value: undefined, undo: () => ops.setUp(ifindex, false) };
-        });
+        }, group);
         break;
       case 'route':
         await tx.step(describe(step, ifname), async () => {
           await ops.addRoute(ifindex, step.prefix, step.table);
           return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, step.table) };
-        });
+        }, group);
         break;
       case 'default-route': {
         const table = result.table ?? (await chooseTable(ctx));
@@ -126,16 +132,16 @@ export async function applySteps(steps: Step[], ctx: ApplyContext): Promise<Appl
           await tx.step(text, async () => {
             await ops.addRule(rule);
             return { value: undefined, undo: () => ops.deleteRule(rule) };
-          });
+          }, group);
         }
         await tx.step(`ip -${fam} route add ${formatPrefix(step.prefix)} dev ${ifname} table ${table}`, async () => {
           await ops.addRoute(ifindex, step.prefix, table);
           return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, table) };
-        });
+        }, group);
         break;
       }
       case 'dns':
-        applyDns(step, ctx);
+        applyDns(step, ctx, group);
         break;
     }
   }
@@ -143,7 +149,7 @@ export async function applySteps(steps: Step[], ctx: ApplyContext): Promise<Appl
 }
 
 /** DNS through resolvconf, as wg-quick does; without resolvconf, a warning and nothing else. */
-function applyDns(step: Extract<Step, { op: 'dns' }>, ctx: ApplyContext): void {
+function applyDns(step: Extract<Step, { op: 'dns' }>, ctx: ApplyContext, group: string): void {
   const probe = spawnSync('sh', ['-c', 'command -v resolvconf'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     ctx.log.warn(`DNS is set but resolvconf is not installed: nameservers ${step.servers.join(', ')} not applied`);
@@ -159,5 +165,5 @@ function applyDns(step: Extract<Step, { op: 'dns' }>, ctx: ApplyContext): void {
   }
   ctx.tx.onRollback(`resolvconf -d ${name}`, () => {
     spawnSync('resolvconf', ['-d', name, '-f'], { encoding: 'utf8' });
-  });
+  }, group);
 }

@@ -1,6 +1,7 @@
 /**
  * What `tunvpn up` does to the system, as data: config → ordered steps. Pure (no netlink, no clock), so the order
- * and the wg-quick rules it follows are unit-tested without root. apply.ts carries the steps out.
+ * and the wg-quick rules it follows are unit-tested without root. apply.ts carries the steps out. planReload diffs
+ * the steps of two configs (a reload: only what changed is removed or added).
  *
  * The rules follow wg-quick's contract:
  * - addresses first, then MTU (MTU key, else the route MTU towards the peers minus 80), then link up;
@@ -118,4 +119,87 @@ export function familiesOf(steps: Step[]): Family[] {
   const fams = new Set<Family>();
   for (const s of steps) if (s.op === 'default-route') fams.add(s.prefix.family);
   return [...fams];
+}
+
+/**
+ * The identity of a step: the same key in two plans means the same system object (an address, a route in one
+ * table, the full-tunnel rules of one family, the MTU, the DNS entry). apply.ts registers each step's undo under
+ * its key, so a reload can take one step back alone.
+ */
+export function stepKey(step: Step): string {
+  switch (step.op) {
+    case 'address':
+      return `address ${formatPrefix(step.prefix)}`;
+    case 'mtu':
+    case 'mtu-auto':
+      return 'mtu';
+    case 'up':
+      return 'up';
+    case 'route':
+      return `route ${formatPrefix(step.prefix)} table ${step.table ?? 'main'}`;
+    case 'default-route':
+      return `default-route ${step.prefix.family}`;
+    case 'dns':
+      return 'dns';
+  }
+}
+
+/** What a step sets, beyond its identity (the MTU value, DNS servers, the full tunnel's fwmark). */
+function stepContent(step: Step): string {
+  switch (step.op) {
+    case 'mtu':
+      return `mtu ${step.mtu}`;
+    case 'mtu-auto':
+      return `auto ${step.endpoints.join(',')}`;
+    case 'default-route':
+      return `fwmark ${step.fwMark ?? 'auto'}`;
+    case 'dns':
+      return `${step.servers.join(',')} search ${step.search.join(',')}`;
+    default:
+      return '';
+  }
+}
+
+/** A reload's system changes: steps to take back (in this order) and steps to apply (in this order). */
+export interface ReloadPlan {
+  remove: Step[];
+  add: Step[];
+}
+
+/**
+ * The difference between the steps of the running config and of the new one: a step whose key disappears, or
+ * whose content changes, is removed (newest first); a new or changed step is added (in plan order). Steps present
+ * in both unchanged are left alone, so their addresses and routes are never touched. The MTU has no undo: a
+ * changed MTU is only set again.
+ */
+export function planReload(running: QuickConfig, next: QuickConfig): ReloadPlan {
+  const before = planUp(running);
+  const after = planUp(next);
+  const contentOf = (steps: Step[]) => new Map(steps.map((s) => [stepKey(s), stepContent(s)]));
+  const was = contentOf(before);
+  const will = contentOf(after);
+  const remove = before
+    .filter((s) => s.op !== 'mtu' && s.op !== 'mtu-auto' && will.get(stepKey(s)) !== stepContent(s))
+    .reverse();
+  const add = after.filter((s) => was.get(stepKey(s)) !== stepContent(s));
+  return { remove, add };
+}
+
+/** How a removal is announced, in the words of `ip` (the counterpart of describe). */
+export function describeRemoval(step: Step, ifname: string): string {
+  switch (step.op) {
+    case 'address':
+      return `ip -${step.prefix.family} address del ${formatPrefix(step.prefix)} dev ${ifname}`;
+    case 'route':
+      return `ip -${step.prefix.family} route del ${formatPrefix(step.prefix)} dev ${ifname}${step.table !== undefined ? ` table ${step.table}` : ''}`;
+    case 'default-route':
+      return `remove the full tunnel for ${formatPrefix(step.prefix)}: its route, and the rules 'not fwmark' and 'suppress_prefixlength 0'`;
+    case 'dns':
+      return `resolvconf -d tun.${ifname}`;
+    case 'up':
+      return `ip link set down dev ${ifname}`;
+    case 'mtu':
+    case 'mtu-auto':
+      return `(MTU of ${ifname} stays)`;
+  }
 }

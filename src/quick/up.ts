@@ -5,6 +5,9 @@
  *   link up, routes (plan.ts) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI
  *   socket's removal → PreDown → undo everything in reverse → PostDown.
  *
+ * While it runs, `reload()` (SIGHUP, or `tunvpn reload` through the UAPI socket's reload=1) re-reads the file and
+ * applies the difference (reload.ts).
+ *
  * Every step is announced before it is made and registered in a Transaction, so a failure at any point leaves
  * nothing behind: no link, route, rule, socket or file.
  */
@@ -15,15 +18,19 @@ import { Endpoint } from '../net/endpoint.js';
 import type { Bind } from '../conn/bind.js';
 import { systemZones } from '../conn/zones.js';
 import { startRuntime } from '../daemon/runtime.js';
+import type { MetricsAddress } from '../daemon/metrics.js';
+import type { ServiceNotifier } from '../daemon/notify.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
+import { explainFsError } from '../fs-errors.js';
 import { parseIp, type IpAddress } from '../net/ip.js';
 import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
+import { reloadInterface, type LiveInterface } from './reload.js';
 import { Transaction } from '../daemon/transaction.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
@@ -39,6 +46,10 @@ export interface UpOptions {
   pidDir?: string;
   /** The UDP bind; the batched native one by default. */
   makeBind?: (log: Logger) => Bind;
+  /** Serve Prometheus metrics here (daemon/metrics.ts); off when absent. */
+  metrics?: MetricsAddress;
+  /** Tells systemd READY=1 once up, RELOADING=1/READY=1 around reloads, STOPPING=1 at shutdown. */
+  notifier?: ServiceNotifier;
 }
 
 export interface RunningInterface {
@@ -49,6 +60,12 @@ export interface RunningInterface {
   readonly stopped: Promise<string>;
   /** Takes the interface down: PreDown, undo, PostDown. Idempotent. */
   stop(reason: string): Promise<string>;
+  /**
+   * Re-reads the configuration file and applies the difference (reload.ts), one request at a time with the UAPI
+   * socket's. Resolves with what changed; rejects with ReloadRefused (FILE:LINE problems, nothing changed) or a
+   * step's error (the reload's changes undone).
+   */
+  reload(): Promise<string[]>;
 }
 
 export function interfaceName(configPath: string, override?: string): string {
@@ -86,25 +103,44 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
           persistentKeepalive: p.persistentKeepalive,
         };
       }),
-      uapiDir: opts.uapiDir, makeBind: opts.makeBind,
+      uapiDir: opts.uapiDir, makeBind: opts.makeBind, ...(opts.metrics && { metrics: opts.metrics }),
     });
     const { device } = runtime;
     log.info({ port: device.listenPort, peers: config.peers.length }, `${ifname}: listening on UDP port ${device.listenPort}`);
     const ifindex = (await rtnl.links.get(ifname)).index;
     const endpoints: IpAddress[] = resolved.flatMap((r) => (r ? [parseIp(r.address)!] : []));
-    await applySteps(planUp(config), {
+    const ops = netlinkInterfaceOps(rtnl, ifname);
+    const applied = await applySteps(planUp(config), {
       ifname,
       ifindex,
-      ops: netlinkInterfaceOps(rtnl, ifname),
+      ops,
       log,
       tx,
       endpoints,
       fwMark: config.interface.fwMark,
       setFwMark: (mark) => device.setFwMark(mark),
     });
-    await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR);
+    await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR, log);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
-    const handle = running(tx, config, ifname, device, log);
+    const live: LiveInterface = {
+      configPath: opts.configPath, ifname, ifindex, config, resolved, applied, tx, ops, device, control: runtime.control, log,
+    };
+    const notifier = opts.notifier;
+    const status = () => `${ifname} is up: UDP port ${device.listenPort}, ${live.config.peers.length} peer(s)`;
+    const reload = async (): Promise<string[]> => {
+      notifier?.reloading();
+      try {
+        return await reloadInterface(live);
+      } finally {
+        notifier?.ready(status());
+      }
+    };
+    runtime.uapi.setReloadHandler(reload);
+    const handle = running(live, () => runtime.uapi.exclusive(reload), () => {
+      runtime.uapi.setReloadHandler(undefined);
+      notifier?.stopping(`${ifname} is going down`);
+    });
+    notifier?.ready(status());
     // As wireguard-go: the daemon ends when its TUN device or its configuration socket is removed.
     void runtime.gone.then((why) => handle.stop(why));
     return handle;
@@ -121,22 +157,37 @@ async function runHooks(tx: Transaction, phase: HookPhase, commands: string[], i
   }
 }
 
-async function writePidFile(tx: Transaction, ifname: string, dir: string): Promise<void> {
+/**
+ * The pid file lets `tunvpn down` find the daemon. It is a convenience, not a requirement (`down` falls back to
+ * deleting the interface, and under systemd `systemctl stop` needs none): when it cannot be written (a read-only
+ * /run under ProtectSystem=strict, a user without write access) `up` says why and carries on.
+ */
+async function writePidFile(tx: Transaction, ifname: string, dir: string, log: Logger): Promise<void> {
   const path = join(dir, `${ifname}.pid`);
   await tx.step(`write ${path}`, async () => {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+    } catch (e) {
+      const why = await explainFsError(e, 'write the pid file', path);
+      log.warn(`[!] ${why.message}; \`tunvpn down ${ifname}\` will delete the interface instead of signalling this process`);
+      return { value: undefined };
+    }
     return { value: undefined, undo: () => unlink(path).catch(() => undefined) };
   });
 }
 
-function running(tx: Transaction, config: QuickConfig, ifname: string, device: Device, log: Logger): RunningInterface {
+function running(live: LiveInterface, reload: () => Promise<string[]>, stopReloads: () => void): RunningInterface {
+  const { ifname, device, log, tx } = live;
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((r) => (resolveStopped = r));
   let stopping: Promise<string> | undefined;
   const stop = (reason: string): Promise<string> => {
     stopping ??= (async () => {
+      stopReloads();
       log.info(`${ifname}: going down (${reason})`);
+      // The hooks of the file as last (re)loaded.
+      const config: QuickConfig = live.config;
       await runTeardownHooks('PreDown', config.interface.preDown, ifname, log);
       await tx.rollback();
       await runTeardownHooks('PostDown', config.interface.postDown, ifname, log);
@@ -145,7 +196,9 @@ function running(tx: Transaction, config: QuickConfig, ifname: string, device: D
     })();
     return stopping;
   };
-  return { ifname, listenPort: device.listenPort, device, stopped, stop };
+  const guardedReload = (): Promise<string[]> =>
+    stopping ? Promise.reject(new Error(`${ifname} is going down; not reloading`)) : reload();
+  return { ifname, listenPort: device.listenPort, device, stopped, stop, reload: guardedReload };
 }
 
 /** Teardown hooks: a failure is reported but does not stop the teardown. */

@@ -10,7 +10,7 @@ import type { DeviceSnapshot, SetOperation } from './control.js';
 import { EIO, EPROTO, UapiError } from './errors.js';
 import { ifnameProblem } from '../net/ifname.js';
 import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, socketPath } from './paths.js';
-import { formatSetRequest, parseGetReply, parseStatsReply } from './text-format.js';
+import { formatSetRequest, parseGetReply, parseReloadReply, parseStatsReply } from './text-format.js';
 import { isLive } from './server.js';
 
 /** Largest reply we accept, in bytes (a get reply for tens of thousands of peers). */
@@ -74,6 +74,16 @@ export class UapiClient {
   /** tunvpn's `stats=1` extension: device counters, or undefined when the daemon does not offer them. */
   async stats(): Promise<Record<string, number> | undefined> {
     return parseStatsReply(await this.#request('stats=1\n\n'));
+  }
+
+  /**
+   * tunvpn's `reload=1` extension: the daemon re-reads its configuration file and applies the difference. Resolves
+   * with errno 0 and what changed, or the errno and the daemon's messages (FILE:LINE problems for a refused file).
+   */
+  async reload(): Promise<{ errno: number; messages: string[] }> {
+    const reply = parseReloadReply(await this.#request('reload=1\n\n'));
+    if (!reply) throw new UapiError(EPROTO, 'malformed reload reply');
+    return reply;
   }
 
   /**

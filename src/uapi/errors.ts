@@ -12,6 +12,8 @@ export const EINVAL = 22;
 export const EPROTO = 71;
 /** Address in use: the listen port (or fwmark) could not be applied to the socket. */
 export const EADDRINUSE = 98;
+/** Operation not supported: tunvpn's `reload=1` sent to a daemon that has no configuration file (tunvpnd). */
+export const EOPNOTSUPP = 95;
 /** "No anode": wireguard-go's code for an error it did not classify; ours for a non-UapiError thrown by the device. */
 export const ENOANO = 55;
 

@@ -3,6 +3,7 @@
  *   get=1\n\n                      → { kind: 'get' }
  *   set=1\n key=value\n ... \n     → { kind: 'set', lines }  (lines without the terminating empty line)
  *   stats=1\n\n                    → { kind: 'stats' }  (tunvpn's extension: device counters; wg never sends it)
+ *   reload=1\n\n                   → { kind: 'reload' } (tunvpn's extension: re-read the configuration file)
  * Anything else is a framing error, after which the stream cannot be trusted: the server replies and closes.
  *
  * Bounds: a line longer than MAX_LINE_BYTES or a set request larger than MAX_REQUEST_BYTES is a framing error,
@@ -19,11 +20,12 @@ export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 export type Request =
   | { kind: 'get' }
   | { kind: 'stats' }
+  | { kind: 'reload' }
   | { kind: 'set'; lines: string[] }
   /** The stream is unusable from here on: reply with `errno` for `request` and close the connection. */
   | { kind: 'error'; request: 'get' | 'set'; errno: number; message: string };
 
-type State = 'op' | 'get-end' | 'stats-end' | 'set-body' | 'broken';
+type State = 'op' | 'get-end' | 'stats-end' | 'reload-end' | 'set-body' | 'broken';
 
 export class RequestFramer {
   #pending = '';
@@ -64,6 +66,7 @@ export class RequestFramer {
       case 'op':
         if (line === 'get=1') this.#state = 'get-end';
         else if (line === 'stats=1') this.#state = 'stats-end';
+        else if (line === 'reload=1') this.#state = 'reload-end';
         else if (line === 'set=1') {
           this.#state = 'set-body';
           this.#lines = [];
@@ -78,6 +81,10 @@ export class RequestFramer {
         if (line !== '') return this.#fail(EINVAL, 'trailing data after stats=1', 'get');
         this.#state = 'op';
         return { kind: 'stats' };
+      case 'reload-end':
+        if (line !== '') return this.#fail(EINVAL, 'trailing data after reload=1', 'get');
+        this.#state = 'op';
+        return { kind: 'reload' };
       case 'set-body':
         if (line === '') {
           const lines = this.#lines;

@@ -16,11 +16,12 @@ import { chmod, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promis
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
+import { explainFsError } from '../fs-errors.js';
 import type { DeviceControl } from './control.js';
-import { EPROTO, toUapiError } from './errors.js';
+import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
-import { formatErrnoReply, formatGetReply, formatStatsReply, parseSetBody } from './text-format.js';
+import { formatErrnoReply, formatGetReply, formatReloadReply, formatStatsReply, parseSetBody } from './text-format.js';
 import type { Zones } from '../net/endpoint.js';
 
 const SOCKET_MODE = 0o600;
@@ -46,6 +47,20 @@ export interface UapiServerOptions {
   zones?: Pick<Zones, 'indexOf'>;
 }
 
+/**
+ * What answers tunvpn's `reload=1`: re-reads the configuration and applies it, resolving with lines that describe
+ * what changed; rejects with a ReloadRefused (the file was refused: nothing changed) or any other error.
+ */
+export type ReloadHandler = () => Promise<string[]>;
+
+/** A reload refused before anything changed: `problems` are the "FILE:LINE: message" lines. */
+export class ReloadRefused extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ReloadRefused';
+  }
+}
+
 export interface UapiServerEvents {
   /** The socket file was deleted or replaced: the daemon should exit. Emitted at most once. */
   removed: [];
@@ -68,6 +83,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   /** Tail of the request queue shared by every connection (see #serialized). */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #reload: ReloadHandler | undefined;
 
   constructor(opts: UapiServerOptions) {
     super();
@@ -80,15 +96,39 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
     this.#zones = opts.zones;
   }
 
+  /** Sets what answers `reload=1` (without one, the reply is EOPNOTSUPP: this daemon has no configuration file). */
+  setReloadHandler(handler: ReloadHandler | undefined): void {
+    this.#reload = handler;
+  }
+
+  /**
+   * Runs `fn` in the request queue, as if it were one more request: no `get` or `set` runs while it does. For
+   * changes made outside the socket (a reload on SIGHUP) that must not interleave with `wg set`.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   async listen(): Promise<void> {
     if (this.#server || this.#closed) throw new Error('UapiServer.listen() may be called once');
     const dir = dirname(this.path);
-    await makeDirectory(dir);
+    try {
+      await makeDirectory(dir);
+    } catch (e) {
+      throw await explainFsError(e, 'create the socket directory', dir);
+    }
     await this.#clearPath();
     // Bind inside a private 0700 directory, tighten the mode, then move the socket into place: the socket is never
     // reachable with a wider mode, no process-wide umask is touched, and libuv's unlink-on-close hits the private
     // name rather than a path a newer daemon may own by then.
-    const privateDir = await mkdtemp(join(dir, `.${this.iface}-`));
+    let privateDir: string;
+    try {
+      privateDir = await mkdtemp(join(dir, `.${this.iface}-`));
+    } catch (e) {
+      throw await explainFsError(e, 'create the socket in', dir);
+    }
     const bindPath = join(privateDir, 'sock');
     let server: Server | undefined;
     try {
@@ -275,6 +315,18 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         } catch (err) {
           return formatErrnoReply('get', toUapiError(err).errno);
         }
+      case 'reload': {
+        const reload = this.#reload;
+        if (!reload) return formatReloadReply(EOPNOTSUPP, ['this daemon has no configuration file to reload; use wg syncconf']);
+        try {
+          return formatReloadReply(0, await reload());
+        } catch (err) {
+          if (err instanceof ReloadRefused) return formatReloadReply(EINVAL, err.problems);
+          const e = toUapiError(err);
+          this.#log.warn({ errno: e.errno }, `reload failed: ${(err as Error).message}`);
+          return formatReloadReply(e.errno, [(err as Error).message]);
+        }
+      }
       case 'set': {
         const parsed = parseSetBody(req.lines, { zones: this.#zones });
         if (!parsed.ok) {

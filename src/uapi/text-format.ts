@@ -339,3 +339,28 @@ export function parseStatsReply(text: string): Record<string, number> | undefine
   }
   return stats;
 }
+
+/**
+ * Reply to tunvpn's `reload=1` extension: one `message=TEXT` line per line of `messages` (what changed, or every
+ * FILE:LINE problem of a refused file; newlines become separate lines, other control characters '?'), then
+ * `errno=N` (0: applied; EINVAL: the file was refused and nothing changed; other: the change failed part-way and
+ * was undone) and the empty line.
+ */
+export function formatReloadReply(errno: number, messages: readonly string[]): string {
+  let out = '';
+  for (const m of messages) for (const line of m.split('\n')) out += `message=${line.replace(/[^\x20-\x7e]/g, '?')}\n`;
+  return `${out}errno=${errno}\n\n`;
+}
+
+/** Parses a `reload=1` reply; undefined when it is not one (a daemon that does not know the extension closes). */
+export function parseReloadReply(text: string): { errno: number; messages: string[] } | undefined {
+  const lines = text.split('\n');
+  const last = /^errno=([0-9]{1,10})$/.exec(lines.at(-3) ?? '');
+  if (lines.at(-1) !== '' || lines.at(-2) !== '' || !last) return undefined;
+  const messages: string[] = [];
+  for (const line of lines.slice(0, -3)) {
+    if (!line.startsWith('message=')) return undefined;
+    messages.push(line.slice('message='.length));
+  }
+  return { errno: Number(last[1]), messages };
+}

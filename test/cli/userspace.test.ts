@@ -21,3 +21,14 @@ test('unknown flags, missing or extra names and invalid names are usage errors',
   const bad = parseArgs(['--bogus']);
   t.true(bad.kind === 'usage-error' && bad.message.includes('"--bogus"'));
 });
+
+test('--metrics ADDRESS:PORT (or --metrics=...) is parsed with the flags; a bad address is a usage error', (t) => {
+  t.deepEqual(parseArgs(['--metrics', '127.0.0.1:9586', '-f', 'wg0']), {
+    kind: 'run', ifname: 'wg0', foreground: true, metrics: { host: '127.0.0.1', port: 9586 },
+  });
+  t.deepEqual(parseArgs(['--metrics=9100', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: false, metrics: { host: '127.0.0.1', port: 9100 } });
+  const missing = parseArgs(['wg0', '--metrics']);
+  t.true(missing.kind === 'usage-error' && /needs ADDRESS:PORT/.test(missing.message));
+  const bad = parseArgs(['--metrics', 'somewhere', 'wg0']);
+  t.true(bad.kind === 'usage-error' && /--metrics "somewhere"/.test(bad.message));
+});

@@ -212,8 +212,9 @@ function writeConfigs(topo: Topology, opts: TopologyOptions): void {
 }
 
 /** Starts one tunnel end and resolves once it carries traffic configuration (link up, addresses, routes). */
-export function startEnd(topo: Topology, end: End, impl: Impl = 'tunvpn'): Promise<Daemon> {
-  return impl === 'tunvpn' ? startTunvpn(topo, end) : startWireguardGo(topo, end);
+/** `upArgs` are extra `tunvpn up` options (e.g. --metrics), for impl tunvpn. */
+export function startEnd(topo: Topology, end: End, impl: Impl = 'tunvpn', upArgs: string[] = []): Promise<Daemon> {
+  return impl === 'tunvpn' ? startTunvpn(topo, end, upArgs) : startWireguardGo(topo, end);
 }
 
 function spawnDaemon(topo: Topology, end: End, impl: Impl, cmd: string, args: string[]): Daemon {
@@ -225,8 +226,8 @@ function spawnDaemon(topo: Topology, end: End, impl: Impl, cmd: string, args: st
   return daemon;
 }
 
-async function startTunvpn(topo: Topology, end: End): Promise<Daemon> {
-  const daemon = spawnDaemon(topo, end, 'tunvpn', process.execPath, [TUNVPN_MAIN, 'up', topo.quickConf[end]]);
+async function startTunvpn(topo: Topology, end: End, upArgs: string[]): Promise<Daemon> {
+  const daemon = spawnDaemon(topo, end, 'tunvpn', process.execPath, [TUNVPN_MAIN, 'up', ...upArgs, topo.quickConf[end]]);
   const ready = new RegExp(`${daemon.ifname} is up`);
   await waitFor(() => ready.test(daemon.output()), () => {
     if (exited(daemon.child)) throw new Error(`tunvpn exited (${daemon.child.exitCode ?? daemon.child.signalCode}) before ${ready}`);

@@ -7,6 +7,8 @@ import { registerCheck } from './check.js';
 import { registerGenkey, registerGenpsk, registerPubkey } from './keys.js';
 import { registerUp } from './up.js';
 import { registerDown } from './down.js';
+import { registerReload } from './reload.js';
+import { registerStrip } from './strip.js';
 import { registerShow } from './show.js';
 import { registerSite } from './site.js';
 import { registerDemo } from './demo.js';
@@ -14,6 +16,8 @@ import { registerDemo } from './demo.js';
 export const commands: RegisterCommand[] = [
   registerUp,
   registerDown,
+  registerReload,
+  registerStrip,
   registerShow,
   registerSite,
   registerDemo,

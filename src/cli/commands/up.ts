@@ -1,12 +1,15 @@
 /**
  * `tunvpn up CONF`: bring the interface up and stay in the foreground until SIGINT/SIGTERM (or until the TUN
- * device or the configuration socket is removed), then take everything down again.
+ * device or the configuration socket is removed), then take everything down again. SIGHUP re-reads CONF and
+ * applies the difference (the outcome goes to the log; `tunvpn reload` reports it to whoever asked).
  */
 import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
+import { parseMetricsAddress, type MetricsAddress } from '../../daemon/metrics.js';
+import { ServiceNotifier } from '../../daemon/notify.js';
 import type { CliContext } from '../context.js';
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   program
@@ -14,17 +17,34 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .description('bring up the interface described by a wg-quick file and run it in the foreground')
     .argument('<conf>', 'path to INTERFACE.conf (the interface is named after the file)')
     .option('-i, --interface <name>', 'interface name instead of the file name')
-    .action(async (conf: string, opts: { interface?: string }) => {
+    .option('--metrics <address:port>', 'serve Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1)')
+    .action(async (conf: string, opts: { interface?: string; metrics?: string }) => {
       const log = ctx.logger();
-      const handle = await up({ configPath: conf, ifname: opts.interface, log });
+      let metrics: MetricsAddress | undefined;
+      try {
+        metrics = opts.metrics === undefined ? undefined : parseMetricsAddress(opts.metrics);
+      } catch (e) {
+        return ctx.fail((e as Error).message);
+      }
+      const notifier = new ServiceNotifier(log);
+      const handle = await up({ configPath: conf, ifname: opts.interface, log, notifier, ...(metrics && { metrics }) });
       const onSignal = (signal: NodeJS.Signals) => void handle.stop(`received ${signal}`);
+      const onHangup = () => {
+        log.info(`${handle.ifname}: received SIGHUP, reloading ${conf}`);
+        handle.reload().then(
+          (changes) => { for (const c of changes) log.info(`${handle.ifname}: ${c}`); },
+          (e: Error) => log.error(`${handle.ifname}: reload refused, nothing changed:\n${e.message}`),
+        );
+      };
       for (const s of STOP_SIGNALS) process.on(s, onSignal);
-      log.info(`${handle.ifname} is up (UDP port ${handle.listenPort}); SIGINT or SIGTERM takes it down`);
+      process.on('SIGHUP', onHangup);
+      log.info(`${handle.ifname} is up (UDP port ${handle.listenPort}); SIGINT or SIGTERM takes it down, SIGHUP reloads ${conf}`);
       try {
         const reason = await handle.stopped;
         log.info(`${handle.ifname} is down (${reason})`);
       } finally {
         for (const s of STOP_SIGNALS) process.off(s, onSignal);
+        process.off('SIGHUP', onHangup);
       }
     });
 }

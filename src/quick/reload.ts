@@ -1,0 +1,212 @@
+/**
+ * Reload: re-read a running interface's configuration file and apply the difference, without a restart
+ * (`tunvpn reload IFACE`, SIGHUP to `tunvpn up`, systemd's ExecReload).
+ *
+ *   1. validate everything first: parse (FILE:LINE), resolve every Endpoint. A file with an error is refused and
+ *      nothing is touched (ReloadRefused carries the FILE:LINE lines);
+ *   2. ListenPort, if the file changes it: the device rebinds, or keeps its port and the reload stops there;
+ *   3. system changes (plan.ts planReload): steps of the old plan that are gone or changed are undone (each
+ *      announced as `ip ... del`), then new and changed steps are applied in a sub-transaction; if one fails,
+ *      that sub-transaction is undone, the removed steps are put back and the port restored. The new steps' undos
+ *      join the daemon's Transaction, so shutdown still removes everything;
+ *   4. the WireGuard part as `wg syncconf` does it, through the same DeviceControl.apply as the UAPI: the private
+ *      key (unchanged = nothing happens), FwMark, peers no longer in the file removed, new peers added, changed
+ *      peers updated in what changed. Peers whose settings did not change are not touched at all: they keep their
+ *      sessions, counters, handshake times and roamed endpoints.
+ *
+ * PreUp and PostUp do not run again; PreDown and PostDown of the new file are the ones run at shutdown.
+ */
+import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
+import { ConfigError, loadConfig, resolveEndpoints, type PeerConfig, type QuickConfig, type ResolvedEndpoint } from '../config/index.js';
+import type { Device } from '../device/device.js';
+import { shortKey, type Logger } from '../log.js';
+import { Endpoint } from '../net/endpoint.js';
+import { formatPrefix, parseIp, type IpAddress } from '../net/ip.js';
+import type { DeviceControl, PeerOperation, SetOperation } from '../uapi/control.js';
+import { ReloadRefused } from '../uapi/server.js';
+import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
+import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
+import { Transaction } from '../daemon/transaction.js';
+
+/** What a running `up` knows about its interface, updated by each successful reload. */
+export interface LiveInterface {
+  configPath: string;
+  ifname: string;
+  ifindex: number;
+  config: QuickConfig;
+  /** resolveEndpoints(config), one entry per peer. */
+  resolved: (ResolvedEndpoint | undefined)[];
+  /** What applySteps chose (full tunnel table and fwmark), for the next steps. */
+  applied: ApplyResult;
+  tx: Transaction;
+  ops: InterfaceOps;
+  device: Device;
+  control: DeviceControl;
+  log: Logger;
+}
+
+const ZERO_KEY = new Uint8Array(32);
+
+function endpointOf(r: ResolvedEndpoint | undefined): Endpoint | undefined {
+  return r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined;
+}
+
+function sameEndpoint(a: ResolvedEndpoint | undefined, b: ResolvedEndpoint | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.address === b.address && a.port === b.port;
+}
+
+function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return constantTimeEqual(a ?? ZERO_KEY, b ?? ZERO_KEY);
+}
+
+function allowedText(p: PeerConfig): string {
+  return p.allowedIPs.map(formatPrefix).sort().join(',');
+}
+
+/** A peer of the file, and what it resolved to. */
+interface FilePeer {
+  peer: PeerConfig;
+  endpoint: ResolvedEndpoint | undefined;
+}
+
+function byKey(config: QuickConfig, resolved: readonly (ResolvedEndpoint | undefined)[]): Map<string, FilePeer> {
+  return new Map(config.peers.map((peer, i) => [encodeKey(peer.publicKey), { peer, endpoint: resolved[i] }]));
+}
+
+/**
+ * The peer operations that turn the running peers into the file's (wg syncconf's diff, but field by field):
+ * `live` are the device's peers now (base64 keys). Pure. Returns the operations and one line per change.
+ */
+export function peerChanges(
+  old: { config: QuickConfig; resolved: readonly (ResolvedEndpoint | undefined)[] },
+  next: { config: QuickConfig; resolved: readonly (ResolvedEndpoint | undefined)[] },
+  live: ReadonlySet<string>,
+): { ops: PeerOperation[]; changes: string[] } {
+  const before = byKey(old.config, old.resolved);
+  const after = byKey(next.config, next.resolved);
+  const ops: PeerOperation[] = [];
+  const changes: string[] = [];
+  const base = (publicKey: Uint8Array): PeerOperation => ({ publicKey, remove: false, updateOnly: false, replaceAllowedIps: false, allowedIps: [] });
+  for (const key of live) {
+    if (after.has(key)) continue;
+    const k = Uint8Array.from(Buffer.from(key, 'base64'));
+    ops.push({ ...base(k), remove: true });
+    changes.push(`peer ${shortKey(key)} removed`);
+  }
+  for (const [key, { peer, endpoint }] of after) {
+    const was = before.get(key);
+    const op = base(peer.publicKey);
+    const what: string[] = [];
+    const full = was === undefined || !live.has(key);
+    if (full || !sameKey(was.peer.presharedKey, peer.presharedKey)) {
+      op.presharedKey = peer.presharedKey ?? ZERO_KEY;
+      if (!full) what.push('PresharedKey');
+    }
+    if ((full || !sameEndpoint(was.endpoint, endpoint)) && endpoint) {
+      op.endpoint = endpointOf(endpoint);
+      if (!full) what.push('Endpoint');
+    }
+    if (full || (was.peer.persistentKeepalive ?? 0) !== (peer.persistentKeepalive ?? 0)) {
+      op.persistentKeepaliveInterval = peer.persistentKeepalive ?? 0;
+      if (!full) what.push('PersistentKeepalive');
+    }
+    if (full || allowedText(was.peer) !== allowedText(peer)) {
+      op.replaceAllowedIps = true;
+      op.allowedIps = peer.allowedIPs.map((prefix) => ({ prefix, remove: false }));
+      if (!full) what.push('AllowedIPs');
+    }
+    if (full) {
+      ops.push(op);
+      changes.push(`peer ${shortKey(key)} added`);
+    } else if (what.length > 0) {
+      ops.push(op);
+      changes.push(`peer ${shortKey(key)}: ${what.join(', ')} changed`);
+    }
+  }
+  return { ops, changes };
+}
+
+/** Loads and resolves the file, or throws ReloadRefused with every FILE:LINE problem. Touches nothing. */
+async function validate(path: string): Promise<{ config: QuickConfig; resolved: (ResolvedEndpoint | undefined)[] }> {
+  try {
+    const config = await loadConfig(path);
+    const resolved = await resolveEndpoints(config);
+    return { config, resolved };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ReloadRefused(e.errors.length ? e.message.split('\n') : [e.message]);
+    throw e;
+  }
+}
+
+/**
+ * Re-reads live.configPath and applies the difference (see the header). Resolves with one line per change
+ * (empty: the file matches what runs). Rejects with ReloadRefused when the file is invalid (nothing changed), or
+ * with the error of a step that failed (what the reload had changed is undone). Run it where no `wg set` can
+ * interleave (UapiServer.exclusive, or as the server's reload handler).
+ */
+export async function reloadInterface(live: LiveInterface): Promise<string[]> {
+  const { log, ifname } = live;
+  const next = await validate(live.configPath);
+  for (const w of next.config.warnings) log.warn(w);
+  const changes: string[] = [];
+  const iface = next.config.interface;
+  const device = live.device;
+
+  // 2. The port: the device rebinds or stays where it was (and the reload stops, nothing else changed).
+  const previousPort = device.listenPort;
+  if (iface.listenPort !== undefined && iface.listenPort !== previousPort) {
+    await live.control.apply({ listenPort: iface.listenPort, replacePeers: false, peers: [] });
+    changes.push(`listening on UDP port ${device.listenPort} (was ${previousPort})`);
+  }
+
+  // 3. System changes.
+  const plan = planReload(live.config, next.config);
+  const ctx = {
+    ifname, ifindex: live.ifindex, ops: live.ops, log, tx: live.tx,
+    endpoints: next.resolved.flatMap((r): IpAddress[] => (r ? [parseIp(r.address)!] : [])),
+    fwMark: iface.fwMark,
+    setFwMark: (mark: number) => device.setFwMark(mark),
+  };
+  for (const step of plan.remove) {
+    const text = describeRemoval(step, ifname);
+    log.info(`[#] ${text}`);
+    await live.tx.undoGroup(stepKey(step));
+    changes.push(text);
+  }
+  const sub = new Transaction(log);
+  let applied: ApplyResult;
+  try {
+    // The full tunnel's table and fwmark carry over while any family still tunnels everything.
+    const prior = planUp(next.config).some((s) => s.op === 'default-route') ? live.applied : {};
+    applied = await applySteps(plan.add, { ...ctx, tx: sub }, prior);
+  } catch (e) {
+    log.error(`[!] ${(e as Error).message}: undoing this reload`);
+    await sub.rollback();
+    if (plan.remove.length) await applySteps([...plan.remove].reverse(), ctx, live.applied).catch((err: Error) => log.error(`[!] could not restore: ${err.message}`));
+    if (device.listenPort !== previousPort) await live.control.apply({ listenPort: previousPort, replacePeers: false, peers: [] });
+    throw e;
+  }
+  live.tx.adopt(sub);
+  for (const step of plan.add) changes.push(describe(step, ifname));
+
+  // 4. The WireGuard part, as wg syncconf.
+  const liveKeys = new Set([...device.core.allPeers()].map((p) => encodeKey(p.publicKey)));
+  const peers = peerChanges(live, next, liveKeys);
+  const op: SetOperation = { replacePeers: false, peers: peers.ops };
+  if (!constantTimeEqual(iface.privateKey, live.config.interface.privateKey)) {
+    op.privateKey = iface.privateKey;
+    changes.push('PrivateKey changed: every session restarts');
+  }
+  if (iface.fwMark !== undefined && iface.fwMark !== device.fwMark) {
+    op.fwmark = iface.fwMark;
+    changes.push(`FwMark ${iface.fwMark}`);
+  }
+  if (op.privateKey || op.fwmark !== undefined || op.peers.length) await live.control.apply(op);
+  changes.push(...peers.changes);
+
+  live.config = next.config;
+  live.resolved = next.resolved;
+  live.applied = applied;
+  log.info({ changes: changes.length }, `${ifname}: reloaded ${live.configPath}${changes.length ? '' : ' (no changes)'}`);
+  return changes;
+}

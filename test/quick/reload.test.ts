@@ -1,0 +1,171 @@
+/**
+ * Reload without root: the plan diff (plan.ts planReload), the wg-syncconf-like peer diff (reload.ts
+ * peerChanges), undo groups in the Transaction, `tunvpn strip` against wg-quick's own strip, and the UAPI's
+ * reload=1 extension.
+ */
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseConfig, type QuickConfig, type ResolvedEndpoint } from '../../src/config/index.js';
+import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { silentLogger } from '../../src/log.js';
+import { planReload, stepKey } from '../../src/quick/plan.js';
+import { peerChanges } from '../../src/quick/reload.js';
+import { stripConfig } from '../../src/quick/strip.js';
+import { Transaction } from '../../src/daemon/transaction.js';
+import { RequestFramer } from '../../src/uapi/framing.js';
+import { formatReloadReply, parseReloadReply } from '../../src/uapi/text-format.js';
+import { UapiServer, ReloadRefused } from '../../src/uapi/server.js';
+import { UapiClient } from '../../src/uapi/client.js';
+import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';
+import { systemRng } from '../../src/crypto/random.js';
+import { skipReason, testWhen } from '../helpers/skip.js';
+import { tempDir } from '../uapi/helpers.js';
+
+const privateKey = encodeKey(generatePrivateKey(systemRng));
+const keyB = encodeKey(publicKeyOf(generatePrivateKey(systemRng)));
+const keyC = encodeKey(publicKeyOf(generatePrivateKey(systemRng)));
+
+function conf(iface: string, peers: string): QuickConfig {
+  return parseConfig(`[Interface]\nPrivateKey = ${privateKey}\n${iface}\n${peers}`, 'wg0.conf');
+}
+const peerB = (extra = '') => `\n[Peer]\nPublicKey = ${keyB}\nAllowedIPs = 10.1.0.0/16\nEndpoint = 192.0.2.2:51820\n${extra}`;
+const peerC = `\n[Peer]\nPublicKey = ${keyC}\nAllowedIPs = 10.2.0.0/16\n`;
+const keys = (c: ReturnType<typeof planReload>) => ({ remove: c.remove.map(stepKey), add: c.add.map(stepKey) });
+const resolvedOf = (c: QuickConfig): (ResolvedEndpoint | undefined)[] =>
+  c.peers.map((p) => (p.endpoint ? { family: 4, address: p.endpoint.host, port: p.endpoint.port } : undefined));
+
+test('planReload: an unchanged file changes nothing; only what differs is removed or added', (t) => {
+  const base = conf('Address = 10.0.0.1/24\nMTU = 1420', peerB());
+  t.deepEqual(keys(planReload(base, conf('Address = 10.0.0.1/24\nMTU = 1420', peerB()))), { remove: [], add: [] });
+  const more = conf('Address = 10.0.0.1/24, 10.5.0.1/24\nMTU = 1380', peerB() + peerC);
+  t.deepEqual(keys(planReload(base, more)), { remove: [], add: ['address 10.5.0.1/24', 'mtu', 'route 10.2.0.0/16 table main'] });
+  t.deepEqual(keys(planReload(more, base)), { remove: ['route 10.2.0.0/16 table main', 'address 10.5.0.1/24'], add: ['mtu'] });
+});
+
+test('planReload: a Table change moves every route; Table = off removes them; a full tunnel comes and goes whole', (t) => {
+  const auto = conf('Address = 10.0.0.1/24', peerB() + peerC);
+  const numbered = conf('Address = 10.0.0.1/24\nTable = 1234', peerB() + peerC);
+  t.deepEqual(keys(planReload(auto, numbered)), {
+    remove: ['route 10.2.0.0/16 table main', 'route 10.1.0.0/16 table main'],
+    add: ['route 10.1.0.0/16 table 1234', 'route 10.2.0.0/16 table 1234'],
+  });
+  t.deepEqual(keys(planReload(auto, conf('Address = 10.0.0.1/24\nTable = off', peerB() + peerC))).add, []);
+  const full = conf('Address = 10.0.0.1/24', peerB().replace('10.1.0.0/16', '0.0.0.0/0'));
+  t.deepEqual(keys(planReload(conf('Address = 10.0.0.1/24', peerB()), full)), { remove: ['route 10.1.0.0/16 table main'], add: ['default-route 4'] });
+});
+
+test('peerChanges: unchanged peers get no operation at all; removed, added and changed peers get what differs', (t) => {
+  const old = conf('', peerB('PersistentKeepalive = 25') + peerC);
+  const same = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: old, resolved: resolvedOf(old) }, new Set([keyB, keyC]));
+  t.deepEqual(same, { ops: [], changes: [] });
+
+  const next = conf('', peerB('PersistentKeepalive = 10').replace('192.0.2.2', '192.0.2.9'));
+  const diff = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: next, resolved: resolvedOf(next) }, new Set([keyB, keyC]));
+  t.is(diff.ops.length, 2);
+  const [removeC, changeB] = diff.ops;
+  t.like(removeC, { remove: true });
+  t.is(encodeKey(removeC!.publicKey), keyC);
+  t.is(changeB!.endpoint?.toString(), '192.0.2.9:51820');
+  t.is(changeB!.persistentKeepaliveInterval, 10);
+  t.is(changeB!.presharedKey, undefined, 'the PresharedKey did not change: not sent');
+  t.false(changeB!.replaceAllowedIps, 'allowed IPs did not change: not sent');
+  t.regex(diff.changes.join('\n'), /removed[\s\S]*Endpoint, PersistentKeepalive changed/);
+
+  // A peer of the file that is not live (removed by `wg set`) is added back whole; a new PSK is sent.
+  const psk = conf('', peerB(`PresharedKey = ${encodeKey(generatePresharedKey(systemRng))}`));
+  const back = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: psk, resolved: resolvedOf(psk) }, new Set([keyC]));
+  const addB = back.ops.find((o) => encodeKey(o.publicKey) === keyB)!;
+  t.true(addB.replaceAllowedIps);
+  t.is(addB.persistentKeepaliveInterval, 0);
+  t.truthy(addB.presharedKey);
+});
+
+test('undo groups: a reload takes one step back alone; adopted undos run at the final rollback', async (t) => {
+  const done: string[] = [];
+  const tx = new Transaction(silentLogger);
+  await tx.step('a', () => ({ value: 1, undo: () => void done.push('a') }), 'A');
+  await tx.step('b1', () => ({ value: 1, undo: () => void done.push('b1') }), 'B');
+  await tx.step('b2', () => ({ value: 1, undo: () => void done.push('b2') }), 'B');
+  t.true(tx.has('B'));
+  await tx.undoGroup('B');
+  t.deepEqual(done, ['b2', 'b1']);
+  t.false(tx.has('B'));
+  const sub = new Transaction(silentLogger);
+  await sub.step('c', () => ({ value: 1, undo: () => void done.push('c') }), 'C');
+  tx.adopt(sub);
+  t.is(sub.size, 0);
+  await tx.rollback();
+  t.deepEqual(done, ['b2', 'b1', 'c', 'a']);
+});
+
+const SAMPLE = `# a comment line
+[Interface]
+PrivateKey = ${privateKey}   # trailing comment
+Address = 10.0.0.1/24, fd00::1/64
+  mtu=1420
+ListenPort = 51820
+DNS = 10.0.0.53, example.com
+Table = off
+PreUp = echo pre %i # a hook comment
+PostUp = echo up
+PreDown = echo down
+PostDown = echo gone
+SaveConfig = false
+FwMark = 0x10
+
+[Peer]
+# Address = not stripped here: this is a comment in a peer
+PublicKey = ${keyB}
+AllowedIPs = 10.1.0.0/16
+Endpoint = 192.0.2.2:51820
+`;
+
+test('strip keeps every wg line as written and drops the wg-quick-only [Interface] keys', (t) => {
+  t.is(stripConfig(SAMPLE), `# a comment line
+[Interface]
+PrivateKey = ${privateKey}   # trailing comment
+ListenPort = 51820
+FwMark = 0x10
+
+[Peer]
+# Address = not stripped here: this is a comment in a peer
+PublicKey = ${keyB}
+AllowedIPs = 10.1.0.0/16
+Endpoint = 192.0.2.2:51820
+`);
+});
+
+testWhen(skipReason({ root: true, commands: ['wg-quick'] }))('strip prints what wg-quick strip prints', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-strip-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'wg0.conf');
+  writeFileSync(file, SAMPLE, { mode: 0o600 });
+  const theirs = execFileSync('wg-quick', ['strip', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  // wg-quick echoes its buffer, which already ends in a newline: one empty line more at the end.
+  t.is(stripConfig(SAMPLE), theirs.replace(/\n\n$/, '\n'));
+});
+
+test('reload=1: framed like stats=1; the reply carries messages and errno; a daemon without a file says so', async (t) => {
+  const f = new RequestFramer();
+  f.push(Buffer.from('reload=1\n\nget=1\n\n'));
+  t.deepEqual(f.next(), { kind: 'reload' });
+  t.deepEqual(f.next(), { kind: 'get' });
+  t.deepEqual(parseReloadReply(formatReloadReply(22, ['wg0.conf:3: bad\nwg0.conf:4: worse'])), {
+    errno: 22, messages: ['wg0.conf:3: bad', 'wg0.conf:4: worse'],
+  });
+
+  const dir = await tempDir(t);
+  const server = new UapiServer({ iface: 'tvrl', control: new MemoryDeviceControl(), dir });
+  await server.listen();
+  t.teardown(() => server.close());
+  const c = await UapiClient.connect('tvrl', { dir });
+  t.teardown(() => c.close());
+  t.is((await c.reload()).errno, 95);
+  server.setReloadHandler(() => Promise.reject(new ReloadRefused(['wg0.conf:7: ListenPort must be 1..65535'])));
+  t.deepEqual(await c.reload(), { errno: 22, messages: ['wg0.conf:7: ListenPort must be 1..65535'] });
+  server.setReloadHandler(() => Promise.resolve(['peer X added']));
+  t.deepEqual(await c.reload(), { errno: 0, messages: ['peer X added'] });
+});
