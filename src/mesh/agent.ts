@@ -222,8 +222,7 @@ export class MeshAgent {
     if (this.started) throw new Error('mesh agent already started');
     this.started = true;
     this.unsubscribe = this.registry.onStateChange((state, reason) => this.onRegistryState(state, reason));
-    await this.sync('start');
-    return this.agentState === 'synced';
+    return this.sync('start');
   }
 
   /**
@@ -338,7 +337,8 @@ export class MeshAgent {
     void this.sync(reason);
   }
 
-  private async sync(reason: string): Promise<void> {
+  /** One attempt: resolves true when it registered, read and started watching; never rejects. */
+  private async sync(reason: string): Promise<boolean> {
     this.syncing = true;
     this.syncAgain = false;
     this.clearTimer('retry');
@@ -351,22 +351,22 @@ export class MeshAgent {
     let ok = false;
     try {
       if (!this.registration) await this.registerSelf();
-      if (stale()) return;
+      if (stale()) return false;
       let snap = await this.registry.list(this.dir);
-      if (stale()) return;
+      if (stale()) return false;
       const mine = snap.kvs.find((kv) => kv.key === this.ownKey);
       if (!mine) {
         // Our key is gone although the lease looked alive (expired during an outage, or deleted): start afresh.
         this.log.info('mesh: our registration is gone from the registry; registering again');
         this.dropRegistration();
         await this.registerSelf();
-        if (stale()) return;
+        if (stale()) return false;
         snap = await this.registry.list(this.dir);
-        if (stale()) return;
+        if (stale()) return false;
       }
       this.loadSnapshot(snap.kvs);
       await this.enqueueReconcile();
-      if (stale()) return;
+      if (stale()) return false;
       this.watch = this.registry.watch(this.dir, snap.revision + 1n, {
         event: (e) => {
           if (!stale()) this.onWatchEvent(e);
@@ -387,7 +387,7 @@ export class MeshAgent {
         this.log.info(`mesh: joined (${reason}); ${this.members.size} other member(s) at revision ${snap.revision}`);
       }
     } catch (e) {
-      if (stale()) return;
+      if (stale()) return false;
       this.onSyncFailure(e);
     } finally {
       if (gen === this.generation) this.syncing = false;
@@ -396,6 +396,7 @@ export class MeshAgent {
         void this.sync('changes while reading');
       }
     }
+    return ok;
   }
 
   private onSyncFailure(e: unknown): void {

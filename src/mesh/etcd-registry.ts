@@ -144,6 +144,8 @@ export class EtcdRegistry implements Registry {
 
   watch(prefix: string, fromRevision: bigint, handlers: WatchHandlers): RegistryWatch {
     let active = true;
+    /** The first revision not yet delivered (etcd3's own lastRevision() moves on with every response header). */
+    let resumeAt = fromRevision;
     const watcher = this.client.watch().prefix(prefix).startRevision(fromRevision.toString()).watcher();
     this.watchers.add(watcher);
     const end = (reason: string, compacted: boolean) => {
@@ -156,18 +158,28 @@ export class EtcdRegistry implements Registry {
     watcher
       .on('connected', () => this.setState('up', 'watch connected'))
       .on('put', (kv: IKeyValue) => {
-        if (active) handlers.event({ type: 'put', kv: toKv(kv) });
+        if (!active) return;
+        const event = toKv(kv);
+        resumeAt = event.modRevision + 1n;
+        handlers.event({ type: 'put', kv: event });
       })
       .on('delete', (kv: IKeyValue) => {
-        if (active) handlers.event({ type: 'delete', key: kv.key.toString('utf8'), modRevision: BigInt(kv.mod_revision) });
+        if (!active) return;
+        const modRevision = BigInt(kv.mod_revision);
+        resumeAt = modRevision + 1n;
+        handlers.event({ type: 'delete', key: kv.key.toString('utf8'), modRevision });
       })
       .on('disconnected', (err: Error) => {
         this.setState('down', `watch stream: ${err.message}`);
         end(`stream disconnected: ${err.message}`, false);
       })
       .on('error', (err: Error) => {
-        // Server-side cancels, among them a compacted start revision (etcd3 does not pass compact_revision on).
-        end(`cancelled by etcd: ${err.message}`, /compact/i.test(err.message));
+        // A server-side cancel. etcd3 drops the response's compact_revision, so ask whether the start revision is
+        // still readable: a range at a compacted revision fails with "mvcc: required revision has been compacted".
+        if (!active) return;
+        void this.isCompacted(prefix, resumeAt).then((compacted) =>
+          end(compacted ? 'start revision compacted' : `cancelled by etcd: ${err.message}`, compacted),
+        );
       });
     return {
       cancel: async () => {
@@ -177,6 +189,16 @@ export class EtcdRegistry implements Registry {
         await watcher.cancel().catch(() => undefined);
       },
     };
+  }
+
+  /** Whether `revision` lies at or below etcd's compaction point (false when that cannot be told). */
+  private async isCompacted(prefix: string, revision: bigint): Promise<boolean> {
+    try {
+      await this.client.getAll().prefix(prefix).revision(revision.toString()).limit(1).exec();
+      return false;
+    } catch (e) {
+      return /compacted/i.test(errorText(e));
+    }
   }
 
   onStateChange(listener: (state: RegistryState, reason: string) => void): () => void {
