@@ -26,7 +26,8 @@
  */
 import { encodeKey } from '../crypto/keys.js';
 import { shortKey } from '../log.js';
-import { formatIp, formatPrefix, networkOf, prefixContains, prefixesOverlap, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, networkOf, prefixContains, type IpAddress, type Prefix } from '../util/ip.js';
+import { PrefixClaims } from './claims.js';
 import { formatMemberEndpoint, type MemberEndpoint, type MemberRecord } from './member.js';
 
 /** A [Peer] from the configuration file, as far as clashes are concerned. */
@@ -138,12 +139,6 @@ export interface ReconcileResult {
 
 export const emptyMeshState = (): MeshState => ({ peers: new Map(), routes: new Map(), vteps: new Map() });
 
-interface Claim {
-  prefix: Prefix;
-  /** "static peer …", "this node", "member site-a (AbCd…)". */
-  owner: string;
-  staticDefault?: boolean;
-}
 
 /** Computes the actions that take the device from `previous` to what the members ask for. Pure. */
 export function reconcile(input: ReconcileInput): ReconcileResult {
@@ -153,27 +148,27 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const refusals: Refusal[] = [];
   const outcomes = new Map<string, MemberOutcome>();
 
-  const fixedClaims: Claim[] = [];
+  // Owners are "static peer …", "this node", "member site-a (AbCd…)". A static /0 claims nothing here (rule 3b).
+  const fixedClaims = new PrefixClaims<string>();
+  for (const prefix of input.ownAllowedIPs) fixedClaims.add(networkOf(prefix), 'this node');
   for (const p of input.staticPeers) {
     const owner = `static peer ${p.label ?? shortKey(encodeKey(p.publicKey))}`;
-    for (const prefix of p.allowedIPs) fixedClaims.push({ prefix, owner, staticDefault: prefix.bits === 0 });
+    for (const prefix of p.allowedIPs) if (prefix.bits > 0) fixedClaims.add(networkOf(prefix), owner);
   }
-  for (const prefix of input.ownAllowedIPs) fixedClaims.push({ prefix, owner: 'this node' });
 
-  const ordered = [...input.members].sort((a, b) => {
-    if (a.createRevision !== b.createRevision) return a.createRevision < b.createRevision ? -1 : 1;
-    const ka = encodeKey(a.record.publicKey);
-    const kb = encodeKey(b.record.publicKey);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  const ordered = [...input.members]
+    .map((m) => ({ ...m, key: encodeKey(m.record.publicKey) }))
+    .sort((a, b) => {
+      if (a.createRevision !== b.createRevision) return a.createRevision < b.createRevision ? -1 : 1;
+      return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    });
 
-  const memberClaims: Claim[] = [];
+  const memberClaims = new PrefixClaims<string>();
   const desiredPeers = new Map<string, MeshPeer>();
   const desiredVteps = new Map<string, { address: IpAddress; owner: string }>();
   const ownVtep = input.ownVtep ? formatIp(input.ownVtep) : undefined;
 
-  for (const { record } of ordered) {
-    const key = encodeKey(record.publicKey);
+  for (const { record, key } of ordered) {
     if (outcomes.has(key)) continue; // one key, one member (a registry never lists a key twice)
     const who = `member ${record.name} (${shortKey(key)})`;
     const refuse = (reason: RefusalReason, message: string, prefix?: Prefix, other = '') => {
@@ -200,14 +195,14 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
         refused.push(prefix);
         continue;
       }
-      const fixed = fixedClaims.find((c) => !c.staticDefault && prefixesOverlap(c.prefix, prefix));
+      const fixed = fixedClaims.overlapping(prefix);
       if (fixed) {
         const reason = fixed.owner === 'this node' ? 'own-overlap' : 'static-overlap';
         refuse(reason, `AllowedIPs ${text} refused: overlaps ${formatPrefix(fixed.prefix)} of ${fixed.owner}`, prefix, formatPrefix(fixed.prefix));
         refused.push(prefix);
         continue;
       }
-      const earlier = memberClaims.find((c) => prefixesOverlap(c.prefix, prefix));
+      const earlier = memberClaims.overlapping(prefix);
       if (earlier) {
         refuse(
           'member-overlap',
@@ -220,7 +215,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       }
       accepted.push(prefix);
     }
-    for (const prefix of accepted) memberClaims.push({ prefix, owner: who });
+    for (const prefix of accepted) memberClaims.add(prefix, who);
 
     let vtepUsed = false;
     if (record.vtep) {
