@@ -194,6 +194,8 @@ export class MeshAgent {
   private applying: Promise<void> = Promise.resolve();
   private reconcilePending = false;
   private warnedForeignOwnKey = false;
+  /** Whether a sync has succeeded since start (the first success is "joined"). */
+  private joined = false;
 
   constructor(opts: MeshAgentOptions) {
     this.opts = opts;
@@ -383,9 +385,12 @@ export class MeshAgent {
       this.setState('synced');
       if (wasOutage) {
         this.log.info(`mesh: registry reachable again; re-read at revision ${snap.revision}, ${this.members.size} other member(s)`);
+      } else if (!this.joined) {
+        this.log.info(`mesh: joined; ${this.members.size} other member(s) at revision ${snap.revision}`);
       } else {
-        this.log.info(`mesh: joined (${reason}); ${this.members.size} other member(s) at revision ${snap.revision}`);
+        this.log.debug(`mesh: re-read at revision ${snap.revision} (${reason}); ${this.members.size} other member(s)`);
       }
+      this.joined = true;
     } catch (e) {
       if (stale()) return false;
       this.onSyncFailure(e);

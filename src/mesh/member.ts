@@ -210,8 +210,3 @@ export function decodeMember(keyPublicKey: Uint8Array, value: Uint8Array): Decod
   }
   return { ok: true, value: record };
 }
-
-/** Whether two records announce the same thing (name, endpoint, AllowedIPs in order, VTEP, registeredAt). */
-export function sameMember(a: MemberRecord, b: MemberRecord): boolean {
-  return encodeKey(a.publicKey) === encodeKey(b.publicKey) && encodeMember(a) === encodeMember(b);
-}

@@ -208,9 +208,9 @@ serial('a watch from a compacted revision ends as lost (compacted); agents start
   await waitUntil(() => hasPeer(a, b), 'a sees b');
 });
 
-serial('TLS with a client certificate and user/password auth', async (t) => {
-  const skipTls = etcdSkipReason(['openssl']);
-  if (skipTls) return t.log(`skipped: ${skipTls}`);
+const serialTls = etcdSkipReason(['openssl']) ? test.serial.skip : test.serial;
+
+serialTls('TLS with a client certificate and user/password auth', async (t) => {
   const auth = { user: 'tunvpn', password: 'mesh-pass-1', prefix: PREFIX };
   const cluster = await startEtcdCluster(t, { purpose: 'etcd-tls', tls: true, auth });
   const passwordFile = join(cluster.dir, 'etcd.pass');
