@@ -210,7 +210,7 @@ export class EtcdRegistry implements Registry {
     if (this.closed) return;
     this.closed = true;
     for (const w of this.watchers) w.removeAllListeners().on('error', () => undefined);
-    for (const r of this.registrations) r.silence();
+    for (const r of this.registrations) r.release(); // stop keep-alives: the leases expire after their TTL
     await Promise.all([...this.watchers].map((w) => w.cancel().catch(() => undefined)));
     this.watchers.clear();
     this.client.close();
@@ -262,6 +262,12 @@ class EtcdRegistration implements Registration {
   /** @internal No more loss reports (a failed registration, or the registry closing). */
   silence(): void {
     this.done = true;
+  }
+
+  /** @internal Stops keep-alives without revoking (the registry is closing); no loss report follows. */
+  release(): void {
+    this.done = true;
+    this.leaseObj.release();
   }
 
   async put(value: string): Promise<void> {
