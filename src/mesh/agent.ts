@@ -1,0 +1,631 @@
+/**
+ * MeshAgent: one node's part in the mesh. Registry in, device changes out:
+ *
+ *   1. register   our record under our key, with a lease of TTL seconds the registry keeps alive;
+ *   2. read       every member (one linearizable range read, at revision R);
+ *   3. reconcile  members + static peers + what is applied → actions (reconcile.ts), applied one by one through
+ *                 the MeshTarget; the applied state advances only by the actions that succeeded;
+ *   4. watch      the members from R + 1; each event updates the member set and triggers another reconcile.
+ *
+ * Trouble of any kind — the watch lost (stream broken, revision compacted), our lease lost, our key deleted, the
+ * registry reporting 'down' — leads back to step 1 (re-register only if the lease is gone) and a full read, so
+ * members that vanished meanwhile are removed. If that fails the registry is unreachable: the agent keeps every
+ * peer it has (it never tears the mesh down for want of etcd), logs it once, and retries with exponential
+ * backoff (bounded, jittered) until a read succeeds; a registry 'up' signal retries at once.
+ *
+ * stop() revokes the lease (the others drop us at once instead of after TTL) and stops watching; it leaves the
+ * device alone (the interface is going away, or the caller decides).
+ *
+ * Everything runs on the event loop; actions are applied strictly one at a time. Time and randomness are
+ * injected (MeshClock, random), so tests run without real sleeps.
+ */
+import { encodeKey } from '../crypto/keys.js';
+import { shortKey, silentLogger, type Logger } from '../log.js';
+import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import {
+  decodeMember,
+  encodeMember,
+  formatMemberEndpoint,
+  memberKey,
+  membersPrefix,
+  publicKeyOfMemberKey,
+  type MemberRecord,
+} from './member.js';
+import {
+  advance,
+  describeAction,
+  emptyMeshState,
+  reconcile,
+  type MemberOutcome,
+  type MeshAction,
+  type MeshPeer,
+  type MeshState,
+  type PeerChanges,
+  type StaticPeer,
+} from './reconcile.js';
+import type { Registration, Registry, RegistryKv, RegistryState, RegistryWatch, WatchEvent } from './registry.js';
+
+/** The device side: what the agent changes. Methods may be async; a throw/rejection is logged and retried later. */
+export interface MeshTarget {
+  /** A new peer with exactly these settings (device: setPeer). */
+  addPeer(peer: MeshPeer): void | Promise<void>;
+  /**
+   * The peer exists; change it in place, keeping its session: set the endpoint if `changed.endpoint`, replace its
+   * AllowedIPs by `peer.allowedIPs` if `changed.allowedIPs` (UAPI replace_allowed_ips), set the keepalive if
+   * `changed.persistentKeepalive`.
+   */
+  updatePeer(peer: MeshPeer, changed: PeerChanges): void | Promise<void>;
+  removePeer(peer: MeshPeer): void | Promise<void>;
+  /** A route for `prefix` through the interface (the table is the target's business: Table = N). */
+  addRoute(prefix: Prefix): void | Promise<void>;
+  removeRoute(prefix: Prefix): void | Promise<void>;
+  /** VXLAN head-end replication: an all-zeros FDB entry towards `address` (site `Remote = mesh`). Optional. */
+  addVtep?(address: IpAddress): void | Promise<void>;
+  removeVtep?(address: IpAddress): void | Promise<void>;
+}
+
+/** Time for the agent. */
+export interface MeshClock {
+  /** Wall clock, ms since the Unix epoch (registeredAt, lease age, timestamps in snapshots). */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: MeshClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Retry delays, ms. The n-th retry (n = 0, 1, ...) waits d/2 + random·d/2 with d = min(maxMs, initialMs·2^n). */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+/**
+ * Default backoff: 250 ms doubling to 10 s. The ceiling bounds how long after etcd's return a node notices when
+ * no 'up' signal comes (its lease was lost meanwhile); 10 s is the default TTL, well inside "TTL + 2 s" for
+ * everything that does not depend on etcd's return.
+ */
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
+
+/** How long stop() waits for the lease revocation, ms (after that the lease expires on its own in TTL s). */
+export const REVOKE_TIMEOUT_MS = 3000;
+
+export interface MeshAgentOptions {
+  registry: Registry;
+  target: MeshTarget;
+  /** Our record (registeredAt is set by the agent at each registration). */
+  self: MemberRecord;
+  /** Key prefix from the settings, e.g. "/tunvpn/". */
+  prefix: string;
+  /** Lease TTL, seconds. */
+  ttlSeconds: number;
+  staticPeers?: readonly StaticPeer[];
+  /** Keepalive for mesh peers, seconds; absent = off. */
+  persistentKeepalive?: number;
+  /** undefined: no routes (Table = off). Else the interface's addresses (their networks need no route). */
+  routes?: { interfaceAddresses: readonly Prefix[] };
+  log?: Logger;
+  clock?: MeshClock;
+  /** Uniform in [0, 1), for jitter. */
+  random?: () => number;
+  backoff?: Backoff;
+}
+
+export type MeshAgentState = 'idle' | 'syncing' | 'synced' | 'outage' | 'stopped';
+
+/** A member as `tunvpn mesh show` lists it. */
+export interface MeshMemberView {
+  name: string;
+  /** base64 */
+  publicKey: string;
+  /** "AbCd…WxYz" */
+  shortKey: string;
+  endpoint?: string;
+  /** Prefixes configured for it. */
+  allowedIPs: string[];
+  /** Prefixes it announced and was refused. */
+  refusedAllowedIPs: string[];
+  vtep?: string;
+  status: MemberOutcome['status'];
+  /** Seconds since the member's lease was granted, by its clock against ours (≥ 0), when it says. */
+  leaseAgeSeconds?: number;
+  /** etcd create revision of its key (decimal). */
+  createRevision: string;
+  /** Wall ms of the last handshake, when the caller supplied them. */
+  latestHandshake?: number;
+}
+
+export interface MeshSnapshot {
+  state: MeshAgentState;
+  /** Wall ms when the state last changed. */
+  since: number;
+  self: MeshMemberView;
+  /** Every other member, by name then key. */
+  members: MeshMemberView[];
+  /** Values under the members prefix that were refused, with the reason. */
+  invalid: { key: string; reason: string }[];
+  /** Current refusals, one log line each. */
+  refusals: string[];
+}
+
+interface Member {
+  record: MemberRecord;
+  kv: Omit<RegistryKv, 'value'>;
+}
+
+export class MeshAgent {
+  private readonly registry: Registry;
+  private readonly target: MeshTarget;
+  private readonly log: Logger;
+  private readonly clock: MeshClock;
+  private readonly random: () => number;
+  private readonly backoff: Backoff;
+  private readonly opts: MeshAgentOptions;
+  private readonly ownKey: string;
+  private readonly ownKeyB64: string;
+  private readonly dir: string;
+  private self: MemberRecord;
+
+  private agentState: MeshAgentState = 'idle';
+  private stateSince: number;
+  private started = false;
+  private stopped = false;
+  /** Bumped at each sync and at stop: callbacks of older syncs and watches are ignored. */
+  private generation = 0;
+  private registration: Registration | undefined;
+  private watch: RegistryWatch | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private syncing = false;
+  private syncAgain = false;
+  private retryTimer: unknown;
+  private attempt = 0;
+  private reconcileTimer: unknown;
+  private reconcileAttempt = 0;
+
+  private readonly members = new Map<string, Member>();
+  private readonly invalid = new Map<string, string>();
+  private applied: MeshState = emptyMeshState();
+  private outcomes = new Map<string, MemberOutcome>();
+  private refusals = new Map<string, string>();
+  private applying: Promise<void> = Promise.resolve();
+  private reconcilePending = false;
+  private warnedForeignOwnKey = false;
+  /** Whether a sync has succeeded since start (the first success is "joined"). */
+  private joined = false;
+
+  constructor(opts: MeshAgentOptions) {
+    this.opts = opts;
+    this.registry = opts.registry;
+    this.target = opts.target;
+    this.log = opts.log ?? silentLogger;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.self = opts.self;
+    this.dir = membersPrefix(opts.prefix);
+    this.ownKey = memberKey(opts.prefix, opts.self.publicKey);
+    this.ownKeyB64 = encodeKey(opts.self.publicKey);
+    this.stateSince = this.clock.now();
+  }
+
+  get state(): MeshAgentState {
+    return this.agentState;
+  }
+
+  /**
+   * Registers, reads and starts watching. Resolves after the first attempt: true when synced, false when the
+   * registry was unreachable (the agent then keeps retrying in the background). Throws if called twice.
+   */
+  async start(): Promise<boolean> {
+    if (this.started) throw new Error('mesh agent already started');
+    this.started = true;
+    this.unsubscribe = this.registry.onStateChange((state, reason) => this.onRegistryState(state, reason));
+    return this.sync('start');
+  }
+
+  /**
+   * Stops watching and retrying, waits for the action in progress, and revokes our lease (so the others remove us
+   * now rather than after TTL). Peers stay configured. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.generation++;
+    this.clearTimer('retry');
+    this.clearTimer('reconcile');
+    this.unsubscribe?.();
+    const watch = this.watch;
+    this.watch = undefined;
+    await watch?.cancel();
+    await this.applying;
+    const reg = this.registration;
+    this.registration = undefined;
+    if (reg) {
+      try {
+        await this.withTimeout(reg.revoke(), REVOKE_TIMEOUT_MS, 'revoking the lease');
+        this.log.info('mesh: lease revoked; left the mesh');
+      } catch (e) {
+        this.log.warn(`mesh: could not revoke the lease (${errorText(e)}); the others drop this node within ${this.opts.ttlSeconds} s`);
+      }
+    }
+    this.setState('stopped');
+  }
+
+  /** Announces a changed record of ours (e.g. a new endpoint): rewritten under the same lease. */
+  async updateSelf(record: MemberRecord): Promise<void> {
+    if (encodeKey(record.publicKey) !== this.ownKeyB64) throw new Error('updateSelf: the public key cannot change');
+    this.self = { ...record, registeredAt: this.self.registeredAt };
+    if (this.stopped) return;
+    this.scheduleReconcile(); // our AllowedIPs or VTEP may have changed what others may claim
+    const reg = this.registration;
+    if (!reg) return;
+    try {
+      await reg.put(this.encodeSelf());
+    } catch (e) {
+      this.requestSync(`announcing our new record failed: ${errorText(e)}`);
+    }
+  }
+
+  /** VTEPs of the members currently configured (site `Remote = mesh`). */
+  vteps(): IpAddress[] {
+    return [...this.applied.vteps.values()];
+  }
+
+  /** The peers the mesh has configured, by base64 key. */
+  peers(): ReadonlyMap<string, MeshPeer> {
+    return this.applied.peers;
+  }
+
+  /** For `tunvpn mesh show`: members, what each got, lease ages; `handshakes` adds handshake times. */
+  snapshot(handshakes?: (publicKey: Uint8Array) => number | undefined): MeshSnapshot {
+    const nowS = this.clock.now() / 1000;
+    const view = (record: MemberRecord, kv: Member['kv'] | undefined, outcome: MemberOutcome | undefined): MeshMemberView => {
+      const key = encodeKey(record.publicKey);
+      const applied = this.applied.peers.get(key);
+      const v: MeshMemberView = {
+        name: record.name,
+        publicKey: key,
+        shortKey: shortKey(key),
+        allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
+        refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
+        status: outcome?.status ?? (key === this.ownKeyB64 ? 'self' : 'refused'),
+        createRevision: kv ? kv.createRevision.toString() : '0',
+      };
+      const ep = applied?.endpoint ?? record.endpoint;
+      if (ep) v.endpoint = formatMemberEndpoint(ep);
+      if (record.vtep) v.vtep = formatIp(record.vtep);
+      if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(nowS - record.registeredAt));
+      const hs = handshakes && applied ? handshakes(record.publicKey) : undefined;
+      if (hs !== undefined) v.latestHandshake = hs;
+      return v;
+    };
+    const members = [...this.members.values()]
+      .map((m) => view(m.record, m.kv, this.outcomes.get(encodeKey(m.record.publicKey))))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey));
+    const selfView = view(this.self, undefined, { publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false });
+    return {
+      state: this.agentState,
+      since: this.stateSince,
+      self: selfView,
+      members,
+      invalid: [...this.invalid].map(([key, reason]) => ({ key, reason })),
+      refusals: [...this.refusals.values()],
+    };
+  }
+
+  /** Resolves when every action queued so far has been applied (for tests and orderly shutdown). */
+  async settled(): Promise<void> {
+    let last: Promise<void>;
+    do {
+      last = this.applying;
+      await last;
+    } while (last !== this.applying);
+  }
+
+  /* ---------------- sync: register, read, reconcile, watch ---------------- */
+
+  private requestSync(reason: string): void {
+    if (this.stopped || !this.started) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    if (this.agentState === 'outage' && this.retryTimer !== undefined) return; // the scheduled retry will do
+    this.log.debug(`mesh: re-reading the registry: ${reason}`);
+    void this.sync(reason);
+  }
+
+  /** One attempt: resolves true when it registered, read and started watching; never rejects. */
+  private async sync(reason: string): Promise<boolean> {
+    this.syncing = true;
+    this.syncAgain = false;
+    this.clearTimer('retry');
+    const gen = ++this.generation;
+    const stale = () => gen !== this.generation || this.stopped;
+    if (this.agentState !== 'outage') this.setState('syncing');
+    const watch = this.watch;
+    this.watch = undefined;
+    await watch?.cancel();
+    let ok = false;
+    try {
+      if (!this.registration) await this.registerSelf();
+      if (stale()) return false;
+      let snap = await this.registry.list(this.dir);
+      if (stale()) return false;
+      const mine = snap.kvs.find((kv) => kv.key === this.ownKey);
+      if (!mine) {
+        // Our key is gone although the lease looked alive (expired during an outage, or deleted): start afresh.
+        this.log.info('mesh: our registration is gone from the registry; registering again');
+        this.dropRegistration();
+        await this.registerSelf();
+        if (stale()) return false;
+        snap = await this.registry.list(this.dir);
+        if (stale()) return false;
+      }
+      this.loadSnapshot(snap.kvs);
+      await this.enqueueReconcile();
+      if (stale()) return false;
+      this.watch = this.registry.watch(this.dir, snap.revision + 1n, {
+        event: (e) => {
+          if (!stale()) this.onWatchEvent(e);
+        },
+        lost: (why, compacted) => {
+          if (stale()) return;
+          this.watch = undefined;
+          this.requestSync(compacted ? `watch revision compacted (${why})` : `watch lost (${why})`);
+        },
+      });
+      ok = true;
+      const wasOutage = this.agentState === 'outage';
+      this.attempt = 0;
+      this.setState('synced');
+      if (wasOutage) {
+        this.log.info(`mesh: registry reachable again; re-read at revision ${snap.revision}, ${this.members.size} other member(s)`);
+      } else if (!this.joined) {
+        this.log.info(`mesh: joined; ${this.members.size} other member(s) at revision ${snap.revision}`);
+      } else {
+        this.log.debug(`mesh: re-read at revision ${snap.revision} (${reason}); ${this.members.size} other member(s)`);
+      }
+      this.joined = true;
+    } catch (e) {
+      if (stale()) return false;
+      this.onSyncFailure(e);
+    } finally {
+      if (gen === this.generation) this.syncing = false;
+      if (gen === this.generation && ok && this.syncAgain && !this.stopped) {
+        this.syncAgain = false;
+        void this.sync('changes while reading');
+      }
+    }
+    return ok;
+  }
+
+  private onSyncFailure(e: unknown): void {
+    if (this.agentState !== 'outage') {
+      this.log.warn(
+        `mesh: registry unreachable (${errorText(e)}); keeping ${this.applied.peers.size} mesh peer(s) as they are, retrying`,
+      );
+      this.setState('outage');
+    } else {
+      this.log.debug(`mesh: registry still unreachable (${errorText(e)})`);
+    }
+    const delay = this.delay(this.attempt++);
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped) void this.sync('retry');
+    }, delay);
+  }
+
+  private async registerSelf(): Promise<void> {
+    const value = this.encodeSelf(true);
+    const reg = await this.registry.register(this.ownKey, value, this.opts.ttlSeconds);
+    if (this.stopped) {
+      await reg.revoke().catch(() => undefined);
+      return;
+    }
+    this.registration = reg;
+    reg.onLost((why) => {
+      if (this.registration !== reg) return;
+      this.registration = undefined;
+      this.log.warn(`mesh: lease ${reg.lease} lost (${why}); registering again`);
+      this.requestSync('lease lost');
+    });
+    this.log.debug(`mesh: registered ${this.ownKey} with lease ${reg.lease} (TTL ${this.opts.ttlSeconds} s)`);
+  }
+
+  private dropRegistration(): void {
+    const reg = this.registration;
+    this.registration = undefined;
+    // Best effort: stop its keep-alives; it may well be gone already.
+    reg?.revoke().catch(() => undefined);
+  }
+
+  private encodeSelf(fresh = false): string {
+    if (fresh || this.self.registeredAt === undefined) this.self = { ...this.self, registeredAt: Math.floor(this.clock.now() / 1000) };
+    return encodeMember(this.self);
+  }
+
+  private onRegistryState(state: RegistryState, reason: string): void {
+    if (this.stopped) return;
+    if (state === 'down') {
+      this.log.debug(`mesh: registry connection: ${reason}`);
+      this.requestSync(`registry down: ${reason}`);
+    } else if (this.agentState === 'outage') {
+      // Retry now rather than when the backoff timer fires.
+      this.clearTimer('retry');
+      this.attempt = 0;
+      this.requestSync(`registry up: ${reason}`);
+    }
+  }
+
+  /* ---------------- member set ---------------- */
+
+  private loadSnapshot(kvs: readonly RegistryKv[]): void {
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      seen.add(kv.key);
+      this.acceptKv(kv);
+    }
+    for (const key of [...this.members.keys()]) if (!seen.has(key)) this.members.delete(key);
+    for (const key of [...this.invalid.keys()]) if (!seen.has(key)) this.invalid.delete(key);
+  }
+
+  private onWatchEvent(e: WatchEvent): void {
+    if (e.type === 'put') {
+      this.acceptKv(e.kv);
+    } else if (e.key === this.ownKey) {
+      this.log.warn('mesh: our registration was deleted from the registry; registering again');
+      this.requestSync('own key deleted');
+      return;
+    } else {
+      this.members.delete(e.key);
+      this.invalid.delete(e.key);
+    }
+    this.scheduleReconcile();
+  }
+
+  /** One pair from the registry into the member set: validated, our own key checked, hostile values refused. */
+  private acceptKv(kv: RegistryKv): void {
+    const { value, ...meta } = kv;
+    if (kv.key === this.ownKey) {
+      if (this.registration && kv.lease !== this.registration.lease && !this.warnedForeignOwnKey) {
+        this.warnedForeignOwnKey = true;
+        this.log.warn(`mesh: ${kv.key} was written under another lease: is this private key used by a second node?`);
+      }
+      return;
+    }
+    const fail = (reason: string) => {
+      this.members.delete(kv.key);
+      if (this.invalid.get(kv.key) !== reason) this.log.warn(`mesh: ignoring ${kv.key}: ${reason}`);
+      this.invalid.set(kv.key, reason);
+    };
+    const key = publicKeyOfMemberKey(this.opts.prefix, kv.key);
+    if (!key.ok) return fail(key.reason);
+    const decoded = decodeMember(key.value, value);
+    if (!decoded.ok) return fail(decoded.reason);
+    this.invalid.delete(kv.key);
+    this.members.set(kv.key, { record: decoded.value, kv: meta });
+  }
+
+  /* ---------------- reconcile and apply ---------------- */
+
+  private scheduleReconcile(): void {
+    if (this.reconcilePending) return;
+    this.reconcilePending = true;
+    void this.enqueueReconcile();
+  }
+
+  private enqueueReconcile(): Promise<void> {
+    const run = async () => {
+      this.reconcilePending = false;
+      if (this.stopped) return;
+      await this.reconcileAndApply();
+    };
+    this.applying = this.applying.then(run, run);
+    return this.applying;
+  }
+
+  private async reconcileAndApply(): Promise<void> {
+    const result = reconcile({
+      ownPublicKey: this.self.publicKey,
+      ownAllowedIPs: this.self.allowedIPs,
+      ownVtep: this.self.vtep,
+      staticPeers: this.opts.staticPeers ?? [],
+      members: [...this.members.values()].map((m) => ({ record: m.record, createRevision: m.kv.createRevision })),
+      previous: this.applied,
+      persistentKeepalive: this.opts.persistentKeepalive,
+      routes: this.opts.routes,
+    });
+    this.outcomes = result.outcomes;
+    const current = new Map(result.refusals.map((r) => [r.id, r.message]));
+    for (const [id, message] of current) if (!this.refusals.has(id)) this.log.warn(`mesh: ${message}`);
+    this.refusals = current;
+
+    let failed = 0;
+    for (const action of result.actions) {
+      if (this.stopped) return;
+      try {
+        await this.perform(action);
+        this.applied = advance(this.applied, action);
+        this.log.info(`[#] mesh: ${describeAction(action)}`);
+      } catch (e) {
+        failed++;
+        this.log.error(`mesh: ${describeAction(action)} failed: ${errorText(e)}`);
+      }
+    }
+    if (failed > 0) {
+      // Whatever failed is still wanted: try again after a while (the next event would retry it too).
+      this.clearTimer('reconcile');
+      this.reconcileTimer = this.clock.setTimeout(() => {
+        this.reconcileTimer = undefined;
+        this.scheduleReconcile();
+      }, this.delay(this.reconcileAttempt++));
+    } else {
+      this.reconcileAttempt = 0;
+    }
+  }
+
+  private async perform(action: MeshAction): Promise<void> {
+    const t = this.target;
+    switch (action.type) {
+      case 'add-peer':
+        return t.addPeer(action.peer);
+      case 'update-peer':
+        return t.updatePeer(action.peer, action.changed);
+      case 'remove-peer':
+        return t.removePeer(action.peer);
+      case 'add-route':
+        return t.addRoute(action.prefix);
+      case 'remove-route':
+        return t.removeRoute(action.prefix);
+      case 'add-vtep':
+        return t.addVtep?.(action.address);
+      case 'remove-vtep':
+        return t.removeVtep?.(action.address);
+    }
+  }
+
+  /* ---------------- helpers ---------------- */
+
+  private delay(attempt: number): number {
+    const d = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempt, 30));
+    return Math.round(d / 2 + this.random() * (d / 2));
+  }
+
+  private setState(state: MeshAgentState): void {
+    if (state === this.agentState) return;
+    this.agentState = state;
+    this.stateSince = this.clock.now();
+  }
+
+  private clearTimer(which: 'retry' | 'reconcile'): void {
+    const h = which === 'retry' ? this.retryTimer : this.reconcileTimer;
+    if (h !== undefined) this.clock.clearTimeout(h);
+    if (which === 'retry') this.retryTimer = undefined;
+    else this.reconcileTimer = undefined;
+  }
+
+  private withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const h = this.clock.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          this.clock.clearTimeout(h);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.clock.clearTimeout(h);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
