@@ -21,7 +21,7 @@
  */
 import { encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
-import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import {
   decodeMember,
   encodeMember,

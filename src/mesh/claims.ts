@@ -4,7 +4,7 @@
  * claim C when C contains P (C's node lies on P's path from the root) or P contains C (C's node lies in P's
  * subtree). Reconciling a mesh of n members with this is O(n · bits) instead of O(n²) pairwise checks.
  */
-import type { Family, Prefix } from '../util/ip.js';
+import type { Family, Prefix } from '../net/ip.js';
 
 interface Node<T> {
   zero?: Node<T>;

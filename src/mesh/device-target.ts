@@ -10,11 +10,11 @@
  *                already exists counts as added (EEXIST: e.g. left by an earlier run)
  *   VTEPs        handed to the optional `vteps` callbacks (the site's FDB, wired by site/)
  */
-import { Endpoint } from '../conn/endpoint.js';
+import { Endpoint } from '../net/endpoint.js';
 import type { Device } from '../device/device.js';
 import { isNetlinkError } from '../netlink/errors.js';
 import type { InterfaceOps } from '../quick/apply.js';
-import type { IpAddress, Prefix } from '../util/ip.js';
+import type { IpAddress, Prefix } from '../net/ip.js';
 import type { MeshTarget } from './agent.js';
 import type { MemberEndpoint } from './member.js';
 import type { MeshPeer, PeerChanges } from './reconcile.js';
@@ -40,7 +40,7 @@ export function deviceMeshTarget(opts: DeviceTargetOptions): MeshTarget {
     },
     updatePeer(peer: MeshPeer, changed: PeerChanges): void {
       const existing = device.peer(peer.publicKey);
-      if (existing && changed.allowedIPs) device.protocol.allowedIps.removeByValue(existing);
+      if (existing && changed.allowedIPs) device.core.allowedIps.removeByValue(existing);
       device.setPeer({
         publicKey: peer.publicKey,
         endpoint: changed.endpoint && peer.endpoint ? endpointOf(peer.endpoint) : undefined,

@@ -63,7 +63,7 @@ export async function etcdOptionsFromSettings(
     try {
       return await readFile(path);
     } catch (e) {
-      throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   };
   if (settings.tls) {

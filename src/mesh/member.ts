@@ -20,8 +20,8 @@
  *
  * Anything read from etcd is hostile until decodeMember says otherwise; it returns a reason and never throws.
  */
-import { decodeKey, encodeKey, isZeroKey, KEY_LENGTH, KeyFormatError } from '../crypto/keys.js';
-import { formatIp, formatPrefix, networkOf, parseIp, parsePrefix, type IpAddress, type Prefix } from '../util/ip.js';
+import { decodeKey, encodeKey, isZeroKey, KEY_BYTES, KeyFormatError } from '../crypto/keys.js';
+import { formatIp, formatPrefix, networkOf, parseIp, parsePrefix, type IpAddress, type Prefix } from '../net/ip.js';
 import { isMeshName } from './settings.js';
 
 export const MEMBER_SCHEMA_VERSION = 1;
@@ -67,7 +67,7 @@ export function membersPrefix(prefix: string): string {
 
 /** `${prefix}members/<base64url public key>`. Throws RangeError for a key that is not 32 bytes. */
 export function memberKey(prefix: string, publicKey: Uint8Array): string {
-  if (publicKey.length !== KEY_LENGTH) throw new RangeError(`a public key is ${KEY_LENGTH} bytes, got ${publicKey.length}`);
+  if (publicKey.length !== KEY_BYTES) throw new RangeError(`a public key is ${KEY_BYTES} bytes, got ${publicKey.length}`);
   return `${membersPrefix(prefix)}${Buffer.from(publicKey).toString('base64url')}`;
 }
 
@@ -84,7 +84,7 @@ export function publicKeyOfMemberKey(prefix: string, key: string): Decoded<Uint8
     return { ok: false, reason: `key does not end in a base64url public key (${KEY_BASE64URL_LENGTH} characters)` };
   }
   const bytes = new Uint8Array(Buffer.from(text, 'base64url'));
-  if (bytes.length !== KEY_LENGTH || Buffer.from(bytes).toString('base64url') !== text) {
+  if (bytes.length !== KEY_BYTES || Buffer.from(bytes).toString('base64url') !== text) {
     return { ok: false, reason: 'key is not the canonical base64url spelling of a public key' };
   }
   if (isZeroKey(bytes)) return { ok: false, reason: 'public key is all zeros' };

@@ -26,7 +26,7 @@
  */
 import { encodeKey } from '../crypto/keys.js';
 import { shortKey } from '../log.js';
-import { formatIp, formatPrefix, networkOf, prefixContains, type IpAddress, type Prefix } from '../util/ip.js';
+import { formatIp, formatPrefix, networkOf, prefixContains, type IpAddress, type Prefix } from '../net/ip.js';
 import { PrefixClaims } from './claims.js';
 import { formatMemberEndpoint, type MemberEndpoint, type MemberRecord } from './member.js';
 

@@ -10,7 +10,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { hostname as osHostname } from 'node:os';
-import { parseIp, type IpAddress, type Prefix } from '../util/ip.js';
+import { parseIp, type IpAddress, type Prefix } from '../net/ip.js';
 import type { MemberRecord } from './member.js';
 import { isMeshName, type MeshSettings } from './settings.js';
 
@@ -103,7 +103,7 @@ export function sourceAddressTowards(host: string, port: number): Promise<IpAddr
         if (!ip) throw new Error(`unexpected local address ${socket.address().address}`);
         resolve(ip);
       } catch (e) {
-        reject(e as Error);
+        reject(e instanceof Error ? e : new Error(String(e)));
       } finally {
         socket.close();
       }

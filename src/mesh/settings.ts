@@ -19,7 +19,7 @@
  *
  * Keys are case-insensitive (as in wg-quick). Values are parsed here and only here: consumers never re-read text.
  */
-import { formatPrefix, networkOf, parseIp, type Prefix } from '../util/ip.js';
+import { formatPrefix, networkOf, parseIp, type Prefix } from '../net/ip.js';
 import {
   BadValue,
   endpointValue,

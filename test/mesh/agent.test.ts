@@ -8,7 +8,7 @@ import { encodeKey } from '../../src/crypto/keys.js';
 import { MeshAgent, type MeshAgentOptions } from '../../src/mesh/agent.js';
 import { encodeMember, memberKey, type MemberRecord } from '../../src/mesh/member.js';
 import { MemoryRegistry, MemoryStore } from '../../src/mesh/memory-registry.js';
-import { parseIp, parsePrefix } from '../../src/util/ip.js';
+import { parseIp, parsePrefix } from '../../src/net/ip.js';
 import { ManualClock, nodeRecord, RecordingTarget, settle } from './fakes.js';
 
 const PREFIX = '/tunvpn/';

@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { PrefixClaims } from '../../src/mesh/claims.js';
-import { formatPrefix, networkOf, prefixesOverlap, type Prefix } from '../../src/util/ip.js';
+import { formatPrefix, networkOf, prefixesOverlap, type Prefix } from '../../src/net/ip.js';
 
 const v4 = fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 })).map(([b, bits]) => networkOf({ family: 4, bytes: b, bits }));
 const v6 = fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 })).map(([b, bits]) => networkOf({ family: 6, bytes: b, bits }));

@@ -13,16 +13,17 @@ import { deviceMeshTarget } from '../../src/mesh/device-target.js';
 import type { MemberRecord } from '../../src/mesh/member.js';
 import { MemoryRegistry, MemoryStore } from '../../src/mesh/memory-registry.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { buildIcmpEcho } from '../../src/tun/packet.js';
-import { formatPrefix, parseIp, parsePrefix } from '../../src/util/ip.js';
+import { buildIcmpEcho } from '../helpers/packets.js';
+import { formatPrefix, parseIp, parsePrefix } from '../../src/net/ip.js';
 import { ManualClock, settle } from './fakes.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 test('two devices found through the mesh: handshake, ping, update in place keeps the session, stop removes', async (t) => {
   const net = new MemoryNetwork();
   const store = new MemoryStore();
   const clock = new ManualClock();
   const nodes = [1, 2].map((n) => {
-    const privateKey = generatePrivateKey();
+    const privateKey = generatePrivateKey(systemRng);
     const tun = new MemoryTun({ name: `m${n}` });
     const device = new Device({ tun, bind: net.createBind(`192.0.2.${n}`), privateKey, listenPort: 51820 + n, log: silentLogger });
     const self: MemberRecord = {
@@ -56,7 +57,7 @@ test('two devices found through the mesh: handshake, ping, update in place keeps
 
   const peerOnA = a.device.peer(b.self.publicKey);
   t.truthy(peerOnA);
-  t.deepEqual(a.device.protocol.allowedIps.entriesFor(peerOnA!).map((e) => `${e.cidr}`), ['32']);
+  t.deepEqual(a.device.core.allowedIps.entriesFor(peerOnA!).map((e) => `${e.cidr}`), ['32']);
 
   const ping = buildIcmpEcho({ src: '10.50.0.1', dst: '10.50.0.2', id: 1, seq: 1 });
   a.tun.inject(ping);
@@ -70,7 +71,7 @@ test('two devices found through the mesh: handshake, ping, update in place keeps
   await a.agent.settled();
   t.is(a.device.peer(b.self.publicKey), peerOnA);
   t.is(peerOnA!.timers.lastHandshakeAt, handshakeAt);
-  const prefixes = a.device.protocol.allowedIps
+  const prefixes = a.device.core.allowedIps
     .entriesFor(peerOnA!)
     .map((e) => formatPrefix({ family: e.family, bytes: e.address, bits: e.cidr }))
     .sort();

@@ -22,8 +22,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { collect, deleteNs, ip, ipJson, isRoot, sh, uniqueNs } from '../netns/harness.js';
-import { isAlive, missingTools, run, sleep, type RunResult } from '../netns/topology.js';
+import { collect, deleteNs, ip, ipJson, sh, uniqueNs } from '../netns/harness.js';
+import { skipReason } from '../helpers/skip.js';
+import { isAlive, run, sleep, type RunResult } from '../netns/topology.js';
 
 const CLIENT_PORT = 2379;
 const PEER_PORT = 2380;
@@ -40,9 +41,7 @@ export const ETCD_TOOLS = ['ip', 'etcd', 'etcdctl'] as const;
 
 /** Why the etcd integration tests cannot run here, or undefined. */
 export function etcdSkipReason(extraTools: string[] = []): string | undefined {
-  if (!isRoot()) return 'needs root (network namespaces)';
-  const missing = missingTools([...ETCD_TOOLS, ...extraTools]);
-  return missing.length ? `missing tools: ${missing.join(', ')}` : undefined;
+  return skipReason({ root: true, commands: [...ETCD_TOOLS, ...extraTools] });
 }
 
 export interface EtcdMember {

@@ -14,7 +14,7 @@ import { EtcdRegistry, etcdOptionsFromSettings, type EtcdRegistryOptions } from 
 import { encodeMember, memberKey, membersPrefix, type MemberRecord } from '../../src/mesh/member.js';
 import type { WatchEvent } from '../../src/mesh/registry.js';
 import { parseMeshSection } from '../../src/mesh/settings.js';
-import { parsePrefix } from '../../src/util/ip.js';
+import { parsePrefix } from '../../src/net/ip.js';
 import { closedOf, collect } from '../netns/harness.js';
 import { sleep } from '../netns/topology.js';
 import { etcdSkipReason, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';

@@ -7,7 +7,8 @@ import type { MeshClock, MeshTarget } from '../../src/mesh/agent.js';
 import type { MemberRecord } from '../../src/mesh/member.js';
 import { formatMemberEndpoint } from '../../src/mesh/member.js';
 import type { MeshPeer, PeerChanges } from '../../src/mesh/reconcile.js';
-import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress, type Prefix } from '../../src/util/ip.js';
+import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 export class ManualClock implements MeshClock {
   private t: number;
@@ -140,7 +141,7 @@ function ep(peer: MeshPeer): string | undefined {
 
 /** A node's identity and record: name, fresh key, endpoint 192.0.2.N:51820, AllowedIPs 10.50.0.N/32 + extra. */
 export function nodeRecord(name: string, n: number, extra: string[] = [], vtep = false): MemberRecord {
-  const publicKey = publicKeyOf(generatePrivateKey());
+  const publicKey = publicKeyOf(generatePrivateKey(systemRng));
   const record: MemberRecord = {
     name,
     publicKey,

@@ -10,9 +10,10 @@ import {
   publicKeyOfMemberKey,
   type MemberRecord,
 } from '../../src/mesh/member.js';
-import { formatPrefix, parseIp, parsePrefix } from '../../src/util/ip.js';
+import { formatPrefix, parseIp, parsePrefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
-const newKey = () => publicKeyOf(generatePrivateKey());
+const newKey = () => publicKeyOf(generatePrivateKey(systemRng));
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function record(publicKey = newKey()): MemberRecord {
@@ -58,7 +59,7 @@ test('member keys that are not canonical base64url 32-byte keys are refused with
 test('encode then decode gives the record back; the JSON has a version field', (t) => {
   const r = record();
   const text = encodeMember(r);
-  t.is(JSON.parse(text).version, 1);
+  t.is((JSON.parse(text) as { version: number }).version, 1);
   const back = decodeMember(r.publicKey, enc(text));
   if (!back.ok) return t.fail(back.reason);
   t.is(back.value.name, 'site-a');
@@ -70,7 +71,7 @@ test('encode then decode gives the record back; the JSON has a version field', (
 test('IPv6 endpoints are bracketed; records without optional fields round-trip', (t) => {
   const r: MemberRecord = { name: 'b', publicKey: newKey(), endpoint: { address: parseIp('fd00::1')!, port: 1 }, allowedIPs: [] };
   const text = encodeMember(r);
-  t.is(JSON.parse(text).endpoint, '[fd00::1]:1');
+  t.is((JSON.parse(text) as { endpoint: string }).endpoint, '[fd00::1]:1');
   t.true(decodeMember(r.publicKey, enc(text)).ok);
 });
 

@@ -16,9 +16,10 @@ import {
   type MeshState,
   type ReconcileInput,
 } from '../../src/mesh/reconcile.js';
-import { formatPrefix, networkOf, parseIp, parsePrefix, prefixesOverlap, type Prefix } from '../../src/util/ip.js';
+import { formatPrefix, networkOf, parseIp, parsePrefix, prefixesOverlap, type Prefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
-const key = () => publicKeyOf(generatePrivateKey());
+const key = () => publicKeyOf(generatePrivateKey(systemRng));
 const P = (t: string): Prefix => parsePrefix(t)!;
 const own = key();
 
@@ -184,7 +185,7 @@ test('property: accepted prefixes never overlap each other or fixed claims, and 
   t.notThrows(() =>
     fc.assert(
       fc.property(setArb, setArb, (first, second) => {
-        const toEntries = (set: typeof first) => set.map((m) => member(`m${m.k}`, m.rev, m.allowed, {}, keys[m.k]!));
+        const toEntries = (set: typeof first) => set.map((m) => member(`m${m.k}`, m.rev, m.allowed, {}, keys[m.k]));
         const fixed = { ownAllowedIPs: [P('9.1.0.0/16')], staticPeers: [{ publicKey: key(), allowedIPs: [P('10.2.0.0/16')] }] };
         const r1 = run(toEntries(first), fixed);
         const r2 = run(toEntries(second), { ...fixed, previous: r1.next });

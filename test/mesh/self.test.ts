@@ -5,7 +5,8 @@ import { etcdOptionsFromSettings } from '../../src/mesh/etcd-registry.js';
 import { formatMemberEndpoint } from '../../src/mesh/member.js';
 import { buildSelfRecord, MeshSelfError, sourceAddressTowards } from '../../src/mesh/self.js';
 import { parseMeshSection, type MeshSettings } from '../../src/mesh/settings.js';
-import { formatIp, formatPrefix, parseIp, parsePrefix } from '../../src/util/ip.js';
+import { formatIp, formatPrefix, parseIp, parsePrefix } from '../../src/net/ip.js';
+import { systemRng } from '../../src/crypto/random.js';
 
 function settings(...lines: string[]): MeshSettings {
   const r = parseMeshSection(lines.map((l, i) => ({ key: l.split('=')[0]!, value: l.slice(l.indexOf('=') + 1), line: i + 1 })));
@@ -13,7 +14,7 @@ function settings(...lines: string[]): MeshSettings {
   return r.settings;
 }
 
-const publicKey = publicKeyOf(generatePrivateKey());
+const publicKey = publicKeyOf(generatePrivateKey(systemRng));
 const addresses = [parsePrefix('10.50.0.11/24')!, parsePrefix('fd50::11/64')!];
 
 test('defaults: host name, source address towards etcd with ListenPort, Address entries as host routes', async (t) => {

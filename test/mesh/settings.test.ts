@@ -1,6 +1,6 @@
 /** The [Mesh] section parser: defaults, every key's validation, cross-key rules, and problems with their lines. */
 import test from 'ava';
-import { formatPrefix } from '../../src/util/ip.js';
+import { formatPrefix } from '../../src/net/ip.js';
 import {
   DEFAULT_MESH_PREFIX,
   DEFAULT_MESH_TTL_S,
