@@ -20,6 +20,7 @@
         "src/aead.cc",
         "src/checksum.cc",
         "src/blake2s.cc",
+        "src/x25519.cc",
         "src/notify.cc"
       ],
       "include_dirs": [

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tunvpn::InitAead(env, exports);
   tunvpn::InitChecksum(env, exports);
   tunvpn::InitBlake2s(env, exports);
+  tunvpn::InitX25519(env, exports);
   tunvpn::InitNotify(env, exports);
   constants.Freeze();
   exports.Set("constants", constants);

@@ -15,6 +15,7 @@ void InitNetns(Napi::Env env, Napi::Object exports);
 void InitAead(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
 void InitBlake2s(Napi::Env env, Napi::Object exports);
+void InitX25519(Napi::Env env, Napi::Object exports);
 void InitNotify(Napi::Env env, Napi::Object exports);
 
 }  // namespace tunvpn

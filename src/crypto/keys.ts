@@ -11,7 +11,7 @@
  * Nothing here logs, and errors never echo the key text back (a mistyped private key is still mostly secret).
  * Randomness comes in as an Rng (crypto/random.ts), so this module does no I/O of its own.
  */
-import { x25519 } from '@noble/curves/ed25519.js';
+import { native } from '../native/addon.js';
 import type { Rng } from './random.js';
 
 /** Bytes in every WireGuard key: private, public, preshared, ephemeral (whitepaper §5.4, Curve25519 and PSK). */
@@ -61,10 +61,15 @@ export function generatePresharedKey(rng: Rng): Uint8Array {
   return key;
 }
 
-/** The X25519 public key of `privateKey` (scalar times the base point, RFC 7748 §6.1; the scalar is clamped). */
+/**
+ * The X25519 public key of `privateKey` (scalar times the base point, RFC 7748 §6.1; the scalar is clamped), through
+ * the addon (crypto/x25519.ts says why). Throws KeyFormatError unless the key is 32 bytes.
+ */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   checkLength(privateKey);
-  return x25519.getPublicKey(privateKey);
+  const out = new Uint8Array(KEY_BYTES);
+  native().x25519PublicKey(privateKey, out);
+  return out;
 }
 
 /**

@@ -255,7 +255,10 @@ export class Device {
     if (!this.started || this.closed) return;
     const now = this.clock();
     for (const peer of this.core.allPeers()) {
-      if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) peer.sendKeepalive(now, true);
+      if (peer.timers.persistentKeepaliveIntervalMs > 0 && peer.endpoint) {
+        peer.sendKeepalive(now, true);
+        this.core.timersChanged(peer);
+      }
     }
   }
 
@@ -315,8 +318,10 @@ export class Device {
     const keepalive = peer.timers.persistentKeepaliveIntervalMs > 0;
     if (keepalive && peer.endpoint !== undefined && (!hadKeepalive || !hadEndpoint) && this.started && !this.closed) {
       peer.sendKeepalive(this.clock(), true);
+      this.core.timersChanged(peer);
       this.flush();
     }
+    this.core.timersChanged(peer);
     this.schedule();
     return peer;
   }

@@ -227,6 +227,15 @@ export interface NativeAddon {
    */
   blake2sMac(key: Uint8Array, data: Uint8Array, dataOffset: number, dataLength: number, out: Uint8Array): number;
 
+  // ---- X25519 (RFC 7748) -------------------------------------------------------------------------------------
+  /**
+   * out = X25519(privateKey, publicKey) (all 32 bytes, else RangeError). Returns false, with out zeroed, when the
+   * result would be all zeros (a low-order public key).
+   */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array, out: Uint8Array): boolean;
+  /** out = the X25519 public key of privateKey (both 32 bytes, else RangeError). */
+  x25519PublicKey(privateKey: Uint8Array, out: Uint8Array): void;
+
   // ---- transport AEAD (ChaCha20-Poly1305, RFC 8439; OpenSSL inside Node) -----------------------------------
   /**
    * For each job i < count: lengths[i] plaintext bytes at src[srcOffsets[i]] followed by padded[i] - lengths[i]

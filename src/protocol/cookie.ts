@@ -82,16 +82,22 @@ export class CookieChecker {
 
 /** Sending side, one per peer: adds mac1/mac2 to our handshake messages and consumes cookie replies. */
 export class CookieGenerator {
-  private readonly mac1Key: Uint8Array;
-  private readonly cookieKey: Uint8Array;
+  /** HASH(label || the peer's public key), made on first use: a configured peer costs no hashing until it talks. */
+  private macKey: Uint8Array | undefined;
+  private replyKey: Uint8Array | undefined;
   private readonly cookie = new Uint8Array(COOKIE_BYTES);
   private cookieSetAt = -Infinity;
   private readonly lastMac1 = new Uint8Array(MAC_BYTES);
   private hasLastMac1 = false;
 
-  constructor(remotePublicKey: Uint8Array) {
-    this.mac1Key = mac1Key(remotePublicKey);
-    this.cookieKey = cookieKey(remotePublicKey);
+  constructor(private readonly remotePublicKey: Uint8Array) {}
+
+  private get mac1Key(): Uint8Array {
+    return (this.macKey ??= mac1Key(this.remotePublicKey));
+  }
+
+  private get cookieKey(): Uint8Array {
+    return (this.replyKey ??= cookieKey(this.remotePublicKey));
   }
 
   /** Fills msg's mac1 (at mac1Off) and mac2 (right after) in place. */

@@ -16,6 +16,7 @@
 import type { Rng } from '../crypto/random.js';
 import { constantTimeEqual } from '../crypto/keys.js';
 import { AllowedIps, type Family } from './allowedips.js';
+import { DeadlineHeap } from './deadline-heap.js';
 import { CookieChecker } from './cookie.js';
 import { IndexTable } from './index-table.js';
 import { HandshakeLoad } from './load.js';
@@ -29,7 +30,6 @@ import { Peer, type IndexEntry, type Outbound, type PeerContext, type PeerEvent 
 import { EventQueue, type HandshakeMessage } from './events.js';
 import { DECRYPT_AUTH_FAILED, DECRYPT_REPLAYED, type Session } from './session.js';
 import { RateLimiter } from './ratelimiter.js';
-import { NEVER } from './timers.js';
 import { COOKIE_REPLIES_PER_SOURCE_PER_S, COOKIE_REPLY_BURST_PER_SOURCE, TRANSPORT_HEADER_BYTES } from './constants.js';
 import { TRANSPORT_TAG_LEN, type TransportAead } from '../crypto/transport-aead.js';
 import {
@@ -103,6 +103,8 @@ export class DeviceCore<E> {
   private readonly events = new EventQueue<Peer<E>, E>();
   private readonly tunnelResult = { kind: 'tunnel' as const, peer: null as unknown as Peer<E>, offset: 0, length: 0 };
   private readonly errors = new Map<ErrorKind, Result<E>>();
+  /** Every peer with a timer pending, by its earliest deadline (deadline-heap.ts). */
+  private readonly timerHeap = new DeadlineHeap<Peer<E>>();
   /** The receive batch (beginReceive … finishReceive): its plaintext buffer and its queued messages, in order. */
   private batchDst: Uint8Array | null = null;
   private readonly pending: PendingTransport<E>[] = [];
@@ -139,6 +141,7 @@ export class DeviceCore<E> {
   }
 
   removePeer(peer: Peer<E>): void {
+    this.timerHeap.remove(peer);
     this.peers.delete(keyId(peer.publicKey));
     this.allowedIps.removeByValue(peer);
     peer.destroy();
@@ -172,7 +175,9 @@ export class DeviceCore<E> {
    * was staged (handshake started) or flushed through takeOutbound().
    */
   encapsulate(peer: Peer<E>, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number, now: number): number {
-    return peer.send(src, srcOff, len, dst, dstOff, now);
+    const n = peer.send(src, srcOff, len, dst, dstOff, now);
+    this.timersChanged(peer);
+    return n;
   }
 
   /** Returns and clears the recorded handshake and session events, oldest first (see events.ts). */
@@ -197,6 +202,12 @@ export class DeviceCore<E> {
    * needs len - 32 bytes; dst may be buf with dstOff = off + 16 for in-place). Never throws on wire input.
    */
   decapsulate(buf: Uint8Array, off: number, len: number, source: E, now: number, dst: Uint8Array, dstOff: number): Result<E> {
+    const r = this.receive(buf, off, len, source, now, dst, dstOff);
+    if ((r.kind === 'done' || r.kind === 'tunnel') && r.peer !== null) this.timersChanged(r.peer);
+    return r;
+  }
+
+  private receive(buf: Uint8Array, off: number, len: number, source: E, now: number, dst: Uint8Array, dstOff: number): Result<E> {
     const type = classify(buf, off, len);
     switch (type) {
       case 4: return this.receiveTransport(buf, off, len, source, now, dst, dstOff);
@@ -246,6 +257,7 @@ export class DeviceCore<E> {
       else if (!p.peer.owns(p.session)) r = this.error('unknownIndex'); // the session went away meanwhile
       else if (!p.session.acceptCounter(p.hi, p.lo)) r = this.error('replayedCounter');
       else r = this.delivered(p.peer, p.session, p.source, p.len, p.len - TRANSPORT_HEADER_BYTES - TRANSPORT_TAG_LEN, now, dst, p.dstOff);
+      if (r.kind !== 'error') this.timersChanged(p.peer);
       deliver(r);
     }
   }
@@ -391,17 +403,35 @@ export class DeviceCore<E> {
 
   /* ---------------- timers ---------------- */
 
-  /** Fires every expired peer timer; resulting datagrams go to takeOutbound(). */
+  /**
+   * After anything outside the core moved a peer's timers (e.g. the device turned its persistent keepalive on):
+   * keeps the peer's place in the timer heap. An earlier deadline moves it up at once; a later one is left for
+   * when its old key comes up (deadline-heap.ts). O(1) when nothing moved earlier.
+   */
+  timersChanged(peer: Peer<E>): void {
+    const d = peer.timers.nextDeadline();
+    if (d < peer.heapKey) this.timerHeap.set(peer, d);
+  }
+
+  /**
+   * Fires the expired timers of the peers whose deadline has come, in deadline order; resulting datagrams go to
+   * takeOutbound(). Peers whose timers are all later cost nothing.
+   */
   tick(now: number): void {
-    for (const peer of this.peers.values()) peer.tick(now);
+    const heap = this.timerHeap;
+    // Each peer comes up at most once per call: after its tick its deadline is later than now (or it is gone).
+    for (let guard = heap.size; guard > 0 && heap.peekKey() <= now; guard--) {
+      const peer = heap.peek()!;
+      peer.tick(now);
+      const d = peer.timers.nextDeadline();
+      heap.set(peer, d > now ? d : now + 1);
+    }
     this.rateLimiter.collect(now);
   }
 
-  /** Earliest timer deadline over all peers (monotonic ms), or Infinity. */
+  /** Earliest timer deadline over all peers (monotonic ms; may be early, never late), or Infinity. */
   nextDeadline(): number {
-    let d = NEVER;
-    for (const peer of this.peers.values()) d = Math.min(d, peer.timers.nextDeadline());
-    return d;
+    return this.timerHeap.peekKey();
   }
 }
 

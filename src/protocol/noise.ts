@@ -66,9 +66,11 @@ export class Handshake {
   readonly remoteStatic: Uint8Array;
   /** HASH(INITIAL_HASH || remote public key), for the initiator role. */
   private readonly initiatorHash: Uint8Array;
-  /** DH(our static, their static); null if their key is low order (the peer can never handshake). */
-  readonly precomputedStaticStatic: Uint8Array | null;
+  /** DH(our static, their static), computed on first use (a configured peer costs no DH until it handshakes). */
+  private staticStatic: Uint8Array | null | undefined;
   presharedKey: Uint8Array = new Uint8Array(KEY_BYTES);
+  /** Our static private key (the device's, shared by every peer; never wiped here). */
+  private readonly localPrivate: Uint8Array;
 
   chainKey: Uint8Array = new Uint8Array(KEY_BYTES);
   hash: Uint8Array = new Uint8Array(KEY_BYTES);
@@ -85,8 +87,20 @@ export class Handshake {
     if (remoteStatic.length !== KEY_BYTES) throw new RangeError('public key must be 32 bytes');
     this.remoteStatic = Uint8Array.from(remoteStatic);
     this.initiatorHash = hash(INITIAL_HASH, this.remoteStatic);
-    this.precomputedStaticStatic = dh(local.privateKey, this.remoteStatic);
+    this.localPrivate = local.privateKey;
     if (presharedKey) this.setPresharedKey(presharedKey);
+  }
+
+  /** Wipes the static-static secret (the peer is going away). */
+  forgetStatic(): void {
+    if (this.staticStatic) wipe(this.staticStatic);
+    this.staticStatic = undefined;
+  }
+
+  /** DH(our static, their static); null if their key is low order (the peer can never handshake). */
+  get precomputedStaticStatic(): Uint8Array | null {
+    if (this.staticStatic === undefined) this.staticStatic = dh(this.localPrivate, this.remoteStatic);
+    return this.staticStatic;
   }
 
   setPresharedKey(psk: Uint8Array): void {

@@ -53,6 +53,9 @@ export interface PeerContext<E> {
 }
 
 export class Peer<E> {
+  /** Its slot and key in the device core's timer heap (deadline-heap.ts); -1 / Infinity when not in it. */
+  heapIndex = -1;
+  heapKey = Infinity;
   readonly publicKey: Uint8Array;
   readonly handshake: Handshake;
   readonly cookies: CookieGenerator;
@@ -421,5 +424,6 @@ export class Peer<E> {
     this.zeroAndFlushAll();
     this.timers.stopAll();
     wipe(this.handshake.presharedKey);
+    this.handshake.forgetStatic();
   }
 }

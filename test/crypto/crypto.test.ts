@@ -9,6 +9,7 @@ import { referenceAeadBackend } from '../../src/crypto/reference-aead.js';
 import { paddedLength } from '../../src/protocol/session.js';
 import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
 import { dh } from '../../src/crypto/x25519.js';
+import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../src/protocol/noise.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -207,4 +208,15 @@ test('MAC through the addon equals @noble keyed BLAKE2s-128 on random keys and i
   }
   t.throws(() => macInto(new Uint8Array(0), new Uint8Array(4), 0, 4, new Uint8Array(16)), { instanceOf: RangeError });
   t.throws(() => macInto(new Uint8Array(16), new Uint8Array(4), 2, 4, new Uint8Array(16)), { instanceOf: RangeError });
+});
+
+test('X25519 through the addon equals @noble/curves: public keys and shared secrets of random keys', (t) => {
+  for (let i = 0; i < 100; i++) {
+    const a = randomBytes(32);
+    const b = randomBytes(32);
+    t.is(toHex(publicKey(a)), toHex(nobleX25519.getPublicKey(a)));
+    t.is(toHex(dh(a, publicKey(b))!), toHex(nobleX25519.getSharedSecret(a, nobleX25519.getPublicKey(b))));
+  }
+  t.is(dh(randomBytes(32), new Uint8Array(32)), null, 'the zero point is low order');
+  t.is(dh(randomBytes(31), randomBytes(32)), null, 'a malformed key');
 });
