@@ -6,6 +6,8 @@
  *                                      [--only rtt,tcp1,tcp4,reverse,udp64,udp512] [--wireguard-go PATH] [--json]
  *   node dist/bench/bench.js flood [--seconds S] [--rate N] [--sources N] [--modes single,spread] [--wireguard-go PATH]
  *   node dist/bench/bench.js inprocess [--packets N] [--size BYTES] [--threads 1,2,4] [--directions a-b,b-a]
+ *   node dist/bench/bench.js peers [--peers N] [--simulate N] [--seconds S] [--rounds N] [--runs scale,simulate]
+ *                                  [--paths wireguard-go,tunvpn] [--wireguard-go PATH]
  *
  * compare: raw veth (first round only), then wireguard-go ⇄ wireguard-go and tunvpn ⇄ tunvpn alternating, round
  * after round, in the namespace lab (src/lab). Prints the medians and per-round ratio medians, writes
@@ -79,6 +81,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./flood.js')).runFlood(args);
     case 'inprocess':
       return (await import('./inprocess.js')).runInprocess(args);
+    case 'peers':
+      return (await import('./peers.js')).runPeers(args);
   }
 }
 

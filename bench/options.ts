@@ -5,6 +5,8 @@
  *   compare (default)  veth, wireguard-go and tunvpn side by side, in rounds
  *   flood              tunvpn and wireguard-go at b under a handshake-initiation flood
  *   inprocess          two tunvpn devices in one process over in-memory TUN and UDP (no root, no kernel)
+ *   peers              many peers in one daemon: UAPI set time, memory, throughput beside idle peers, and
+ *                      simulated peers handshaking at once
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_PATHS, KNOWN_PATHS, parseList, parsePaths, parseTests, TEST_IDS, type PathName, type TestId } from './report.js';
@@ -27,6 +29,13 @@ export const INPROCESS_DIRECTIONS = ['a-b', 'b-a'] as const;
 export type Direction = (typeof INPROCESS_DIRECTIONS)[number];
 export const INPROCESS_BINDS = ['pipe', 'memory'] as const;
 export type InprocessBind = (typeof INPROCESS_BINDS)[number];
+/** The peers scenario: issue 12's ten thousand idle peers and thousand simulated ones. */
+export const DEFAULT_IDLE_PEERS = 10_000;
+export const MAX_IDLE_PEERS = 100_000;
+export const DEFAULT_SIMULATED_PEERS = 1_000;
+export const MAX_SIMULATED_PEERS = 20_000;
+export const PEERS_RUNS = ['scale', 'simulate'] as const;
+export type PeersRun = (typeof PEERS_RUNS)[number];
 /** The wireguard-go the bench runs when --wireguard-go is not given: the one on $PATH. */
 export const DEFAULT_WIREGUARD_GO = 'wireguard-go';
 
@@ -68,7 +77,22 @@ export interface InprocessArgs {
   json: boolean;
 }
 
-export type BenchArgs = CompareArgs | FloodArgs | InprocessArgs;
+export interface PeersArgs {
+  command: 'peers';
+  /** Idle peers added in the scale runs. */
+  peers: number;
+  /** Peers the simulator plays in the simulate runs. */
+  simulate: number;
+  /** Seconds per iperf3 test. */
+  seconds: number;
+  rounds: number;
+  runs: PeersRun[];
+  paths: FloodPath[];
+  wireguardGo: string;
+  json: boolean;
+}
+
+export type BenchArgs = CompareArgs | FloodArgs | InprocessArgs | PeersArgs;
 
 /** The command line was wrong, or help was asked for: print nothing more, exit with `exitCode`. */
 export class UsageExit extends Error {
@@ -159,6 +183,20 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .option('--json', 'print only the JSON report on stdout', false)
     .action((o: { packets: number; size: number; threads: number[]; directions: Direction[]; bind: InprocessBind; json: boolean }) => {
       result = { command: 'inprocess', packets: o.packets, size: o.size, threads: o.threads, directions: o.directions, bind: o.bind, json: o.json };
+    });
+  program
+    .command('peers')
+    .description('many peers in one daemon: wg addconf time and memory, throughput beside idle peers, simulated peers')
+    .option('--peers <n>', 'idle peers added in the scale runs', integer(1, MAX_IDLE_PEERS), DEFAULT_IDLE_PEERS)
+    .option('--simulate <n>', 'peers simulated in the simulate runs', integer(1, MAX_SIMULATED_PEERS), DEFAULT_SIMULATED_PEERS)
+    .option('--seconds <s>', 'seconds per iperf3 test', integer(1, MAX_SECONDS), DEFAULT_SECONDS)
+    .option('--rounds <n>', 'rounds; the paths alternate in each', integer(1, MAX_ROUNDS), DEFAULT_ROUNDS)
+    .option('--runs <list>', `comma-separated (${PEERS_RUNS.join(', ')})`, list((t) => parseList('--runs', t, PEERS_RUNS)), [...PEERS_RUNS])
+    .option('--paths <list>', `comma-separated (${FLOOD_PATHS.join(', ')})`, list((t) => parseList('--paths', t, FLOOD_PATHS)), [...FLOOD_PATHS])
+    .option('--wireguard-go <path>', 'the wireguard-go binary', DEFAULT_WIREGUARD_GO)
+    .option('--json', 'print only the JSON report on stdout', false)
+    .action((o: { peers: number; simulate: number; seconds: number; rounds: number; runs: PeersRun[]; paths: FloodPath[]; wireguardGo: string; json: boolean }) => {
+      result = { command: 'peers', peers: o.peers, simulate: o.simulate, seconds: o.seconds, rounds: o.rounds, runs: o.runs, paths: o.paths, wireguardGo: o.wireguardGo, json: o.json };
     });
   for (const c of program.commands) c.configureOutput(writers).exitOverride();
   try {

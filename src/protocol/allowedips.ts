@@ -107,18 +107,15 @@ export class AllowedIps<T> {
     }
   }
 
-  /** Removes every prefix mapped to value. */
+  /**
+   * Removes every prefix mapped to value: one removeExact per prefix in its list, so the cost grows with the
+   * value's own prefixes, not with the whole trie (removing each of 10,000 peers stays cheap).
+   */
   removeByValue(value: T): void {
-    for (const family of [4, 6] as const) this.removeIn(this.roots[family], value);
+    const list = this.byValue.get(value);
+    if (!list) return;
+    for (const e of [...list.values()]) this.removeExact(e.family, e.address, e.cidr);
     this.byValue.delete(value);
-  }
-
-  /** Returns true if the subtree became empty (so the parent drops it). */
-  private removeIn(node: Node<T>, value: T): boolean {
-    if (node.zero && this.removeIn(node.zero, value)) node.zero = null;
-    if (node.one && this.removeIn(node.one, value)) node.one = null;
-    if (node.value === value) node.value = null;
-    return node.value === null && !node.zero && !node.one;
   }
 
   /**

@@ -10,9 +10,11 @@
  *      that sub-transaction is undone, the removed steps are put back and the port restored. The new steps' undos
  *      join the daemon's Transaction, so shutdown still removes everything;
  *   4. the WireGuard part as `wg syncconf` does it, through the same DeviceControl.apply as the UAPI: the private
- *      key (unchanged = nothing happens), FwMark, peers no longer in the file removed, new peers added, changed
- *      peers updated in what changed. Peers whose settings did not change are not touched at all: they keep their
- *      sessions, counters, handshake times and roamed endpoints.
+ *      key (unchanged = nothing happens), FwMark, peers no longer in the file removed, new peers added, and each
+ *      peer's PresharedKey, PersistentKeepalive and AllowedIPs set where the running peer differs from the file
+ *      (so a `wg set` made since is undone, as wg syncconf would). Endpoint is set when the file changes it: a
+ *      roamed endpoint, learned from authenticated packets, stays. Peers that already match are not touched at
+ *      all: they keep their sessions, counters and handshake times.
  *
  * PreUp and PostUp do not run again; PreDown and PostDown of the new file are the ones run at shutdown.
  */
@@ -46,6 +48,7 @@ export interface LiveInterface {
 }
 
 const ZERO_KEY = new Uint8Array(32);
+const MS_PER_S = 1000;
 
 function endpointOf(r: ResolvedEndpoint | undefined): Endpoint | undefined {
   return r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined;
@@ -73,21 +76,46 @@ function byKey(config: QuickConfig, resolved: readonly (ResolvedEndpoint | undef
   return new Map(config.peers.map((peer, i) => [encodeKey(peer.publicKey), { peer, endpoint: resolved[i] }]));
 }
 
+/** What reload compares of a running peer: its configured fields (the endpoint is compared file to file). */
+export interface LivePeer {
+  /** Absent or all-zero: none. */
+  presharedKey?: Uint8Array;
+  /** Seconds, 0 = off. */
+  persistentKeepalive: number;
+  /** Its AllowedIPs as text (formatPrefix), any order. */
+  allowedIps: readonly string[];
+}
+
+/** The device's peers as reload compares them, by base64 public key. */
+export function livePeers(device: Device): Map<string, LivePeer> {
+  const out = new Map<string, LivePeer>();
+  for (const p of device.core.allPeers()) {
+    out.set(encodeKey(p.publicKey), {
+      presharedKey: p.handshake.presharedKey,
+      persistentKeepalive: Math.round(p.timers.persistentKeepaliveIntervalMs / MS_PER_S),
+      allowedIps: device.core.allowedIps.entriesFor(p).map((e) => formatPrefix({ family: e.family, bytes: e.address, bits: e.cidr })),
+    });
+  }
+  return out;
+}
+
 /**
  * The peer operations that turn the running peers into the file's (wg syncconf's diff, but field by field):
- * `live` are the device's peers now (base64 keys). Pure. Returns the operations and one line per change.
+ * `live` are the device's peers now, by base64 key (livePeers). PresharedKey, PersistentKeepalive and AllowedIPs
+ * are compared with the running peer; Endpoint with the previous file (`old`), so a roamed endpoint stays unless
+ * the file changes it. Pure. Returns the operations and one line per change.
  */
 export function peerChanges(
   old: { config: QuickConfig; resolved: readonly (ResolvedEndpoint | undefined)[] },
   next: { config: QuickConfig; resolved: readonly (ResolvedEndpoint | undefined)[] },
-  live: ReadonlySet<string>,
+  live: ReadonlyMap<string, LivePeer>,
 ): { ops: PeerOperation[]; changes: string[] } {
   const before = byKey(old.config, old.resolved);
   const after = byKey(next.config, next.resolved);
   const ops: PeerOperation[] = [];
   const changes: string[] = [];
   const base = (publicKey: Uint8Array): PeerOperation => ({ publicKey, remove: false, updateOnly: false, replaceAllowedIps: false, allowedIps: [] });
-  for (const key of live) {
+  for (const key of live.keys()) {
     if (after.has(key)) continue;
     const k = Uint8Array.from(Buffer.from(key, 'base64'));
     ops.push({ ...base(k), remove: true });
@@ -95,22 +123,23 @@ export function peerChanges(
   }
   for (const [key, { peer, endpoint }] of after) {
     const was = before.get(key);
+    const running = live.get(key);
     const op = base(peer.publicKey);
     const what: string[] = [];
-    const full = was === undefined || !live.has(key);
-    if (full || !sameKey(was.peer.presharedKey, peer.presharedKey)) {
+    const full = running === undefined;
+    if (full || !sameKey(running.presharedKey, peer.presharedKey)) {
       op.presharedKey = peer.presharedKey ?? ZERO_KEY;
       if (!full) what.push('PresharedKey');
     }
-    if ((full || !sameEndpoint(was.endpoint, endpoint)) && endpoint) {
+    if ((full || was === undefined || !sameEndpoint(was.endpoint, endpoint)) && endpoint) {
       op.endpoint = endpointOf(endpoint);
       if (!full) what.push('Endpoint');
     }
-    if (full || (was.peer.persistentKeepalive ?? 0) !== (peer.persistentKeepalive ?? 0)) {
+    if (full || running.persistentKeepalive !== (peer.persistentKeepalive ?? 0)) {
       op.persistentKeepaliveInterval = peer.persistentKeepalive ?? 0;
       if (!full) what.push('PersistentKeepalive');
     }
-    if (full || allowedText(was.peer) !== allowedText(peer)) {
+    if (full || [...running.allowedIps].sort().join(',') !== allowedText(peer)) {
       op.replaceAllowedIps = true;
       op.allowedIps = peer.allowedIPs.map((prefix) => ({ prefix, remove: false }));
       if (!full) what.push('AllowedIPs');
@@ -190,8 +219,7 @@ export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   for (const step of plan.add) changes.push(describe(step, ifname));
 
   // 4. The WireGuard part, as wg syncconf.
-  const liveKeys = new Set([...device.core.allPeers()].map((p) => encodeKey(p.publicKey)));
-  const peers = peerChanges(live, next, liveKeys);
+  const peers = peerChanges(live, next, livePeers(device));
   const op: SetOperation = { replacePeers: false, peers: peers.ops };
   if (!constantTimeEqual(iface.privateKey, live.config.interface.privateKey)) {
     op.privateKey = iface.privateKey;

@@ -83,7 +83,8 @@ export class UapiClient {
   async reload(): Promise<{ errno: number; messages: string[] }> {
     const reply = parseReloadReply(await this.#request('reload=1\n\n'));
     if (!reply) throw new UapiError(EPROTO, 'malformed reload reply');
-    return reply;
+    // The socket is read as latin1 (one char per byte); the daemon's messages are UTF-8.
+    return { errno: reply.errno, messages: reply.messages.map((m) => Buffer.from(m, 'latin1').toString('utf8')) };
   }
 
   /**

@@ -340,15 +340,19 @@ export function parseStatsReply(text: string): Record<string, number> | undefine
   return stats;
 }
 
+/** C0 and C1 control characters and DEL (Unicode category Cc). */
+const CONTROL_CHARACTERS = /\p{Cc}/gu;
+
 /**
  * Reply to tunvpn's `reload=1` extension: one `message=TEXT` line per line of `messages` (what changed, or every
- * FILE:LINE problem of a refused file; newlines become separate lines, other control characters '?'), then
+ * FILE:LINE problem of a refused file; newlines become separate lines, other control characters '?'; the text is
+ * sent as UTF-8, so names and the messages' "…" and "−" arrive whole), then
  * `errno=N` (0: applied; EINVAL: the file was refused and nothing changed; other: the change failed part-way and
  * was undone) and the empty line.
  */
 export function formatReloadReply(errno: number, messages: readonly string[]): string {
   let out = '';
-  for (const m of messages) for (const line of m.split('\n')) out += `message=${line.replace(/[^\x20-\x7e]/g, '?')}\n`;
+  for (const m of messages) for (const line of m.split('\n')) out += `message=${line.replace(CONTROL_CHARACTERS, '?')}\n`;
   return `${out}errno=${errno}\n\n`;
 }
 

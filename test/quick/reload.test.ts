@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseConfig, type QuickConfig, type ResolvedEndpoint } from '../../src/config/index.js';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { silentLogger } from '../../src/log.js';
+import { shortKey, silentLogger } from '../../src/log.js';
 import { planReload, stepKey } from '../../src/quick/plan.js';
-import { peerChanges } from '../../src/quick/reload.js';
+import { peerChanges, type LivePeer } from '../../src/quick/reload.js';
+import { formatPrefix } from '../../src/net/ip.js';
 import { stripConfig } from '../../src/quick/strip.js';
 import { Transaction } from '../../src/daemon/transaction.js';
 import { RequestFramer } from '../../src/uapi/framing.js';
@@ -34,6 +35,13 @@ function conf(iface: string, peers: string): QuickConfig {
 const peerB = (extra = '') => `\n[Peer]\nPublicKey = ${keyB}\nAllowedIPs = 10.1.0.0/16\nEndpoint = 192.0.2.2:51820\n${extra}`;
 const peerC = `\n[Peer]\nPublicKey = ${keyC}\nAllowedIPs = 10.2.0.0/16\n`;
 const keys = (c: ReturnType<typeof planReload>) => ({ remove: c.remove.map(stepKey), add: c.add.map(stepKey) });
+/** The running peers as if the device matched `c`, keeping only the keys in `only` (all by default). */
+const liveOf = (c: QuickConfig, only?: readonly string[]): Map<string, LivePeer> =>
+  new Map(
+    c.peers
+      .filter((p) => only === undefined || only.includes(encodeKey(p.publicKey)))
+      .map((p) => [encodeKey(p.publicKey), { presharedKey: p.presharedKey, persistentKeepalive: p.persistentKeepalive ?? 0, allowedIps: p.allowedIPs.map(formatPrefix) }]),
+  );
 const resolvedOf = (c: QuickConfig): (ResolvedEndpoint | undefined)[] =>
   c.peers.map((p) => (p.endpoint ? { family: 4, address: p.endpoint.host, port: p.endpoint.port } : undefined));
 
@@ -59,11 +67,11 @@ test('planReload: a Table change moves every route; Table = off removes them; a 
 
 test('peerChanges: unchanged peers get no operation at all; removed, added and changed peers get what differs', (t) => {
   const old = conf('', peerB('PersistentKeepalive = 25') + peerC);
-  const same = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: old, resolved: resolvedOf(old) }, new Set([keyB, keyC]));
+  const same = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: old, resolved: resolvedOf(old) }, liveOf(old));
   t.deepEqual(same, { ops: [], changes: [] });
 
   const next = conf('', peerB('PersistentKeepalive = 10').replace('192.0.2.2', '192.0.2.9'));
-  const diff = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: next, resolved: resolvedOf(next) }, new Set([keyB, keyC]));
+  const diff = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: next, resolved: resolvedOf(next) }, liveOf(old));
   t.is(diff.ops.length, 2);
   const [removeC, changeB] = diff.ops;
   t.like(removeC, { remove: true });
@@ -76,11 +84,28 @@ test('peerChanges: unchanged peers get no operation at all; removed, added and c
 
   // A peer of the file that is not live (removed by `wg set`) is added back whole; a new PSK is sent.
   const psk = conf('', peerB(`PresharedKey = ${encodeKey(generatePresharedKey(systemRng))}`));
-  const back = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: psk, resolved: resolvedOf(psk) }, new Set([keyC]));
+  const back = peerChanges({ config: old, resolved: resolvedOf(old) }, { config: psk, resolved: resolvedOf(psk) }, liveOf(old, [keyC]));
   const addB = back.ops.find((o) => encodeKey(o.publicKey) === keyB)!;
   t.true(addB.replaceAllowedIps);
   t.is(addB.persistentKeepaliveInterval, 0);
   t.truthy(addB.presharedKey);
+});
+
+test('peerChanges: what `wg set` changed since is put back to the file; a roamed endpoint stays', (t) => {
+  const file = conf('', peerB('PersistentKeepalive = 25') + peerC);
+  const running = liveOf(file);
+  // wg set IFACE peer B allowed-ips 10.1.0.0/16,10.7.0.0/24 persistent-keepalive 7 endpoint 10.231.1.9:51820
+  running.set(keyB, { ...running.get(keyB)!, persistentKeepalive: 7, allowedIps: ['10.1.0.0/16', '10.7.0.0/24'] });
+  const r = peerChanges({ config: file, resolved: resolvedOf(file) }, { config: file, resolved: resolvedOf(file) }, running);
+  t.is(r.ops.length, 1, 'only B differs from the file');
+  const [b] = r.ops;
+  t.is(encodeKey(b!.publicKey), keyB);
+  t.is(b!.persistentKeepaliveInterval, 25);
+  t.true(b!.replaceAllowedIps);
+  t.deepEqual(b!.allowedIps.map((a) => formatPrefix(a.prefix)), ['10.1.0.0/16']);
+  t.is(b!.endpoint, undefined, 'the file did not change the endpoint: the running one (maybe roamed) stays');
+  t.is(b!.presharedKey, undefined);
+  t.deepEqual(r.changes, [`peer ${shortKey(keyB)}: PersistentKeepalive, AllowedIPs changed`]);
 });
 
 test('undo groups: a reload takes one step back alone; adopted undos run at the final rollback', async (t) => {
@@ -166,6 +191,6 @@ test('reload=1: framed like stats=1; the reply carries messages and errno; a dae
   t.is((await c.reload()).errno, 95);
   server.setReloadHandler(() => Promise.reject(new ReloadRefused(['wg0.conf:7: ListenPort must be 1..65535'])));
   t.deepEqual(await c.reload(), { errno: 22, messages: ['wg0.conf:7: ListenPort must be 1..65535'] });
-  server.setReloadHandler(() => Promise.resolve(['peer X added']));
-  t.deepEqual(await c.reload(), { errno: 0, messages: ['peer X added'] });
+  server.setReloadHandler(() => Promise.resolve(['peer Ax6m…TeF8 added', 'mtu (1500 − 80)\u0007']));
+  t.deepEqual(await c.reload(), { errno: 0, messages: ['peer Ax6m…TeF8 added', 'mtu (1500 − 80)?'] }, 'UTF-8 arrives whole; control characters do not');
 });
