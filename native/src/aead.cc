@@ -9,6 +9,7 @@
 // returns when every job is done): jobs are independent, so they are handed out in chunks from one counter. The
 // helpers only run the cipher on the batch's memory while the caller waits; they never touch JavaScript.
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <atomic>
@@ -99,6 +100,8 @@ class Pool {
   }
 
   void Work() {
+    // Named so that ps -L and /proc/PID/task/*/comm show them (15 bytes at most, the kernel's TASK_COMM_LEN - 1).
+    pthread_setname_np(pthread_self(), "tunvpn-aead");
     uint64_t seen = 0;
     for (;;) {
       {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `tunvpnd [-f|--foreground] [--metrics ADDR:PORT] IFACE`: tunvpn with wireguard-go's command line, so stock
+ * `tunvpnd [-f|--foreground] [--metrics ADDR:PORT] [--threads N] IFACE`: tunvpn with wireguard-go's command line, so stock
  * wg-quick can drive it:
  *
  *   WG_QUICK_USERSPACE_IMPLEMENTATION=tunvpnd wg-quick up wg0
@@ -10,7 +10,7 @@
  * WG_PROCESS_FOREGROUND=1 is given (the parent returns once the interface and socket exist), logs nothing unless
  * LOG_LEVEL is set (verbose|debug|error|silent), and exits when its TUN device or its socket is removed, or on
  * SIGINT/SIGTERM. `--metrics ADDR:PORT` (or a port alone, on loopback) also serves Prometheus metrics (see
- * daemon/metrics.ts).
+ * daemon/metrics.ts). `--threads N` shares packet encryption and decryption among N threads (default 1).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { Transaction } from '../daemon/transaction.js';
 import { parseMetricsAddress, type MetricsAddress } from '../daemon/metrics.js';
 import { ServiceNotifier } from '../daemon/notify.js';
+import { MAX_AEAD_THREADS, parseThreads } from '../crypto/native-aead.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
@@ -29,11 +30,12 @@ const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', e
 const EXIT_SETUP_FAILED = 1;
 
 function usage(): string {
-  return 'Usage: tunvpnd [-f/--foreground] [--metrics ADDRESS:PORT] INTERFACE-NAME\n' +
+  return 'Usage: tunvpnd [-f/--foreground] [--metrics ADDRESS:PORT] [--threads N] INTERFACE-NAME\n' +
     '       tunvpnd --version | --help\n\n' +
     'Creates the TUN device INTERFACE-NAME and serves /var/run/wireguard/INTERFACE-NAME.sock for `wg`.\n' +
     'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n' +
-    '--metrics serves Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1).\n';
+    '--metrics serves Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1).\n' +
+    `--threads N shares packet encryption and decryption among N threads (1..${MAX_AEAD_THREADS}, default 1).\n`;
 }
 
 /** What the command line asks for: flags are parsed before anything else, so a flag never becomes a name. */
@@ -41,12 +43,13 @@ export type Invocation =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'usage-error'; message: string }
-  | { kind: 'run'; ifname: string; foreground: boolean; metrics?: MetricsAddress };
+  | { kind: 'run'; ifname: string; foreground: boolean; metrics?: MetricsAddress; threads?: number };
 
 /** Parses tunvpnd's arguments (wireguard-go's command line, plus --help). Pure. */
 export function parseArgs(argv: readonly string[]): Invocation {
   let foreground = false;
   let metricsText: string | undefined;
+  let threadsText: string | undefined;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -58,32 +61,37 @@ export function parseArgs(argv: readonly string[]): Invocation {
       if (value === undefined) return { kind: 'usage-error', message: '--metrics needs ADDRESS:PORT' };
       metricsText = value;
     } else if (arg.startsWith('--metrics=')) metricsText = arg.slice('--metrics='.length);
+    else if (arg === '--threads') {
+      const value = argv[++i];
+      if (value === undefined) return { kind: 'usage-error', message: '--threads needs a number' };
+      threadsText = value;
+    } else if (arg.startsWith('--threads=')) threadsText = arg.slice('--threads='.length);
     else if (arg.startsWith('-')) return { kind: 'usage-error', message: `unknown option ${JSON.stringify(arg)}` };
     else names.push(arg);
   }
   let metrics: MetricsAddress | undefined;
-  if (metricsText !== undefined) {
-    try {
-      metrics = parseMetricsAddress(metricsText);
-    } catch (e) {
-      return { kind: 'usage-error', message: (e as Error).message };
-    }
+  let threads: number | undefined;
+  try {
+    if (metricsText !== undefined) metrics = parseMetricsAddress(metricsText);
+    if (threadsText !== undefined) threads = parseThreads(threadsText);
+  } catch (e) {
+    return { kind: 'usage-error', message: (e as Error).message };
   }
   if (names.length !== 1) return { kind: 'usage-error', message: names.length ? 'expected one interface name' : 'missing interface name' };
   const ifname = names[0]!;
   if (!isWgQuickIfname(ifname)) {
     return { kind: 'usage-error', message: `invalid interface name ${JSON.stringify(ifname)}: ${WG_QUICK_IFNAME_RULE}` };
   }
-  return metrics ? { kind: 'run', ifname, foreground, metrics } : { kind: 'run', ifname, foreground };
+  return { kind: 'run', ifname, foreground, ...(metrics && { metrics }), ...(threads !== undefined && { threads }) };
 }
 
 /** Runs the interface in this process until it is told to stop; resolves with the exit status. */
-async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void, metrics?: MetricsAddress): Promise<number> {
+async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void, extra: { metrics?: MetricsAddress; threads?: number }): Promise<number> {
   const tx = new Transaction(log);
   let runtime;
   try {
     // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
-    runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32), ...(metrics && { metrics }) });
+    runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32), ...extra });
   } catch (e) {
     await tx.rollback();
     notifyReady((e as Error).message);
@@ -132,14 +140,15 @@ export async function main(argv: string[]): Promise<number> {
       const pipe = createWriteStream('', { fd: 3 });
       pipe.end(error ? `error ${error}\n` : READY);
     };
-    return serve(ifname, log, notify, inv.metrics);
+    return serve(ifname, log, notify, { ...(inv.metrics && { metrics: inv.metrics }), ...(inv.threads !== undefined && { threads: inv.threads }) });
   }
 
   // Daemonize: run ourselves detached in the foreground mode and wait for it to say it is ready.
   const self = realpathSync(fileURLToPath(import.meta.url));
   const keepLogs = level !== 'silent';
   const metricsArgs = inv.metrics ? ['--metrics', `${inv.metrics.host.includes(':') ? `[${inv.metrics.host}]` : inv.metrics.host}:${inv.metrics.port}`] : [];
-  const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ifname], {
+  const threadArgs = inv.threads !== undefined ? ['--threads', String(inv.threads)] : [];
+  const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ...threadArgs, ifname], {
     detached: true,
     stdio: ['ignore', keepLogs ? 'inherit' : 'ignore', keepLogs ? 'inherit' : 'ignore', 'pipe'],
     env: { ...process.env, WG_PROCESS_FOREGROUND: '1', TUNVPND_READY_FD: '3' },

@@ -7,6 +7,18 @@ import type { AeadBackend } from './transport-aead.js';
 
 /** Threads a batch may use when nothing else is said: what measured best on a 2-core machine (docs/bench.md). */
 export const DEFAULT_AEAD_THREADS = 1;
+/** The most threads a batch may be shared by (native/src/aead.cc's kMaxThreads). */
+export const MAX_AEAD_THREADS = 64;
+
+/**
+ * Parses a thread count given on a command line ("1".."64"). Throws Error with a message naming the option when
+ * it is not a whole number in range.
+ */
+export function parseThreads(text: string, option = '--threads'): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < 1 || n > MAX_AEAD_THREADS) throw new Error(`${option} must be a whole number 1..${MAX_AEAD_THREADS}, got ${JSON.stringify(text)}`);
+  return n;
+}
 
 /**
  * The addon's batched cipher as an AeadBackend. `threads` (1..64) sets how many threads share each batch,

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   makeBind?: (log: Logger) => Bind;
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: MetricsAddress;
+  /** Threads sharing each batch of packet encryption and decryption (1..64; default DEFAULT_AEAD_THREADS). */
+  threads?: number;
 }
 
 export interface Runtime {
@@ -66,6 +68,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
   const device = new Device({
     tun, bind, privateKey: opts.privateKey, listenPort: opts.listenPort ?? 0, fwMark: opts.fwMark ?? 0, log,
+    ...(opts.threads !== undefined && { threads: opts.threads }),
   });
   for (const p of opts.peers ?? []) device.setPeer(p);
   await tx.step(`listen on UDP port ${opts.listenPort || '(random)'}`, async () => {

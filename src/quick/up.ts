@@ -48,6 +48,8 @@ export interface UpOptions {
   makeBind?: (log: Logger) => Bind;
   /** Serve Prometheus metrics here (daemon/metrics.ts); off when absent. */
   metrics?: MetricsAddress;
+  /** Threads sharing each batch of packet encryption and decryption (see daemon/runtime.ts). */
+  threads?: number;
   /** Tells systemd READY=1 once up, RELOADING=1/READY=1 around reloads, STOPPING=1 at shutdown. */
   notifier?: ServiceNotifier;
 }
@@ -92,7 +94,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     await runHooks(tx, 'PreUp', config.interface.preUp, ifname);
     const iface = config.interface;
     const runtime = await startRuntime({
-      ifname, log, tx, privateKey: iface.privateKey, listenPort: iface.listenPort, fwMark: iface.fwMark,
+      ifname, log, tx, privateKey: iface.privateKey, listenPort: iface.listenPort, fwMark: iface.fwMark, threads: opts.threads,
       peers: config.peers.map((p, i) => {
         const r = resolved[i];
         return {

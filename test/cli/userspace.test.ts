@@ -32,3 +32,14 @@ test('--metrics ADDRESS:PORT (or --metrics=...) is parsed with the flags; a bad 
   const bad = parseArgs(['--metrics', 'somewhere', 'wg0']);
   t.true(bad.kind === 'usage-error' && /--metrics "somewhere"/.test(bad.message));
 });
+
+test('--threads N (or --threads=N) is parsed with the flags; a count outside 1..64 is a usage error', (t) => {
+  t.deepEqual(parseArgs(['--threads', '2', '-f', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: true, threads: 2 });
+  t.deepEqual(parseArgs(['--threads=4', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: false, threads: 4 });
+  for (const bad of ['0', '65', 'two', '1.5', '']) {
+    const r = parseArgs([`--threads=${bad}`, 'wg0']);
+    t.true(r.kind === 'usage-error' && r.message.includes('--threads must be a whole number 1..64'), bad);
+  }
+  const missing = parseArgs(['wg0', '--threads']);
+  t.true(missing.kind === 'usage-error' && /--threads needs a number/.test(missing.message));
+});

@@ -4,7 +4,7 @@
  * nothing behind.
  */
 import type { ExecutionContext } from 'ava';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -180,4 +180,31 @@ rootTest('deleting the TUN device ends the daemon cleanly, as with wireguard-go'
   t.regex(out.text(), /TUN device closed/);
   t.false(existsSync(`/var/run/wireguard/${name}.sock`));
   t.false(existsSync(`/run/tunvpn/${name}.pid`));
+});
+
+/** Threads of `pid` named `name` (/proc/PID/task/TID/comm). */
+function threadsNamed(pid: number, name: string): number {
+  return readdirSync(`/proc/${pid}/task`).filter((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false; // the thread ended meanwhile
+    }
+  }).length;
+}
+
+rootTest('--threads N starts N - 1 helper threads for the packet cipher; a bad count is refused before anything', async (t) => {
+  const dir = tempDir(t);
+  const one = await startUp(t, makeNs(t, 'thr1'), writeConf(dir, uniqueIf(), goodConf()));
+  t.is(threadsNamed(one.child.pid!, 'tunvpn-aead'), 0, 'the default: the event loop alone');
+  const ns = makeNs(t, 'thr3');
+  const name = uniqueIf();
+  const three = spawnInNs(t, ns, process.execPath, [CLI, 'up', '--threads', '3', writeConf(dir, name, goodConf())]);
+  await collect(three).wait(/is up \(UDP port/);
+  t.is(threadsNamed(three.pid!, 'tunvpn-aead'), 2);
+  const bad = spawnInNs(t, ns, process.execPath, [CLI, 'up', '--threads', '0', writeConf(dir, uniqueIf(), goodConf())]);
+  const badOut = collect(bad);
+  t.is(await waitExit(bad), 1);
+  t.regex(badOut.text(), /--threads must be a whole number 1\.\.64, got "0"/);
+  t.deepEqual(ipJson<Link[]>(ns, 'link').map((l) => l.ifname).sort(), ['lo', name].sort(), 'the refused one made no link');
 });

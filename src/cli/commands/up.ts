@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
 import { parseMetricsAddress, type MetricsAddress } from '../../daemon/metrics.js';
 import { ServiceNotifier } from '../../daemon/notify.js';
+import { DEFAULT_AEAD_THREADS, MAX_AEAD_THREADS, parseThreads } from '../../crypto/native-aead.js';
 import type { CliContext } from '../context.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -18,16 +19,19 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .argument('<conf>', 'path to INTERFACE.conf (the interface is named after the file)')
     .option('-i, --interface <name>', 'interface name instead of the file name')
     .option('--metrics <address:port>', 'serve Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1)')
-    .action(async (conf: string, opts: { interface?: string; metrics?: string }) => {
+    .option('--threads <n>', `threads sharing packet encryption and decryption, 1..${MAX_AEAD_THREADS} (default ${DEFAULT_AEAD_THREADS}; see docs/bench.md)`)
+    .action(async (conf: string, opts: { interface?: string; metrics?: string; threads?: string }) => {
       const log = ctx.logger();
       let metrics: MetricsAddress | undefined;
+      let threads: number | undefined;
       try {
         metrics = opts.metrics === undefined ? undefined : parseMetricsAddress(opts.metrics);
+        threads = opts.threads === undefined ? undefined : parseThreads(opts.threads);
       } catch (e) {
         return ctx.fail((e as Error).message);
       }
       const notifier = new ServiceNotifier(log);
-      const handle = await up({ configPath: conf, ifname: opts.interface, log, notifier, ...(metrics && { metrics }) });
+      const handle = await up({ configPath: conf, ifname: opts.interface, log, notifier, threads, ...(metrics && { metrics }) });
       const onSignal = (signal: NodeJS.Signals) => void handle.stop(`received ${signal}`);
       const onHangup = () => {
         log.info(`${handle.ifname}: received SIGHUP, reloading ${conf}`);
