@@ -141,6 +141,10 @@ export function deviceRegistry(ifname: string, device: Device): Registry {
     () => Object.entries(h.failed).map(([reason, n]) => [{ reason }, n ?? 0]), ifname);
   counter(registry, 'tunvpn_handshakes_given_up_total', 'Handshakes given up after REKEY_ATTEMPT_TIME without a response (a peer gone silent).',
     [], () => [[{}, h.gaveUp]], ifname);
+  counter(registry, 'tunvpn_handshake_queue_messages_total', 'Handshake messages put in the handshake queue (device/handshake-queue.ts); those shed for want of room are tunvpn_dropped_datagrams_total{reason="handshakeShed"}.',
+    [], () => [[{}, s.handshakesQueued]], ifname);
+  counter(registry, 'tunvpn_under_load_seconds_total', 'Seconds spent under load (handshakes had to carry a cookie).',
+    [], () => [[{}, s.underLoadMs / MS_PER_S]], ifname);
   counter(registry, 'tunvpn_keepalives_sent_total', 'Keepalives sent (persistent and passive).', [], () => [[{}, h.keepalivesSent]], ifname);
   new Gauge({
     name: 'tunvpn_under_load', help: '1 while handshakes must carry a cookie (too many handshake messages a second), else 0.',
