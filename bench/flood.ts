@@ -6,7 +6,8 @@
  */
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Lab, publicKeyOfB, startFreshPeer, timeFirstHandshake, type FreshPeer } from '../src/lab/index.js';
+import { publicKeyOfB, startFreshPeer, timeFirstHandshake, type FreshPeer, type Lab } from '../src/lab/index.js';
+import { inLab } from './in-lab.js';
 import type { LabProcess } from '../src/lab/exec.js';
 import type { FloodReport } from '../src/lab/flood.js';
 import { sourceAddresses } from '../src/lab/flood.js';
@@ -103,11 +104,7 @@ async function phase(ctx: PhaseContext): Promise<PhaseResult> {
 async function floodRun(path: FloodPath, mode: FloodMode, args: FloodArgs, log: Logger, say: (s: string) => void): Promise<FloodRun> {
   const sources = mode === 'single' ? 1 : args.sources;
   const base = { path, mode, sources };
-  let lab: Lab | undefined;
-  try {
-    say('building the lab');
-    lab = await Lab.create({ a: path, b: path, lanHost: true, log, wireguardGo: args.wireguardGo });
-    const l = lab;
+  const r = await inLab({ a: path, b: path, lanHost: true, log, wireguardGo: args.wireguardGo }, path, say, async (l) => {
     if (!(await l.waitReachable('a', l.addr.c, REACHABLE_TIMEOUT_MS))) throw new Error(`a cannot reach c (${l.addr.c})`);
     const first = mode === 'single' ? l.plan.lanHost.address : l.plan.lanHost.firstSource;
     if (mode === 'spread') await l.addLanHostAddresses(sourceAddresses(first, sources));
@@ -127,16 +124,9 @@ async function floodRun(path: FloodPath, mode: FloodMode, args: FloodArgs, log: 
     };
     say(`flood phase (${2 * args.seconds} s, ${args.rate}/s from ${modeLabel(mode, sources)})`);
     const flood = await phase({ lab: l, seconds: args.seconds, fresh: freshFlood, publicKey, startFlooder });
-    return { ...base, status: 'ok', quiet, flood };
-  } catch (e) {
-    return { ...base, status: 'failed', reason: (e as Error).message.split('\n')[0] ?? String(e) };
-  } finally {
-    if (lab) {
-      say('tearing down');
-      const problems = await lab.dispose();
-      if (problems.length) log.warn(`${path}: clean-up problems: ${problems.join('; ')}`);
-    }
-  }
+    return { quiet, flood };
+  });
+  return { ...base, ...r };
 }
 
 export async function runFlood(args: FloodArgs): Promise<number> {

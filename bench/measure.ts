@@ -9,7 +9,8 @@
  *   udp64    iperf3 -u -b 0 -l 64: unthrottled 64-byte datagrams a → c, packets/s that arrive and the loss
  *   udp512   the same with 512 bytes
  */
-import { Lab, type EndKind } from '../src/lab/index.js';
+import type { EndKind, Lab } from '../src/lab/index.js';
+import { inLab } from './in-lab.js';
 import type { Logger } from '../src/log.js';
 import type { PingReplies } from '../src/lab/ping.js';
 import { PING_INTERVAL_S } from '../src/lab/ping.js';
@@ -101,10 +102,7 @@ export async function measurePath(path: PathName, opts: MeasureOptions, have: (b
   if (why !== undefined || kind === undefined) return { ...base, status: 'skipped', reason: why ?? 'no driver' };
 
   const say = (what: string) => opts.progress.update(`${opts.step} round ${opts.round} ${path}: ${what}`);
-  say('building the lab');
-  let lab: Lab | undefined;
-  try {
-    lab = await Lab.create({ a: kind, b: kind, log: opts.log, wireguardGo: opts.wireguardGo });
+  const r = await inLab({ a: kind, b: kind, log: opts.log, wireguardGo: opts.wireguardGo }, path, say, async (lab) => {
     say('waiting for the path to carry traffic');
     if (!(await lab.waitReachable('a', lab.addr.c, REACHABLE_TIMEOUT_MS))) throw new Error(`a cannot reach c (${lab.addr.c})`);
     const results: TestResult[] = [];
@@ -113,14 +111,7 @@ export async function measurePath(path: PathName, opts: MeasureOptions, have: (b
       say(t.kind === 'rtt' ? `ping x${RTT_PINGS}` : `iperf3 ${t.label} (${opts.seconds} s)`);
       results.push(await runTest(lab, t, opts.seconds));
     }
-    return { ...base, status: 'ok', results };
-  } catch (e) {
-    return { ...base, status: 'failed', reason: (e as Error).message.split('\n')[0] ?? String(e) };
-  } finally {
-    if (lab) {
-      say('tearing down');
-      const problems = await lab.dispose();
-      if (problems.length) opts.log.warn(`${path}: clean-up problems: ${problems.join('; ')}`);
-    }
-  }
+    return { results };
+  });
+  return { ...base, ...r };
 }

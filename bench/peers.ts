@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../src/crypto/keys.js';
 import { systemRng } from '../src/crypto/random.js';
-import { Lab, publicKeyOfB } from '../src/lab/index.js';
+import { publicKeyOfB } from '../src/lab/index.js';
+import { inLab } from './in-lab.js';
 import { sourceAddresses } from '../src/lab/flood.js';
 import { addIpv4, type PeerSimReport } from '../src/lab/peersim.js';
 import { LAN_SOURCES_MAX } from '../src/lab/plan.js';
@@ -63,15 +64,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const firstLine = (e: unknown) => (e as Error).message.split('\n')[0] ?? String(e);
 
 async function scaleRun(path: FloodPath, round: number, args: PeersArgs, log: Logger, say: (s: string) => void): Promise<ScaleRun> {
-  const base = { path, round };
-  let lab: Lab | undefined;
-  try {
-    say('building the lab');
-    lab = await Lab.create({ a: path, b: path, log, wireguardGo: args.wireguardGo });
-    const l = lab;
+  const r = await inLab({ a: path, b: path, log, wireguardGo: args.wireguardGo }, path, say, async (l) => {
     if (!(await l.waitReachable('a', l.addr.c, REACHABLE_TIMEOUT_MS))) throw new Error(`a cannot reach c (${l.addr.c})`);
     say(`iperf3 with one peer (${args.seconds} s)`);
     const one = await l.iperf({ duration: args.seconds });
@@ -90,27 +85,14 @@ async function scaleRun(path: FloodPath, round: number, args: PeersArgs, log: Lo
     say(`iperf3 with ${args.peers} idle peers (${args.seconds} s)`);
     const many = await l.iperf({ duration: args.seconds });
     return {
-      ...base, status: 'ok', peers: args.peers, oneBitsPerSecond: one.bitsPerSecond, manyBitsPerSecond: many.bitsPerSecond,
-      setSeconds, dumpSeconds, memoryBefore, memoryAfter,
+      peers: args.peers, oneBitsPerSecond: one.bitsPerSecond, manyBitsPerSecond: many.bitsPerSecond, setSeconds, dumpSeconds, memoryBefore, memoryAfter,
     };
-  } catch (e) {
-    return { ...base, status: 'failed', reason: firstLine(e) };
-  } finally {
-    if (lab) {
-      say('tearing down');
-      const problems = await lab.dispose();
-      if (problems.length) log.warn(`${path}: clean-up problems: ${problems.join('; ')}`);
-    }
-  }
+  });
+  return { path, round, ...r };
 }
 
 async function simulateRun(path: FloodPath, round: number, args: PeersArgs, log: Logger, say: (s: string) => void): Promise<SimulateRun> {
-  const base = { path, round };
-  let lab: Lab | undefined;
-  try {
-    say('building the lab');
-    lab = await Lab.create({ a: path, b: path, lanHost: true, log, wireguardGo: args.wireguardGo });
-    const l = lab;
+  const r = await inLab({ a: path, b: path, lanHost: true, log, wireguardGo: args.wireguardGo }, path, say, async (l) => {
     const b = l.daemons.b!;
     const sources = sourceAddresses(l.plan.lanHost.firstSource, Math.min(args.simulate, LAN_SOURCES_MAX));
     await l.addLanHostAddresses(sources);
@@ -135,26 +117,17 @@ async function simulateRun(path: FloodPath, round: number, args: PeersArgs, log:
       '--seconds', String(SIM_SECONDS),
     ]);
     const timer = setTimeout(() => proc.child.kill('SIGTERM'), SIM_SECONDS * 1000 + SIM_GRACE_MS);
-    const r = await proc.exited;
+    const done = await proc.exited;
     clearTimeout(timer);
     const memoryAfter = l.daemonMemory('b')!;
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    let sim: PeerSimReport;
+    const line = done.stdout.trim().split('\n').pop() ?? '';
     try {
-      sim = JSON.parse(line) as PeerSimReport;
+      return { sim: JSON.parse(line) as PeerSimReport, memoryBefore, memoryAfter };
     } catch {
-      throw new Error(`the simulator printed no report (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      throw new Error(`the simulator printed no report (exit ${done.code ?? done.signal}): ${done.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
-    return { ...base, status: 'ok', sim, memoryBefore, memoryAfter };
-  } catch (e) {
-    return { ...base, status: 'failed', reason: firstLine(e) };
-  } finally {
-    if (lab) {
-      say('tearing down');
-      const problems = await lab.dispose();
-      if (problems.length) log.warn(`${path}: clean-up problems: ${problems.join('; ')}`);
-    }
-  }
+  });
+  return { path, round, ...r };
 }
 
 export async function runPeers(args: PeersArgs): Promise<number> {

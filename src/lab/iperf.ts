@@ -70,8 +70,11 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (o: Json, key: string): number | undefined => (typeof o[key] === 'number' && Number.isFinite(o[key]) ? (o[key]) : undefined);
 
-/** Parses `iperf3 -J` output; throws with iperf3's own error text when the test failed. */
-export function parseIperfJson(text: string): IperfResult {
+/**
+ * The top object of `iperf3 -J` output and its start.test_start (empty when absent). Throws when the text is not a
+ * JSON object, or with iperf3's own error text when the test failed.
+ */
+function iperfDocument(text: string): { doc: Json; test: Json } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -81,7 +84,12 @@ export function parseIperfJson(text: string): IperfResult {
   if (!isObj(doc)) throw new Error('iperf3: JSON output is not an object');
   if (typeof doc.error === 'string') throw new Error(`iperf3: ${doc.error}`);
   const start = isObj(doc.start) ? doc.start : {};
-  const test = isObj(start.test_start) ? start.test_start : {};
+  return { doc, test: isObj(start.test_start) ? start.test_start : {} };
+}
+
+/** Parses `iperf3 -J` output; throws with iperf3's own error text when the test failed. */
+export function parseIperfJson(text: string): IperfResult {
+  const { doc, test } = iperfDocument(text);
   const end = doc.end;
   if (!isObj(end) || !isObj(end.sum_received)) throw new Error('iperf3: JSON has no end.sum_received (TCP test expected)');
   const recv = end.sum_received;
@@ -104,16 +112,7 @@ export function parseIperfJson(text: string): IperfResult {
 
 /** Parses the JSON of a UDP `iperf3 -u -J` client run; throws with iperf3's own error text when the test failed. */
 export function parseIperfUdpJson(text: string): IperfUdpResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new Error(`iperf3: output is not JSON: ${text.trim().slice(0, 200)}`);
-  }
-  if (!isObj(doc)) throw new Error('iperf3: JSON output is not an object');
-  if (typeof doc.error === 'string') throw new Error(`iperf3: ${doc.error}`);
-  const start = isObj(doc.start) ? doc.start : {};
-  const test = isObj(start.test_start) ? start.test_start : {};
+  const { doc, test } = iperfDocument(text);
   if (test.protocol !== undefined && test.protocol !== 'UDP') throw new Error(`iperf3: a UDP test expected, got ${typeof test.protocol === 'string' ? test.protocol : JSON.stringify(test.protocol)}`);
   const end = doc.end;
   // The receiver's side: sum_received (iperf 3.12 has it); older versions put it in sum only.
