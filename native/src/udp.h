@@ -81,7 +81,8 @@ struct SendBatch {
                           // group of more than one sent as one UDP_SEGMENT message (sendmmsgGso)
   size_t groupCount;      // == count when groups is nullptr
   ByteView locals;        // data nullptr: no sources; else one local slot per datagram. A source the kernel
-                          // refuses (not ours) is dropped: its family byte set to 0 here, report[kReportUnsourced]++
+                          // refuses (not ours: the datagram goes out without it) is dropped: its family byte set
+                          // to 0 here, report[kReportUnsourced]++
   int32_t* report;        // kReport* entries (all kReportLength with locals; [0..1] with groups; else unused)
 };
 // Reads the arguments 0..5 shared by sendmmsg and sendmmsgGso (fd, arena, offsets, lengths, addrs, count) as a

@@ -117,27 +117,50 @@ void AttachControl(msghdr* h, SendControl* control, uint16_t segment, const uint
 }
 
 // Errors with which the kernel refuses a datagram's source address because it is not (or no longer) one of this
-// host's: EINVAL for IPv6 (ipv6_chk_addr in ip6_datagram_send_ctl) and for IPv4 on kernels before 4.19;
-// ENETUNREACH for IPv4 since (ip_route_output_key_hash_rcu). ENETUNREACH may also mean that the destination has no
-// route at all: then the retry without the source fails the same way, and only the remembered source is lost.
+// host's: EINVAL for IPv6 (ip6_datagram_send_ctl) and for IPv4 on older kernels, ENETUNREACH for IPv4 on current
+// ones (ip_route_output_key_hash_rcu). Either may also be about the destination (no route; an invalid address):
+// the retry without the source tells them apart (SourceRetry).
 bool IsSourceRefused(int err) {
   return err == EINVAL || err == ENETUNREACH;
 }
 
-// After the kernel refused the source of datagram `first` (the address is no longer ours): drops that
-// source from it and from every later datagram of the batch with the same one (family byte 0), counting each in
-// report[kReportUnsourced], so they go out with a source the kernel chooses.
-void DropSource(const SendBatch& b, size_t first) {
-  uint8_t stale[kAddrSlot];
-  memcpy(stale, b.locals.data + first * kAddrSlot, kAddrSlot);
-  for (size_t i = first; i < b.count; i++) {
-    uint8_t* local = b.locals.data + i * kAddrSlot;
-    if (local[0] != 0 && memcmp(local, stale, kAddrSlot) == 0) {
-      local[0] = 0;
-      b.report[kReportUnsourced]++;
-    }
+constexpr size_t kNoRetry = SIZE_MAX;
+
+// A group sent again without its source after the kernel refused it with that source. Whether the source was at
+// fault is known when the retry goes out (the source is dropped for good: ConfirmDropped) or fails the same way (the
+// destination is at fault: the source is put back, Restore).
+struct SourceRetry {
+  size_t first = kNoRetry;  // first datagram of the group; kNoRetry: no retry under way
+  size_t count = 0;
+  uint8_t slot[kAddrSlot];  // the source as it was
+
+  // Takes the source off datagrams [first, first + count) for one try (family byte 0, as the kernel then chooses).
+  void Begin(const SendBatch& b, size_t from, size_t n) {
+    first = from;
+    count = n;
+    memcpy(slot, b.locals.data + from * kAddrSlot, kAddrSlot);
+    for (size_t i = from; i < from + n; i++) b.locals.data[i * kAddrSlot] = 0;
   }
-}
+
+  void Restore(const SendBatch& b) {
+    for (size_t i = first; i < first + count; i++) b.locals.data[i * kAddrSlot] = slot[0];
+    first = kNoRetry;
+  }
+
+  // The retry went out: the address is no longer ours. Counts the group in report[kReportUnsourced] and drops the
+  // same source from every later datagram of the batch (counted too), so they go out without a failed try.
+  void ConfirmDropped(const SendBatch& b) {
+    b.report[kReportUnsourced] += static_cast<int32_t>(count);
+    for (size_t i = first + count; i < b.count; i++) {
+      uint8_t* local = b.locals.data + i * kAddrSlot;
+      if (local[0] != 0 && memcmp(local, slot, kAddrSlot) == 0) {
+        local[0] = 0;
+        b.report[kReportUnsourced]++;
+      }
+    }
+    first = kNoRetry;
+  }
+};
 
 // Errors with which the kernel refuses to segment a group: no checksum offload on the route's device (EIO), a
 // segment larger than the path MTU (EINVAL/EMSGSIZE).
@@ -171,6 +194,7 @@ size_t SendGroups(const SendBatch& b, int domain, size_t done, size_t g, size_t 
   mmsghdr msgs[kChunk];
   SockAddr names[kChunk];
   SendControl controls[kChunk];
+  SourceRetry retry;
   while (g < groupEnd) {
     // Fill up to kChunk messages, one per group.
     int m = 0;
@@ -200,6 +224,7 @@ size_t SendGroups(const SendBatch& b, int domain, size_t done, size_t g, size_t 
     }
     int r = sendmmsg(b.fd, msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
     if (r > 0) {
+      if (retry.first == done) retry.ConfirmDropped(b);
       for (int k = 0; k < r; k++) done += GroupSize(b, g + k);
       g += static_cast<size_t>(r);
       continue;
@@ -212,10 +237,12 @@ size_t SendGroups(const SendBatch& b, int domain, size_t done, size_t g, size_t 
       break;
     }
     size_t n = GroupSize(b, g);
-    if (IsSourceRefused(err) && (n == 1 || err != EINVAL) && SourceOf(b, done, domain) != nullptr) {
-      // The source address went away: send the datagram (group) again, letting the kernel choose. A group's EINVAL
-      // may as well be its segment size: that group is resent plain below, each datagram coming back here if need be.
-      DropSource(b, done);
+    if (retry.first == done) {
+      retry.Restore(b);  // refused without its source too: the source was not at fault
+    } else if (IsSourceRefused(err) && (n == 1 || err != EINVAL) && SourceOf(b, done, domain) != nullptr) {
+      // The source address may have gone away: try the datagram (group) again, letting the kernel choose. A group's
+      // EINVAL may as well be its segment size: that group is resent plain below, each datagram coming back here.
+      retry.Begin(b, done, n);
       continue;
     }
     if (n > 1 && IsSegmentationRefused(err)) {
@@ -233,6 +260,7 @@ size_t SendGroups(const SendBatch& b, int domain, size_t done, size_t g, size_t 
     done += n;  // ENETUNREACH, EHOSTUNREACH, EPERM, EMSGSIZE, ECONNREFUSED, ENOBUFS...: drop this group
     g++;
   }
+  if (retry.first != kNoRetry) retry.Restore(b);  // blocked before the retry went out: it keeps its source
   return done;
 }
 

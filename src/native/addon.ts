@@ -165,9 +165,10 @@ export interface NativeAddon {
    * With `locals` (and then `report`, SEND_REPORT_LENGTH entries): a datagram whose local slot has a family is sent
    * from that address (IP_PKTINFO / IPV6_PKTINFO; the interface index is passed only for an IPv6 link-local source,
    * elsewhere the routing table picks the interface). When the kernel refuses the source (the address is no longer
-   * on this host: EINVAL, or ENETUNREACH for IPv4 on current kernels), the datagram is sent again without one, and so
-   * is every later datagram of the batch with the same source: each has its local slot's family byte set to 0 and
-   * is counted in report[SEND_REPORT_UNSOURCED].
+   * on this host: EINVAL, or ENETUNREACH for IPv4 on current kernels), the datagram is sent again without one; if
+   * that goes out, it and every later datagram of the batch with the same source have their local slot's family
+   * byte set to 0 and are counted in report[SEND_REPORT_UNSOURCED]; if it fails the same way, the destination was at
+   * fault: the datagram is dropped as any undeliverable one and keeps its source.
    */
   sendmmsg(
     fd: number,

@@ -131,6 +131,27 @@ for (const f of [V4, V6]) {
   });
 }
 
+for (const f of [V4, V6]) {
+  test(`IPv${f.family}: a destination without a route keeps the datagram's source: only the destination is dropped`, async (t) => {
+    const { ns } = loopbackWithSecondAddress(t, f);
+    const { a, b } = socketPair(t, ns, f);
+    // To an address no route leads to (ENETUNREACH with or without the source), then to a, both from f.second.
+    const nowhere = f.family === 4 ? [192, 0, 2, 77] : [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77];
+    const o = batch([pattern(30, 1), pattern(31, 2)], f.family, f.first, a.port);
+    o.addrs.set(batch([pattern(1, 1)], f.family, nowhere, 9).addrs, 0);
+    const locals = new Uint8Array(2 * ADDR_SLOT);
+    locals.set(localSlot(f, f.second), 0);
+    locals.set(localSlot(f, f.second), ADDR_SLOT);
+    const report = new Int32Array(SEND_REPORT_LENGTH);
+    t.is(n.sendmmsg(b.fd, o.arena, o.offsets, o.lengths, o.addrs, 2, locals, report), 2, 'both handled');
+    t.is(report[SEND_REPORT_UNSOURCED], 0, 'the source was not at fault');
+    t.deepEqual([locals[0], locals[ADDR_SLOT]], [f.family, f.family]);
+    const [got] = await receiveWithLocals(a.fd, 1);
+    t.is(got!.data.length, 31);
+    t.deepEqual(got!.from.address, f.second);
+  });
+}
+
 test('IPv4: a socket without IP_PKTINFO reports no local address (family 0)', async (t) => {
   const { ns } = loopbackWithSecondAddress(t, V4);
   const [a, b] = n.withNetns(ns.path, () => [n.udpOpen(4, '', 0, false), n.udpOpen(4, '', 0, false)]);
