@@ -22,7 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { cpus, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ADDR_SLOT } from '../src/net/addr-slot.js';
+import { ADDR_SLOT, writeLocalSlot } from '../src/net/addr-slot.js';
 import { PacketBatch } from '../src/packet/batch.js';
 import { emptyBindStats, type Bind, type BindStats, type ReceiveCallback } from '../src/conn/bind.js';
 import { Endpoint } from '../src/net/endpoint.js';
@@ -115,9 +115,10 @@ export class PumpTun extends EventEmitter<TunEvents> implements Tun {
 
 /**
  * One end of a pipe between two binds: send() copies each datagram into a batch of the other end, stamped with this
- * end's address as the source, and the other end's onReceive gets the batches on the next turn of the event loop
- * (never from inside send, so no device re-enters itself). Destinations are ignored: there is only the other end.
- * Batches are recycled, so a steady flow allocates nothing.
+ * end's address as the source and the other end's address as the local slot it arrived on (so the devices keep and
+ * send with a sticky source, as over the native bind), and the other end's onReceive gets the batches on the next
+ * turn of the event loop (never from inside send, so no device re-enters itself). Destinations and sources are
+ * ignored: there is only the other end. Batches are recycled, so a steady flow allocates nothing.
  */
 export class PipeBind implements Bind {
   readonly stats: BindStats = emptyBindStats();
@@ -127,12 +128,16 @@ export class PipeBind implements Bind {
   private pending: PacketBatch[] = [];
   private scheduled = false;
   private readonly deliver = () => this.deliverPending();
+  /** This end's address as a local slot: where datagrams from the other end arrive. */
+  private readonly local = new Uint8Array(ADDR_SLOT);
 
   constructor(
     private readonly source: Endpoint,
     readonly batchSize: number,
     private readonly slotSize: number,
-  ) {}
+  ) {
+    writeLocalSlot(this.local, 0, source.family, source.addressBytes);
+  }
 
   /** Two binds wired to each other, at addresses `a` and `b` ("192.0.2.1:51820"). */
   static pair(a: string, b: string, batchSize: number, slotSize: number): [PipeBind, PipeBind] {
@@ -151,8 +156,9 @@ export class PipeBind implements Bind {
     this.onReceive = onReceive;
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketBatch): number {
     for (let i = 0; i < batch.count; i++) this.sendOne(batch.buf, batch.offsets[i]!, batch.lengths[i]!);
+    return 0;
   }
 
   sendOne(data: Uint8Array, offset: number, length: number): void {
@@ -175,7 +181,7 @@ export class PipeBind implements Bind {
   private enqueue(data: Uint8Array, offset: number, length: number, from: Uint8Array): void {
     let b = this.pending[this.pending.length - 1];
     if (!b || b.count === b.capacity) {
-      b = this.free.pop() ?? new PacketBatch(this.batchSize, this.slotSize, { addrs: true });
+      b = this.free.pop() ?? new PacketBatch(this.batchSize, this.slotSize, { addrs: true, locals: true });
       this.pending.push(b);
     }
     const i = b.count;
@@ -184,6 +190,7 @@ export class PipeBind implements Bind {
     b.offsets[i] = at;
     b.lengths[i] = length;
     b.addrs!.set(from, i * ADDR_SLOT);
+    b.locals!.set(this.local, i * ADDR_SLOT);
     b.count = i + 1;
     if (!this.scheduled) {
       this.scheduled = true;

@@ -1,6 +1,7 @@
 // UDP sockets: open/bind, int socket options, and the recvmmsg/sendmmsg bindings (loops in udp_batch.cc) with
 // the ADDR_SLOT encoding of src/native/addon.ts:
 //   [0] family 4|6 (0 = empty)  [1] reserved  [2..3] port BE  [4..7] IPv6 scope id LE  [8..23] address
+// and local slots in the same layout, [4..7] holding the interface index (udp.h).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -72,6 +73,21 @@ socklen_t DecodeSlot(const uint8_t* slot, int domain, SockAddr* a) {
     memcpy(&a->in6.sin6_addr, slot + kAddrOffset, 16);
   }
   return sizeof(sockaddr_in6);
+}
+
+// Writes a local slot: family 4 (4 address bytes) or 6 (16), interface index `ifindex`.
+void EncodeLocalSlot(uint8_t* slot, int family, const void* address, uint32_t ifindex) {
+  memset(slot, 0, kAddrSlot);
+  slot[0] = static_cast<uint8_t>(family);
+  for (int i = 0; i < 4; i++) slot[kScopeOffset + i] = static_cast<uint8_t>(ifindex >> (8 * i));
+  memcpy(slot + kAddrOffset, address, family == 4 ? 4 : 16);
+}
+
+// The interface index of a local slot.
+uint32_t LocalSlotIfindex(const uint8_t* slot) {
+  uint32_t index = 0;
+  for (int i = 0; i < 4; i++) index |= static_cast<uint32_t>(slot[kScopeOffset + i]) << (8 * i);
+  return index;
 }
 
 // Errors that concern the socket itself (or a caller bug), not one destination.
@@ -216,17 +232,24 @@ Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), name);
 }
 
-// recvmmsg(fd, arena, slotSize, lengths, addrs, max) -> datagrams received (0 on EAGAIN).
+// recvmmsg(fd, arena, slotSize, lengths, addrs, max[, locals]) -> datagrams received (0 on EAGAIN).
 Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
   RecvBatch b = ArgRecvBatch(info, false);
   return Napi::Number::New(info.Env(), static_cast<double>(ReceiveDatagrams(info.Env(), b)));
 }
 
-// sendmmsg(fd, arena, offsets, lengths, addrs, count) -> datagrams handled before EAGAIN.
+// sendmmsg(fd, arena, offsets, lengths, addrs, count[, locals, report]) -> datagrams handled before EAGAIN.
 // Per-destination errors skip that datagram (counted as handled); socket errors throw when nothing was handled.
 Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SendBatch b = ArgSendBatch(info);
+  ByteView locals = ArgOptionalLocals(info, 6);
+  if (locals.data != nullptr) {
+    Int32View report = ArgInt32s(info, 7, "report");
+    RequireCapacity(env, "report", report.length, kReportLength);
+    b.locals = locals;
+    b.report = report.data;
+  }
   CheckSendBatch(env, b);
   for (size_t i = 0; i < b.count; i++) {
     uint8_t family = b.addrs.data[i * kAddrSlot];
@@ -258,6 +281,10 @@ void InitUdp(Napi::Env env, Napi::Object exports, Napi::Object constants) {
   constants.Set("SOL_UDP", SOL_UDP);
   constants.Set("UDP_SEGMENT", UDP_SEGMENT);
   constants.Set("UDP_GRO", UDP_GRO);
+  constants.Set("IPPROTO_IP", static_cast<int>(IPPROTO_IP));
+  constants.Set("IP_PKTINFO", IP_PKTINFO);
+  constants.Set("IPPROTO_IPV6", static_cast<int>(IPPROTO_IPV6));
+  constants.Set("IPV6_RECVPKTINFO", IPV6_RECVPKTINFO);
 }
 
 }  // namespace tunvpn

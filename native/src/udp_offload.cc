@@ -18,10 +18,19 @@ namespace {
 
 constexpr size_t kMaxGroupBytes = 65507;  // largest UDP payload over IPv4 (65535 - 20 - 8)
 
-// Checks the groups against the datagrams: sizes 1..kMaxSegments summing to count, one destination per group,
-// every datagram but the last no shorter than the first, none longer, total bytes within one UDP payload.
-void CheckGroups(Napi::Env env, const Int32View& lengths, const ByteView& addrs, size_t count, const Int32View& groups,
-                 size_t groupCount) {
+// Local slots name the same source: both none (family 0; the rest of the slot is ignored), or equal bytes.
+bool SameSource(const uint8_t* a, const uint8_t* b) {
+  return (a[0] == 0 && b[0] == 0) || memcmp(a, b, kAddrSlot) == 0;
+}
+
+// Checks the groups against the datagrams: sizes 1..kMaxSegments summing to count, one destination (and one
+// source, with locals) per group, every datagram but the last no shorter than the first, none longer, total bytes
+// within one UDP payload.
+void CheckGroups(Napi::Env env, const SendBatch& b, const Int32View& groups) {
+  const Int32View& lengths = b.lengths;
+  const ByteView& addrs = b.addrs;
+  size_t count = b.count;
+  size_t groupCount = b.groupCount;
   RequireCapacity(env, "groups", groups.length, groupCount);
   size_t first = 0;
   for (size_t g = 0; g < groupCount; g++) {
@@ -43,6 +52,9 @@ void CheckGroups(Napi::Env env, const Int32View& lengths, const ByteView& addrs,
       if (k > 0 && memcmp(addr, addrs.data + i * kAddrSlot, kAddrSlot) != 0) {
         ThrowRangeError(env, where + ": datagram " + std::to_string(i) + " has another destination");
       }
+      if (k > 0 && b.locals.data != nullptr && !SameSource(b.locals.data + first * kAddrSlot, b.locals.data + i * kAddrSlot)) {
+        ThrowRangeError(env, where + ": datagram " + std::to_string(i) + " has another source");
+      }
       total += static_cast<size_t>(len);
     }
     if (n > 1 && total > kMaxGroupBytes) ThrowRangeError(env, where + " exceeds " + std::to_string(kMaxGroupBytes) + " bytes");
@@ -51,22 +63,24 @@ void CheckGroups(Napi::Env env, const Int32View& lengths, const ByteView& addrs,
   if (first != count) ThrowRangeError(env, "groups cover " + std::to_string(first) + " of " + std::to_string(count) + " datagrams");
 }
 
-// sendmmsgGso(fd, arena, offsets, lengths, addrs, count, groups, groupCount, refused) -> datagrams handled.
+// sendmmsgGso(fd, arena, offsets, lengths, addrs, count, groups, groupCount, report[, locals]) -> datagrams handled.
 Napi::Value SendmmsgGso(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SendBatch b = ArgSendBatch(info);
   Int32View groups = ArgInt32s(info, 6, "groups");
   b.groupCount = static_cast<size_t>(ArgInt(info, 7, "groupCount", 0, kMaxBatchArg));
-  Int32View refused = ArgInt32s(info, 8, "refused");
-  RequireCapacity(env, "refused", refused.length, 2);
+  Int32View report = ArgInt32s(info, 8, "report");
+  ByteView locals = ArgOptionalLocals(info, 9);
+  RequireCapacity(env, "report", report.length, locals.data != nullptr ? kReportLength : 2);
+  b.locals = locals;
   CheckSendBatch(env, b);
-  CheckGroups(env, b.lengths, b.addrs, b.count, groups, b.groupCount);
+  CheckGroups(env, b, groups);
   b.groups = groups.data;
-  b.refused = refused.data;
+  b.report = report.data;
   return Napi::Number::New(env, static_cast<double>(SendDatagrams(env, b)));
 }
 
-// recvmmsgGro(fd, arena, slotSize, lengths, addrs, segmentSizes, max) -> messages received (0 on EAGAIN).
+// recvmmsgGro(fd, arena, slotSize, lengths, addrs, segmentSizes, max[, locals]) -> messages received (0 on EAGAIN).
 // As recvmmsg; in addition segmentSizes[i] is the UDP_GRO segment size of message i (0: one datagram).
 Napi::Value RecvmmsgGro(const Napi::CallbackInfo& info) {
   RecvBatch b = ArgRecvBatch(info, true);

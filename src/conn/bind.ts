@@ -4,12 +4,20 @@
  * Life cycle: open(port) → start(onReceive) → send(...)* → close(). open may be called again after close.
  *
  * Contracts:
- * - onReceive gets a PacketBatch whose `addrs` holds each datagram's source ADDR_SLOT. The batch (data and
- *   addresses) is valid until the callback returns; the bind reuses it for the next wake-up. The callback runs on
- *   the event loop and must not throw (a throw is logged and the bind keeps running).
- * - send(batch) sends datagrams 0..count-1, each to its own destination in `addrs`. The bind does not keep the
- *   batch: datagrams that cannot go out now are copied to a bounded backlog or dropped and counted in stats.
- *   Datagrams to an unsupported family (e.g. IPv6 when only IPv4 is open) are dropped and counted.
+ * - onReceive gets a PacketBatch whose `addrs` holds each datagram's source ADDR_SLOT, and whose `locals` (when the
+ *   bind can tell) holds the local slot each arrived on: our address the peer sent it to and the interface index
+ *   (family 0 where unknown). The batch (data and addresses) is valid until the callback returns; the bind reuses
+ *   it for the next wake-up. The callback runs on the event loop and must not throw (a throw is logged and the
+ *   bind keeps running).
+ * - send(batch) sends datagrams 0..count-1, each to its own destination in `addrs` and, when the batch has
+ *   `locals`, from the source address in its local slot (family 0: the kernel chooses). The bind does not keep
+ *   the batch: datagrams that cannot go out now are copied to a bounded backlog (sources included) or dropped and
+ *   counted in stats. Datagrams to an unsupported family (e.g. IPv6 when only IPv4 is open) are dropped and
+ *   counted.
+ * - A source the system refuses (the address is no longer on this host: EINVAL, or ENETUNREACH for IPv4) is
+ *   dropped and the datagram sent again without it, once; send() then sets that datagram's local slot family
+ *   byte to 0 in the caller's batch, counts it in stats.sourceRefused and returns how many such datagrams there
+ *   were, so the caller can forget the source (the sticky source of kernel WireGuard and wireguard-go).
  * - Errors at open/setMark throw; per-datagram errors never throw from send.
  */
 import type { PacketBatch } from '../packet/batch.js';
@@ -25,6 +33,8 @@ export interface BindStats {
   sendDropped: number;
   /** Datagrams dropped on receive: longer than a slot. */
   receiveDropped: number;
+  /** Datagrams sent without the source address their local slot named, which the system refused. */
+  sourceRefused: number;
 }
 
 export interface Bind {
@@ -38,8 +48,11 @@ export interface Bind {
   open(port: number): Promise<number>;
   /** Starts delivering received datagrams. Call once per open. */
   start(onReceive: ReceiveCallback): void;
-  /** Sends the batch; see the contract above. */
-  send(batch: PacketBatch): void;
+  /**
+   * Sends the batch; see the contract above. Returns how many datagrams were sent without the source their local
+   * slot named (their slot's family byte now 0); 0 when every source was taken or none was given.
+   */
+  send(batch: PacketBatch): number;
   /** SO_MARK on every socket (0 clears). May be called before open; applied at open. */
   setMark(mark: number): void;
   /** Closes every socket; idempotent. No callback runs after the promise resolves. */
@@ -47,7 +60,7 @@ export interface Bind {
 }
 
 export function emptyBindStats(): BindStats {
-  return { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0 };
+  return { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0, sourceRefused: 0 };
 }
 
 /** Default datagrams per batch: matches the device's batches (wireguard-go uses 128 for its batched Bind). */

@@ -3,7 +3,7 @@
  * or the NIC, cuts the concatenation back into datagrams of gso_size bytes).
  *
  * A group is a run of consecutive datagrams that:
- * - share one destination (the whole ADDR_SLOT is equal);
+ * - share one destination (the whole ADDR_SLOT is equal) and, when the batch has local slots, one source;
  * - have the first datagram's length (the segment size), except the last, which may be shorter and then ends
  *   the group;
  * - number at most GSO_MAX_SEGMENTS and total at most GSO_MAX_GROUP_BYTES.
@@ -17,14 +17,16 @@ export const GSO_MAX_SEGMENTS = 64;
 export const GSO_MAX_GROUP_BYTES = 65_000;
 
 /**
- * Groups datagrams 0..count-1 (lengths[i], destination addrs[i*ADDR_SLOT..]) and writes each group's size to
- * groups[0..]; returns the number of groups. `groups` needs room for `count` entries.
+ * Groups datagrams 0..count-1 (lengths[i], destination addrs[i*ADDR_SLOT..], source locals[i*ADDR_SLOT..] when
+ * given) and writes each group's size to groups[0..]; returns the number of groups. `groups` needs room for
+ * `count` entries.
  */
 export function gsoGroups(
   lengths: Int32Array,
   addrs: Uint8Array,
   count: number,
   groups: Int32Array,
+  locals?: Uint8Array,
   maxSegments = GSO_MAX_SEGMENTS,
   maxBytes = GSO_MAX_GROUP_BYTES,
 ): number {
@@ -40,6 +42,7 @@ export function gsoGroups(
       while (i < count && i - first < maxSegments) {
         const len = lengths[i]!;
         if (len > size || len < 1 || bytes + len > maxBytes || !sameSlot(addrs, first, i)) break;
+        if (locals !== undefined && !sameSource(locals, first, i)) break;
         bytes += len;
         i++;
         if (len < size) break; // a shorter datagram ends the group
@@ -48,6 +51,12 @@ export function gsoGroups(
     groups[g++] = i - first;
   }
   return g;
+}
+
+/** Local slots name the same source: both none (family 0; the rest of the slot is ignored), or equal bytes. */
+function sameSource(locals: Uint8Array, a: number, b: number): boolean {
+  if (locals[a * ADDR_SLOT] === 0 && locals[b * ADDR_SLOT] === 0) return true;
+  return sameSlot(locals, a, b);
 }
 
 function sameSlot(addrs: Uint8Array, a: number, b: number): boolean {

@@ -6,9 +6,17 @@
  * as few onReceive batches as the receivers' batch size allows. Faults on demand: dropNext, duplicateNext,
  * reorderNext, a filter, and moving a bind to a new address (roaming). This is test infrastructure: it copies each
  * datagram once into its own buffer, which the real binds avoid.
+ *
+ * A bind may have several addresses per family, like a host with two addresses on its interface: the first of a
+ * family is the one the "kernel" picks as the source; received datagrams report the address they were sent to
+ * (and the bind's interface index) in `locals`; a send batch's local slots choose among the bind's addresses, and a
+ * source that is not (or no longer) one of them is refused as the kernel refuses it: the datagram goes
+ * out from the first address, its slot's family byte is set to 0 and it is counted (see Bind).
  */
 import { parseIp, type IpAddress } from '../net/ip.js';
-import { ADDR_SLOT, slotFamily, slotIsValid, slotKey, slotPort, writeSlot, type EndpointKey } from '../net/addr-slot.js';
+import {
+  ADDR_SLOT, slotAddress, slotFamily, slotIsValid, slotKey, slotPort, writeLocalSlot, writeSlot, type EndpointKey,
+} from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import { emptyBindStats, type Bind, type BindStats, type ReceiveCallback } from './bind.js';
 import { Endpoint } from '../net/endpoint.js';
@@ -18,6 +26,8 @@ const EPHEMERAL_PORT_FIRST = 49_152;
 const EPHEMERAL_PORT_LAST = 65_535;
 const DEFAULT_MEMORY_BATCH = 32;
 const DEFAULT_MEMORY_SLOT_BYTES = 65_535;
+/** The interface index memory binds report for their addresses unless told otherwise. */
+const DEFAULT_MEMORY_IF_INDEX = 1;
 
 interface InFlight {
   data: Uint8Array;
@@ -52,9 +62,19 @@ export class MemoryNetwork {
   /** @internal the first error a receive callback threw during the current flush */
   callbackError: unknown;
 
-  /** A new bind with one address per family, e.g. createBind('192.0.2.1') or createBind('192.0.2.1', '2001:db8::1'). */
-  createBind(addresses: string | string[], opts: { batchSize?: number; slotSize?: number } = {}): MemoryBind {
-    return new MemoryBind(this, parseAddresses(addresses), opts.batchSize ?? DEFAULT_MEMORY_BATCH, opts.slotSize ?? DEFAULT_MEMORY_SLOT_BYTES);
+  /**
+   * A new bind on one or more addresses, e.g. createBind('192.0.2.1'), createBind(['192.0.2.1', '2001:db8::1']) or
+   * createBind(['192.0.2.1', '192.0.2.3']) (the first of a family is its default source). `ifIndex` is the interface
+   * index its received datagrams report (default 1).
+   */
+  createBind(addresses: string | string[], opts: { batchSize?: number; slotSize?: number; ifIndex?: number } = {}): MemoryBind {
+    return new MemoryBind(
+      this,
+      parseAddresses(addresses),
+      opts.batchSize ?? DEFAULT_MEMORY_BATCH,
+      opts.slotSize ?? DEFAULT_MEMORY_SLOT_BYTES,
+      opts.ifIndex ?? DEFAULT_MEMORY_IF_INDEX,
+    );
   }
 
   /** Drops the next `count` datagrams sent on this network. */
@@ -160,7 +180,7 @@ export class MemoryNetwork {
         this.stats.undeliverable++;
         continue;
       }
-      bind.enqueueReceived(pkt.data, pkt.src);
+      bind.enqueueReceived(pkt.data, pkt.src, pkt.dst);
       touched.add(bind);
       this.stats.delivered++;
     }
@@ -195,20 +215,24 @@ export class MemoryBind implements Bind {
     addresses: IpAddress[],
     batchSize: number,
     slotSize: number,
+    private readonly ifIndex: number,
   ) {
     this.addresses = addresses;
     this.batchSize = batchSize;
-    this.rx = new PacketBatch(batchSize, slotSize, { addrs: true });
+    this.rx = new PacketBatch(batchSize, slotSize, { addrs: true, locals: true });
   }
 
   get port(): number {
     return this.boundPort;
   }
 
-  /** The bind's endpoint for a family ("192.0.2.1:49152"), e.g. to configure the other side's peer. */
-  endpoint(family: 4 | 6 = 4): Endpoint {
-    const ip = this.addresses.find((a) => a.family === family);
-    if (!ip) throw new Error(`memory bind has no IPv${family} address`);
+  /**
+   * The bind's endpoint on its `nth` address of a family ("192.0.2.1:49152"; nth 0 is the default source), e.g. to
+   * configure the other side's peer.
+   */
+  endpoint(family: 4 | 6 = 4, nth = 0): Endpoint {
+    const ip = this.addresses.filter((a) => a.family === family)[nth];
+    if (!ip) throw new Error(`memory bind has no IPv${family} address number ${nth}`);
     return Endpoint.fromIp(ip, this.boundPort);
   }
 
@@ -227,10 +251,14 @@ export class MemoryBind implements Bind {
     this.onReceive = onReceive;
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketBatch): number {
     const addrs = batch.addrs;
     if (!addrs) throw new Error('send needs a batch with addresses');
-    for (let i = 0; i < batch.count; i++) this.sendSlot(batch.buf, batch.offsets[i]!, batch.lengths[i]!, addrs, i * ADDR_SLOT);
+    let refused = 0;
+    for (let i = 0; i < batch.count; i++) {
+      if (!this.sendSlot(batch.buf, batch.offsets[i]!, batch.lengths[i]!, addrs, i * ADDR_SLOT, batch.locals)) refused++;
+    }
+    return refused;
   }
 
   setMark(mark: number): void {
@@ -270,14 +298,15 @@ export class MemoryBind implements Bind {
     return this.isOpen && this.onReceive !== undefined;
   }
 
-  /** @internal */
-  enqueueReceived(data: Uint8Array, src: Uint8Array): void {
+  /** @internal `dst`: the address slot the datagram was sent to, one of ours: reported as its local slot. */
+  enqueueReceived(data: Uint8Array, src: Uint8Array, dst: Uint8Array): void {
     if (data.length > this.rx.maxPacketSize) {
       this.stats.receiveDropped++;
       return;
     }
     if (this.rx.count === this.rx.capacity) this.deliverPending();
-    this.rx.push(data, 0, data.length, src, 0);
+    const i = this.rx.push(data, 0, data.length, src, 0);
+    writeLocalSlot(this.rx.locals!, i * ADDR_SLOT, slotFamily(dst, 0) as 4 | 6, slotAddress(dst, 0), this.ifIndex);
   }
 
   /** @internal */
@@ -293,21 +322,44 @@ export class MemoryBind implements Bind {
     this.rx.reset();
   }
 
-  private sendSlot(data: Uint8Array, offset: number, length: number, dst: Uint8Array, dstOffset: number): void {
+  /**
+   * Sends one datagram, from the source in locals[dstOffset] when that is one of our addresses. Returns false when
+   * that slot named a source we do not have (refused: cleared, counted, sent from the default source instead).
+   */
+  private sendSlot(data: Uint8Array, offset: number, length: number, dst: Uint8Array, dstOffset: number, locals: Uint8Array | undefined): boolean {
     if (!this.isOpen || !slotIsValid(dst, dstOffset) || slotPort(dst, dstOffset) === 0) {
       this.stats.sendDropped++;
-      return;
+      return true;
     }
     const family = slotFamily(dst, dstOffset) as 4 | 6;
-    const src = this.addresses.find((a) => a.family === family);
+    let src = this.addresses.find((a) => a.family === family);
     if (!src) {
       this.stats.sendDropped++;
-      return;
+      return true;
+    }
+    let taken = true;
+    if (locals !== undefined && slotFamily(locals, dstOffset) !== 0) {
+      const wanted = slotFamily(locals, dstOffset) === family ? slotAddress(locals, dstOffset) : undefined;
+      const own = wanted && this.addresses.find((a) => a.family === family && sameBytes(a.bytes, wanted));
+      if (own) {
+        src = own;
+      } else {
+        locals[dstOffset] = 0; // as the kernel refuses it: not an address of ours
+        this.stats.sourceRefused++;
+        taken = false;
+      }
     }
     writeSlot(this.srcScratch, 0, family, src.bytes, this.boundPort);
     this.network.transmit(data, offset, length, this.srcScratch, dst, dstOffset);
     this.stats.sent++;
+    return taken;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function parseAddresses(addresses: string | string[]): IpAddress[] {
@@ -317,7 +369,7 @@ function parseAddresses(addresses: string | string[]): IpAddress[] {
   for (const text of list) {
     const ip = parseIp(text);
     if (!ip) throw new Error(`invalid IP address "${text}"`);
-    if (out.some((o) => o.family === ip.family)) throw new Error(`more than one IPv${ip.family} address`);
+    if (out.some((o) => o.family === ip.family && sameBytes(o.bytes, ip.bytes))) throw new Error(`address ${text} given twice`);
     out.push(ip);
   }
   return out;

@@ -9,6 +9,10 @@
  * a mixed one is split through per-socket index scratch arrays). On EAGAIN the rest is copied to a bounded
  * backlog and the socket is watched for POLL_WRITABLE; what does not fit is dropped and counted.
  *
+ * Sticky source: IP_PKTINFO / IPV6_RECVPKTINFO are on for every socket, so each received datagram comes with the
+ * local address it was sent to and the interface it arrived on (`locals` of the delivered batch); a send batch with
+ * `locals` goes out from those addresses (see Bind for what happens when one is no longer ours).
+ *
  * Offloads (on unless `offload: false` or TUNVPN_OFFLOAD=0 / TUNVPN_UDP_OFFLOAD=0, each probed per socket at open):
  * - UDP GSO: runs of datagrams to one destination with one size (src/conn/gso.ts) leave in one sendmsg with a
  *   UDP_SEGMENT cmsg. A kernel that refuses it with EIO (no checksum offload on the route) turns GSO off for that
@@ -20,7 +24,7 @@
 import { offloadAllowed } from '../packet/offload-switches.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
+import { isNativeError, native, SEND_REPORT_GROUPS_REFUSED, SEND_REPORT_LENGTH, SEND_REPORT_REFUSED_ERRNO, SEND_REPORT_UNSOURCED, type FdWatcher, type NativeAddon } from '../native/addon.js';
 import { ADDR_SLOT } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import {
@@ -84,13 +88,20 @@ class UdpSocket {
   gso = false;
   /** UDP_GRO receives. */
   gro = false;
-  /** gsoGroups output, and the addon's refused-group report [count, errno]. */
+  /** IP_PKTINFO / IPV6_RECVPKTINFO: received datagrams report their local address. */
+  pktinfo = false;
+  /** gsoGroups output, and the addon's send report (SEND_REPORT_*: refused groups, their errno, sources refused). */
   readonly groups: Int32Array;
-  readonly refused = new Int32Array(2);
-  /** Index scratch for splitting a mixed batch by family: entries point into the caller's buf. */
+  readonly report = new Int32Array(SEND_REPORT_LENGTH);
+  /**
+   * Index scratch for splitting a mixed batch by family: entries point into the caller's buf; scratchIndex[k] is the
+   * entry's index in the caller's batch (to clear a refused source there).
+   */
   readonly scratchOffsets: Int32Array;
   readonly scratchLengths: Int32Array;
   readonly scratchAddrs: Uint8Array;
+  readonly scratchLocals: Uint8Array;
+  readonly scratchIndex: Int32Array;
   scratchCount = 0;
 
   constructor(
@@ -102,6 +113,8 @@ class UdpSocket {
     this.scratchOffsets = new Int32Array(scratch);
     this.scratchLengths = new Int32Array(scratch);
     this.scratchAddrs = new Uint8Array(scratch * ADDR_SLOT);
+    this.scratchLocals = new Uint8Array(scratch * ADDR_SLOT);
+    this.scratchIndex = new Int32Array(scratch);
     this.groups = new Int32Array(Math.max(scratch, backlog.batch.capacity));
   }
 }
@@ -119,7 +132,9 @@ export class NativeBind implements Bind {
   private sockets: UdpSocket[] = [];
   private readonly offload: boolean;
   /** GRO receive state, made at the first open that enables GRO: raw messages, then the datagrams split out. */
-  private gro: { arena: Uint8Array; lengths: Int32Array; segments: Int32Array; addrs: Uint8Array; batch: PacketBatch } | undefined;
+  private gro:
+    | { arena: Uint8Array; lengths: Int32Array; segments: Int32Array; addrs: Uint8Array; locals: Uint8Array; batch: PacketBatch }
+    | undefined;
   private onReceive: ReceiveCallback | undefined;
   private mark = 0;
   private boundPort = 0;
@@ -130,7 +145,7 @@ export class NativeBind implements Bind {
     this.log = (opts.logger ?? silentLogger).child({ component: 'bind' });
     this.batchSize = opts.batchSize ?? DEFAULT_BIND_BATCH_SIZE;
     const headroom = opts.headroom ?? 0;
-    this.rx = new PacketBatch(this.batchSize, opts.slotSize ?? DEFAULT_DATAGRAM_SLOT_BYTES, { headroom, addrs: true });
+    this.rx = new PacketBatch(this.batchSize, opts.slotSize ?? DEFAULT_DATAGRAM_SLOT_BYTES, { headroom, addrs: true, locals: true });
     this.rxArena = this.rx.buf.subarray(headroom);
     this.offload = (opts.offload ?? offloadAllowed('UDP')) && headroom === 0;
   }
@@ -138,6 +153,11 @@ export class NativeBind implements Bind {
   /** Which offloads each open socket uses (IPv4 first): for tests and diagnostics. */
   get offloads(): Array<{ family: 4 | 6; gso: boolean; gro: boolean }> {
     return this.sockets.map((s) => ({ family: s.family, gso: s.gso, gro: s.gro }));
+  }
+
+  /** Whether each open socket reports the local address of what it receives (IPv4 first): for tests. */
+  get pktinfo(): Array<{ family: 4 | 6; pktinfo: boolean }> {
+    return this.sockets.map((s) => ({ family: s.family, pktinfo: s.pktinfo }));
   }
 
   get port(): number {
@@ -157,9 +177,10 @@ export class NativeBind implements Bind {
       : this.openSockets(port);
     const backlog = this.opts.backlog ?? 2 * this.batchSize;
     for (const [family, fd] of opened.fds) {
-      const s = new UdpSocket(family, fd, new SocketBacklog(backlog, this.rx.slotSize), this.batchSize);
+      const s = new UdpSocket(family, fd, new SocketBacklog(backlog, this.rx.slotSize, true, true), this.batchSize);
       this.sockets.push(s);
       this.tuneBuffers(fd);
+      this.enablePktinfo(s);
       if (this.offload) this.probeOffloads(s);
     }
     this.boundPort = opened.port;
@@ -169,7 +190,7 @@ export class NativeBind implements Bind {
       await this.close();
       throw e;
     }
-    this.log.info({ port: opened.port, offloads: this.offloads }, 'UDP bind open');
+    this.log.info({ port: opened.port, offloads: this.offloads, pktinfo: this.pktinfo }, 'UDP bind open');
     return opened.port;
   }
 
@@ -184,33 +205,37 @@ export class NativeBind implements Bind {
     }
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketBatch): number {
     const addrs = batch.addrs;
     if (!addrs) throw new Error('send needs a batch with addresses');
     const count = batch.count;
-    if (count === 0) return;
+    if (count === 0) return 0;
+    const locals = batch.locals;
     // Fast path: one family, nothing queued ahead of it.
     const family = addrs[0]!;
     let same = true;
     for (let i = 1; i < count && same; i++) same = addrs[i * ADDR_SLOT] === family;
     const only = same ? this.socketFor(family) : undefined;
     if (only && only.backlog.count === 0) {
-      this.sendRun(only, batch.buf, batch.offsets, batch.lengths, addrs, count);
-      return;
+      return this.sendRun(only, batch.buf, batch.offsets, batch.lengths, addrs, locals, count);
     }
+    let refused = 0;
     for (let i = 0; i < count; i++) {
       const s = this.socketFor(addrs[i * ADDR_SLOT]!);
       if (!s) {
         this.stats.sendDropped++;
         continue;
       }
-      if (s.scratchCount === s.scratchOffsets.length) this.flushScratch(s, batch.buf);
+      if (s.scratchCount === s.scratchOffsets.length) refused += this.flushScratch(s, batch.buf, locals);
       const k = s.scratchCount++;
       s.scratchOffsets[k] = batch.offsets[i]!;
       s.scratchLengths[k] = batch.lengths[i]!;
+      s.scratchIndex[k] = i;
       copySlot(addrs, i * ADDR_SLOT, s.scratchAddrs, k * ADDR_SLOT);
+      if (locals) copySlot(locals, i * ADDR_SLOT, s.scratchLocals, k * ADDR_SLOT);
     }
-    for (const s of this.sockets) this.flushScratch(s, batch.buf);
+    for (const s of this.sockets) refused += this.flushScratch(s, batch.buf, locals);
+    return refused;
   }
 
   setMark(mark: number): void {
@@ -288,6 +313,21 @@ export class NativeBind implements Bind {
     }
   }
 
+  /**
+   * IP_PKTINFO (IPv4) / IPV6_RECVPKTINFO (IPv6): the kernel reports each datagram's local address and interface, the
+   * sticky source replies go out from. Without it (an old kernel) the kernel chooses every source, as before.
+   */
+  private enablePktinfo(s: UdpSocket): void {
+    const c = this.addon.constants;
+    try {
+      if (s.family === 4) this.addon.setsockoptInt(s.fd, c.IPPROTO_IP, c.IP_PKTINFO, 1);
+      else this.addon.setsockoptInt(s.fd, c.IPPROTO_IPV6, c.IPV6_RECVPKTINFO, 1);
+      s.pktinfo = true;
+    } catch (e) {
+      this.log.warn({ err: e, family: s.family }, 'cannot learn local addresses (no packet info): replies leave from the address the kernel picks');
+    }
+  }
+
   /** UDP_SEGMENT is there when getsockopt knows it; UDP_GRO when setsockopt takes it. */
   private probeOffloads(s: UdpSocket): void {
     const a = this.addon;
@@ -316,7 +356,8 @@ export class NativeBind implements Bind {
         lengths: new Int32Array(GRO_MESSAGES),
         segments: new Int32Array(GRO_MESSAGES),
         addrs: new Uint8Array(GRO_MESSAGES * ADDR_SLOT),
-        batch: new PacketBatch(capacity, arena.length / capacity, { addrs: true, buf: arena }),
+        locals: new Uint8Array(GRO_MESSAGES * ADDR_SLOT),
+        batch: new PacketBatch(capacity, arena.length / capacity, { addrs: true, locals: true, buf: arena }),
       };
     }
   }
@@ -371,7 +412,7 @@ export class NativeBind implements Bind {
     for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
       let n: number;
       try {
-        n = this.addon.recvmmsg(s.fd, this.rxArena, rx.slotSize, rx.lengths, rx.addrs!, max);
+        n = this.addon.recvmmsg(s.fd, this.rxArena, rx.slotSize, rx.lengths, rx.addrs!, max, rx.locals);
       } catch (e) {
         this.log.warn({ err: e, family: s.family }, 'recvmmsg failed');
         return;
@@ -390,12 +431,13 @@ export class NativeBind implements Bind {
   private drainGro(s: UdpSocket, gro: NonNullable<NativeBind['gro']>): void {
     const out = gro.batch;
     const outAddrs = out.addrs!;
+    const outLocals = out.locals!;
     const limit = this.rx.maxPacketSize;
     let delivered = 0;
     for (let round = 0; round < MAX_BATCHES_PER_WAKE && delivered < MAX_DATAGRAMS_PER_WAKE; round++) {
       let n: number;
       try {
-        n = this.addon.recvmmsgGro(s.fd, gro.arena, GRO_SLOT_BYTES, gro.lengths, gro.addrs, gro.segments, GRO_MESSAGES);
+        n = this.addon.recvmmsgGro(s.fd, gro.arena, GRO_SLOT_BYTES, gro.lengths, gro.addrs, gro.segments, GRO_MESSAGES, gro.locals);
       } catch (e) {
         this.log.warn({ err: e, family: s.family }, 'recvmmsg failed');
         return;
@@ -427,6 +469,7 @@ export class NativeBind implements Bind {
           out.offsets[k] = base + p;
           out.lengths[k] = Math.min(seg, len - p);
           copySlot(gro.addrs, j * ADDR_SLOT, outAddrs, k * ADDR_SLOT);
+          copySlot(gro.locals, j * ADDR_SLOT, outLocals, k * ADDR_SLOT);
           k++;
           p += seg;
         } while (p < len);
@@ -460,49 +503,100 @@ export class NativeBind implements Bind {
     return undefined;
   }
 
-  private flushScratch(s: UdpSocket, buf: Uint8Array): void {
+  /** Sends what was gathered in s's scratch arrays; returns the datagrams whose source was refused (see send). */
+  private flushScratch(s: UdpSocket, buf: Uint8Array, locals: Uint8Array | undefined): number {
     const n = s.scratchCount;
-    if (n === 0) return;
+    if (n === 0) return 0;
     s.scratchCount = 0;
-    if (s.backlog.count > 0) this.toBacklog(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, 0, n);
-    else this.sendRun(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, n);
+    const scratchLocals = locals ? s.scratchLocals : undefined;
+    if (s.backlog.count > 0) {
+      this.toBacklog(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, scratchLocals, 0, n);
+      return 0;
+    }
+    const refused = this.sendRun(s, buf, s.scratchOffsets, s.scratchLengths, s.scratchAddrs, scratchLocals, n);
+    if (refused > 0 && locals) {
+      // The addon cleared the refused sources in the scratch copy: clear them in the caller's batch too.
+      for (let k = 0; k < n; k++) if (s.scratchLocals[k * ADDR_SLOT] === 0) locals[s.scratchIndex[k]! * ADDR_SLOT] = 0;
+    }
+    return refused;
   }
 
-  /** sendmmsg of entries 0..count-1; what the kernel does not take goes to the backlog. */
-  private sendRun(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): void {
+  /**
+   * sendmmsg of entries 0..count-1 (from the sources in `locals`, when given); what the kernel does not take goes to
+   * the backlog. Returns the datagrams sent without the source the kernel refused.
+   */
+  private sendRun(
+    s: UdpSocket,
+    buf: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    locals: Uint8Array | undefined,
+    count: number,
+  ): number {
     let sent: number;
     try {
-      sent = s.gso && count > 1 ? this.sendGso(s, buf, offsets, lengths, addrs, count) : this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
+      sent = s.gso && count > 1
+        ? this.sendGso(s, buf, offsets, lengths, addrs, locals, count)
+        : this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count, locals, s.report);
     } catch (e) {
       this.log.warn({ err: e, family: s.family }, 'sendmmsg failed');
       this.stats.sendDropped += count;
-      return;
+      return 0;
     }
     this.stats.sent += sent;
-    if (sent < count) this.toBacklog(s, buf, offsets, lengths, addrs, sent, count);
+    if (sent < count) this.toBacklog(s, buf, offsets, lengths, addrs, locals, sent, count);
+    return this.takeRefusedSources(s);
+  }
+
+  /** Counts and resets the report's refused sources (SEND_REPORT_UNSOURCED); returns how many there were. */
+  private takeRefusedSources(s: UdpSocket): number {
+    const refused = s.report[SEND_REPORT_UNSOURCED]!;
+    if (refused === 0) return 0;
+    s.report[SEND_REPORT_UNSOURCED] = 0;
+    this.stats.sourceRefused += refused;
+    this.log.debug({ family: s.family, datagrams: refused }, 'source address refused (no longer ours): sent from the address the kernel picks');
+    return refused;
   }
 
   /** sendmmsg with UDP_SEGMENT groups; plain sendmmsg when no two datagrams group. */
-  private sendGso(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, count: number): number {
-    const groupCount = gsoGroups(lengths, addrs, count, s.groups);
-    if (groupCount === count) return this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count);
-    const sent = this.addon.sendmmsgGso(s.fd, buf, offsets, lengths, addrs, count, s.groups, groupCount, s.refused);
-    if (s.refused[0]! > 0) {
-      if (s.refused[1] === EIO) {
+  private sendGso(
+    s: UdpSocket,
+    buf: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    locals: Uint8Array | undefined,
+    count: number,
+  ): number {
+    const groupCount = gsoGroups(lengths, addrs, count, s.groups, locals);
+    if (groupCount === count) return this.addon.sendmmsg(s.fd, buf, offsets, lengths, addrs, count, locals, s.report);
+    const sent = this.addon.sendmmsgGso(s.fd, buf, offsets, lengths, addrs, count, s.groups, groupCount, s.report, locals);
+    if (s.report[SEND_REPORT_GROUPS_REFUSED]! > 0) {
+      if (s.report[SEND_REPORT_REFUSED_ERRNO] === EIO) {
         s.gso = false;
         this.log.warn({ family: s.family }, 'the kernel refused UDP GSO (EIO: no checksum offload on the route): sending plain datagrams');
       } else {
-        this.log.debug({ family: s.family, errno: s.refused[1], groups: s.refused[0] }, 'UDP GSO group refused; sent plain');
+        this.log.debug({ family: s.family, errno: s.report[SEND_REPORT_REFUSED_ERRNO], groups: s.report[SEND_REPORT_GROUPS_REFUSED] }, 'UDP GSO group refused; sent plain');
       }
-      s.refused[0] = 0;
+      s.report[SEND_REPORT_GROUPS_REFUSED] = 0;
     }
     return sent;
   }
 
-  private toBacklog(s: UdpSocket, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, addrs: Uint8Array, from: number, to: number): void {
+  private toBacklog(
+    s: UdpSocket,
+    buf: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    locals: Uint8Array | undefined,
+    from: number,
+    to: number,
+  ): void {
     const wasEmpty = s.backlog.count === 0;
     for (let i = from; i < to; i++) {
-      if (!s.backlog.add(buf, offsets[i]!, lengths[i]!, addrs, i * ADDR_SLOT)) this.stats.sendDropped++;
+      if (!s.backlog.add(buf, offsets[i]!, lengths[i]!, addrs, i * ADDR_SLOT, locals)) this.stats.sendDropped++;
     }
     if (wasEmpty && s.backlog.count > 0) this.arm(s);
   }
@@ -512,13 +606,14 @@ export class NativeBind implements Bind {
     if (b.count > 0) {
       let sent: number;
       try {
-        sent = this.addon.sendmmsg(s.fd, b.buf, b.offsets, b.lengths, b.addrs!, b.count);
+        sent = this.addon.sendmmsg(s.fd, b.buf, b.offsets, b.lengths, b.addrs!, b.count, b.locals, s.report);
       } catch (e) {
         this.log.warn({ err: e, family: s.family }, 'sendmmsg of the backlog failed; dropping it');
         this.stats.sendDropped += b.count;
         sent = b.count;
       }
       this.stats.sent += sent;
+      this.takeRefusedSources(s); // counted; the batch that named those sources is gone, so nobody is told
       s.backlog.consume(sent);
     }
     if (s.backlog.count === 0) this.arm(s);

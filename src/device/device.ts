@@ -133,7 +133,7 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.core, this.aead, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun);
+    return new SendPipeline(this.core, this.aead, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun, this.endpoints);
   }
 
   private makeReceive(): ReceivePipeline {

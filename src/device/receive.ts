@@ -1,8 +1,10 @@
 /**
  * The inbound pipeline, network → TUN. Runs on the event loop, once per socket wake-up:
  *
- *   1. a batch of datagrams arrives with their source addresses (valid until we return);
- *   2. each source is interned to a stable Endpoint (no allocation for known sources);
+ *   1. a batch of datagrams arrives with their source addresses and the local addresses they arrived on (valid
+ *      until we return);
+ *   2. each (source, local address) pair is interned to a stable Endpoint (no allocation for known pairs): a peer
+ *      that authenticates from it gets it as its endpoint, so replies leave from the address it reached us on;
  *   3. classified by (type, length): initiations and responses are copied into the bounded, per-network-fair
  *      handshake queue (or shed when it has no room) and left for later; a transport message is queued to be
  *      opened into the next slot of a preallocated TUN batch; cookie replies and everything else go to the
@@ -44,6 +46,7 @@ export class ReceivePipeline {
   decryptBatch(batch: PacketBatch, now: number): void {
     const { core, out, stats, endpoints } = this;
     const addrs = batch.addrs!;
+    const locals = batch.locals;
     stats.datagrams += batch.count;
     this.begin(batch.buf);
     for (let i = 0; i < batch.count; i++) {
@@ -57,7 +60,7 @@ export class ReceivePipeline {
         this.finish(now);
         this.begin(batch.buf);
       }
-      const source = endpoints.intern(addrs, i * ADDR_SLOT);
+      const source = endpoints.intern(addrs, i * ADDR_SLOT, locals, i * ADDR_SLOT);
       const type = classify(batch.buf, off, len);
       if (type === MESSAGE_INITIATION || type === MESSAGE_RESPONSE) {
         // Handshakes wait in their own bounded queue, served after the data (Device.serveHandshakes).

@@ -5,26 +5,33 @@
  *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted, and answered
  *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts);
  *   3. the peer's current session writes its header into the next slot of a preallocated datagram batch,
- *      addressed to the peer's endpoint, and queues the seal of the packet into that slot (no session yet: the
- *      protocol stages a copy and starts a handshake);
+ *      addressed to the peer's endpoint and from its sticky source (the local address the peer last reached us
+ *      on, if any), and queues the seal of the packet into that slot (no session yet: the protocol stages a copy
+ *      and starts a handshake);
  *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
  *   5. one aead call seals every queued packet, then one bind.send() sends the batch; one tun.write() for the
- *      unreachable replies, if any.
+ *      unreachable replies, if any. A sticky source the kernel refused (the address went away; the bind sent
+ *      without it) is forgotten for every peer that had it: they send from the kernel's choice until they are
+ *      reached again.
  *
  * Nothing here allocates per packet; staging (no session yet) copies, which is the rare path.
  */
 import type { Bind } from '../conn/bind.js';
+import { ADDR_SLOT, localSlotEquals } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { TransportAead } from '../crypto/transport-aead.js';
 import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
+import type { EndpointCache } from './endpoints.js';
 import { UnreachableReplies } from './icmp.js';
 import type { DeviceStats } from './stats.js';
 
 export class SendPipeline {
-  /** Datagrams being assembled for one bind.send(). */
+  /** Datagrams being assembled for one bind.send(), with their sources (local slots). */
   private readonly out: PacketBatch;
+  /** sentTo[i]: the endpoint datagram i of `out` goes to (whose sticky source its local slot holds). */
+  private readonly sentTo: Array<Endpoint | undefined>;
   /** ICMP unreachable replies to packets that route to no peer; written back to `tun` once per wake-up. */
   private readonly unreachable: UnreachableReplies;
 
@@ -36,8 +43,10 @@ export class SendPipeline {
     batchSize: number,
     private readonly maxPacketBytes: number,
     private readonly tun: Tun,
+    private readonly endpoints: EndpointCache,
   ) {
-    this.out = new PacketBatch(batchSize, transportMessageLength(maxPacketBytes), { addrs: true });
+    this.out = new PacketBatch(batchSize, transportMessageLength(maxPacketBytes), { addrs: true, locals: true });
+    this.sentTo = new Array<Endpoint | undefined>(batchSize).fill(undefined);
     this.unreachable = new UnreachableReplies(batchSize);
   }
 
@@ -69,7 +78,7 @@ export class SendPipeline {
         stats.noEndpoint++;
         continue;
       }
-      out.commit(n, ep.slot);
+      this.addressed(out.commit(n, ep.slot), ep);
       if (out.count === out.capacity) this.send();
     }
     this.flushOutbound();
@@ -88,19 +97,50 @@ export class SendPipeline {
     const { out } = this;
     for (const o of this.core.takeOutbound()) {
       if (o.data.length > out.maxPacketSize) continue;
-      if (out.push(o.data, 0, o.data.length, o.endpoint.slot) < 0) {
+      let i = out.push(o.data, 0, o.data.length, o.endpoint.slot);
+      if (i < 0) {
         this.send();
-        out.push(o.data, 0, o.data.length, o.endpoint.slot);
+        i = out.push(o.data, 0, o.data.length, o.endpoint.slot);
       }
+      this.addressed(i, o.endpoint);
     }
     this.send();
+  }
+
+  /** Datagram i of `out` goes to `ep`: from its sticky source, if it has one. */
+  private addressed(i: number, ep: Endpoint): void {
+    this.out.setLocal(i, ep.local);
+    this.sentTo[i] = ep;
   }
 
   private send(): void {
     this.aead.flushSeals();
     if (this.out.count === 0) return;
     this.stats.sent += this.out.count;
-    this.bind.send(this.out);
+    if (this.bind.send(this.out) > 0) this.forgetRefusedSources();
     this.out.reset();
+  }
+
+  /**
+   * The bind sent some datagrams without their source, which the kernel refused (cleared local slots in `out`): each
+   * such address is no longer ours, so every peer whose endpoint holds it as sticky source gets the same endpoint
+   * without one (as kernel WireGuard clears an endpoint's source it cannot route from), until it reaches us again.
+   * The rare path: it walks the peers.
+   */
+  private forgetRefusedSources(): void {
+    const { out, sentTo } = this;
+    const locals = out.locals!;
+    let previous: Uint8Array | undefined;
+    for (let i = 0; i < out.count; i++) {
+      const stale = sentTo[i]?.local;
+      if (stale === undefined || locals[i * ADDR_SLOT] !== 0 || stale === previous) continue;
+      previous = stale;
+      for (const peer of this.core.allPeers()) {
+        const local = peer.endpoint?.local;
+        if (local === undefined || !localSlotEquals(local, 0, stale, 0)) continue;
+        peer.endpoint = this.endpoints.withoutLocal(peer.endpoint!);
+        this.stats.sourcesCleared++;
+      }
+    }
   }
 }

@@ -23,6 +23,11 @@ export interface DeviceStats {
   noEndpoint: number;
   /** Outgoing packets too large to encrypt into one datagram slot (larger than the device's largest packet). */
   tooBig: number;
+  /**
+   * Peers' sticky sources forgotten: the local address a peer last reached us on, which the kernel refused as a
+   * source (no longer an address of this host), so the peer's datagrams leave from the kernel's choice again.
+   */
+  sourcesCleared: number;
   /** Handshake messages queued for the protocol core (see handshake-queue.ts). */
   handshakesQueued: number;
   /** Milliseconds during which handshakes were under load (cookies demanded), summed. */
@@ -62,7 +67,7 @@ export type DropReason = ErrorKind | 'oversized' | 'handshakeShed';
 export function emptyDeviceStats(): DeviceStats {
   return {
     tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
-    noEndpoint: 0, tooBig: 0, handshakesQueued: 0, underLoadMs: 0, dropped: {},
+    noEndpoint: 0, tooBig: 0, sourcesCleared: 0, handshakesQueued: 0, underLoadMs: 0, dropped: {},
     handshakes: {
       initiationsSent: 0, initiationsReceived: 0, responsesSent: 0, responsesReceived: 0, completed: 0, cookiesSent: 0,
       cookiesReceived: 0, keepalivesSent: 0, gaveUp: 0, failed: {},

@@ -8,6 +8,14 @@
  *   [4..7]   IPv6 scope id (interface index), little-endian; 0 for IPv4
  *   [8..23]  address: IPv4 in [8..11], IPv6 in [8..23]
  *
+ * Local slots use the same layout for our own end of a datagram: the local address a datagram arrived on (the
+ * addon's recvmmsg, from IP_PKTINFO / IPV6_PKTINFO) or the source address to send one from (sendmmsg):
+ *
+ *   [0]      family: 4 or 6 (0 = none: the kernel chooses the source)
+ *   [2..3]   unused (0)
+ *   [4..7]   interface index, little-endian (for IPv4 too)
+ *   [8..23]  address
+ *
  * The functions here compare, copy and key slots in place, allocating nothing: the hot path uses them per datagram.
  */
 import type { Family } from './ip.js';
@@ -97,4 +105,22 @@ export function writeSlot(arena: Uint8Array, offset: number, family: Family, add
 export function slotAddress(arena: Uint8Array, offset: number): Uint8Array {
   const at = offset + ADDRESS_AT;
   return arena.subarray(at, at + (arena[offset + FAMILY_AT] === 4 ? 4 : 16));
+}
+
+/** Writes a local slot: our address `addr` (4 or 16 bytes) on interface `ifIndex` (0 = unknown). */
+export function writeLocalSlot(arena: Uint8Array, offset: number, family: Family, addr: Uint8Array, ifIndex = 0): void {
+  arena.fill(0, offset, offset + ADDR_SLOT);
+  arena[offset + FAMILY_AT] = family;
+  writeScope(arena, offset, ifIndex);
+  arena.set(addr.subarray(0, family === 4 ? 4 : 16), offset + ADDRESS_AT);
+}
+
+/** Compares two local slots: family, interface index and address; two slots of family 0 are equal. */
+export function localSlotEquals(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): boolean {
+  const family = a[aOff + FAMILY_AT];
+  if (family !== b[bOff + FAMILY_AT]) return false;
+  if (family === 0) return true;
+  const to = family === 4 ? ADDRESS_AT + 4 : ADDR_SLOT;
+  for (let i = SCOPE_AT; i < to; i++) if (a[aOff + i] !== b[bOff + i]) return false;
+  return true;
 }

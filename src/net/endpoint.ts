@@ -2,11 +2,18 @@
  * Endpoint: the one UDP endpoint type of tunvpn (peers' endpoints, datagram sources, configuration, the UAPI), an
  * IPv4 or IPv6 address, port and IPv6 scope id stored as one 24-byte address slot (addr-slot.ts).
  *
+ * An endpoint learned from a datagram also carries our own end of it, the "sticky source": the local address the
+ * datagram arrived on and the interface it came through, as a local slot (addr-slot.ts). Replies to the endpoint go
+ * out from that address, as kernel WireGuard and wireguard-go send from the address a peer last reached them on;
+ * an endpoint from the configuration or `wg set` has none (the kernel chooses). The local end is not part of the
+ * endpoint's text, key or `equals`: `wg show` prints the remote end only.
+ *
  * The hot path never builds Endpoint objects per datagram: it compares and copies slots in place with the
  * functions of addr-slot.ts, and only materialises an Endpoint when a peer's address changes (roaming).
  */
 import {
-  ADDR_SLOT, readScope, slotAddress, slotEquals, slotFamily, slotIsValid, slotKey, slotPort, writeSlot, type EndpointKey,
+  ADDR_SLOT, localSlotEquals, readScope, slotAddress, slotEquals, slotFamily, slotIsValid, slotKey, slotPort, writeSlot,
+  type EndpointKey,
 } from './addr-slot.js';
 import { formatIp, parseIPv4, parseIPv6, type Family, type IpAddress } from './ip.js';
 
@@ -35,9 +42,15 @@ export function isLinkLocalIPv6(bytes: Uint8Array): boolean {
 export class Endpoint {
   /** The 24-byte slot; treat as read-only unless you own this Endpoint. */
   readonly slot: Uint8Array;
+  /**
+   * The sticky source: a 24-byte local slot (our address and interface index) to send from, or undefined when the
+   * kernel chooses. Treat as read-only.
+   */
+  readonly local: Uint8Array | undefined;
 
-  private constructor(slot: Uint8Array) {
+  private constructor(slot: Uint8Array, local?: Uint8Array) {
     this.slot = slot;
+    this.local = local;
   }
 
   /** Parses "1.2.3.4:51820", "[fd00::1]:51820" or "[fe80::1%2]:51820" (numeric scope id). Throws on bad input. */
@@ -60,10 +73,30 @@ export class Endpoint {
     return new Endpoint(slot);
   }
 
-  /** Copies a slot out of an arena. Throws when the slot does not hold a valid address. */
-  static fromSlot(arena: Uint8Array, offset = 0): Endpoint {
+  /**
+   * Copies a slot out of an arena, with the local slot at locals[localOffset] as its sticky source when `locals` is
+   * given and that slot has family 4 or 6. Throws when the slot does not hold a valid address.
+   */
+  static fromSlot(arena: Uint8Array, offset = 0, locals?: Uint8Array, localOffset = 0): Endpoint {
     if (!slotIsValid(arena, offset)) throw new Error('address slot holds no IPv4/IPv6 address');
-    return new Endpoint(arena.slice(offset, offset + ADDR_SLOT));
+    const local = locals !== undefined && slotIsValid(locals, localOffset) ? locals.slice(localOffset, localOffset + ADDR_SLOT) : undefined;
+    return new Endpoint(arena.slice(offset, offset + ADDR_SLOT), local);
+  }
+
+  /** This endpoint without a sticky source (the same slot, shared). */
+  withoutLocal(): Endpoint {
+    return this.local === undefined ? this : new Endpoint(this.slot);
+  }
+
+  /** The sticky source's address, or undefined when there is none. */
+  get localIp(): IpAddress | undefined {
+    const local = this.local;
+    return local === undefined ? undefined : { family: slotFamily(local, 0) as Family, bytes: slotAddress(local, 0).slice() };
+  }
+
+  /** The index of the interface the sticky source was learned on; 0 when there is none or it is unknown. */
+  get localIfIndex(): number {
+    return this.local === undefined ? 0 : readScope(this.local, 0);
   }
 
   get family(): Family {
@@ -111,13 +144,24 @@ export class Endpoint {
     return name === undefined ? this.toString() : `[${formatIp(this.addressBytes)}%${name}]:${this.port}`;
   }
 
+  /** Whether both name the same remote address, port and scope (the sticky source is not compared: sameLocal). */
   equals(other: Endpoint): boolean {
     return slotEquals(this.slot, 0, other.slot, 0);
   }
 
-  /** Whether this endpoint equals the slot at arena[offset] (no allocation). */
+  /** Whether this endpoint equals the slot at arena[offset] (no allocation; the sticky source is not compared). */
   equalsSlot(arena: Uint8Array, offset: number): boolean {
     return slotEquals(this.slot, 0, arena, offset);
+  }
+
+  /**
+   * Whether this endpoint's sticky source equals the local slot at locals[offset], family 0 there standing for none
+   * (no allocation); with `locals` undefined, whether it has none.
+   */
+  sameLocalSlot(locals: Uint8Array | undefined, offset: number): boolean {
+    const local = this.local;
+    if (local === undefined) return locals === undefined || slotFamily(locals, offset) === 0;
+    return locals !== undefined && localSlotEquals(local, 0, locals, offset);
   }
 
   /** Copies this endpoint into arena[offset, offset+ADDR_SLOT). */

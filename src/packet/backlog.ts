@@ -11,22 +11,27 @@ import { PacketBatch } from './batch.js';
 export class Backlog {
   readonly batch: PacketBatch;
 
-  constructor(capacity: number, slotSize: number, withAddrs = true) {
-    this.batch = new PacketBatch(capacity, slotSize, { addrs: withAddrs });
+  /** `withLocals`: keep a local slot (the source to send from) per entry too. */
+  constructor(capacity: number, slotSize: number, withAddrs = true, withLocals = false) {
+    this.batch = new PacketBatch(capacity, slotSize, { addrs: withAddrs, locals: withLocals });
   }
 
   get count(): number {
     return this.batch.count;
   }
 
-  /** Copies one packet in. False when the backlog is full or the packet is larger than a slot (caller counts a drop). */
-  add(buf: Uint8Array, offset: number, length: number, addrs?: Uint8Array, addrOffset = 0): boolean {
+  /**
+   * Copies one packet in, with its address and local slot (at the same offset of `locals`; none when undefined).
+   * False when the backlog is full or the packet is larger than a slot (caller counts a drop).
+   */
+  add(buf: Uint8Array, offset: number, length: number, addrs?: Uint8Array, addrOffset = 0, locals?: Uint8Array): boolean {
     const b = this.batch;
     if (length > b.maxPacketSize || length < 0) return false;
     const at = b.next();
     if (at < 0) return false;
     b.buf.set(buf.subarray(offset, offset + length), at);
     if (b.addrs && addrs) b.addrs.set(addrs.subarray(addrOffset, addrOffset + ADDR_SLOT), b.count * ADDR_SLOT);
+    b.setLocal(b.count, locals, addrOffset);
     b.lengths[b.count] = length;
     b.count++;
     return true;
@@ -47,6 +52,7 @@ export class Backlog {
       b.buf.copyWithin(b.offsets[k]!, b.offsets[from]!, b.offsets[from]! + b.lengths[from]!);
       b.lengths[k] = b.lengths[from]!;
       if (b.addrs) b.addrs.copyWithin(k * ADDR_SLOT, from * ADDR_SLOT, (from + 1) * ADDR_SLOT);
+      if (b.locals) b.locals.copyWithin(k * ADDR_SLOT, from * ADDR_SLOT, (from + 1) * ADDR_SLOT);
     }
     b.count = rest;
   }

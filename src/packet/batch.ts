@@ -6,8 +6,9 @@
  * place (e.g. the 16-byte WireGuard transport header) without copying. Writers (Tun.write, Bind.send) honour any
  * offsets the caller set, so a producer may lay packets out as it likes inside buf.
  *
- * Datagram batches carry one ADDR_SLOT (24 bytes, see src/native/addon.ts) per packet in `addrs`: the source on
- * receive, the destination on send.
+ * Datagram batches carry one ADDR_SLOT (24 bytes, see src/net/addr-slot.ts) per packet in `addrs`: the source on
+ * receive, the destination on send; and, when made with `locals`, one local slot per packet in `locals`: the local
+ * address the datagram arrived on, or the source address to send it from (family 0: none, the kernel chooses).
  *
  * Ownership: a batch handed to a callback is valid until the callback returns; the reader reuses it for the next
  * wake-up. A batch passed to write/send is not retained: whatever cannot go out at once is copied to a backlog.
@@ -22,6 +23,8 @@ export interface PacketBatchOptions {
   headroom?: number;
   /** Allocate `addrs` (capacity × ADDR_SLOT bytes) for datagram batches. Default false. */
   addrs?: boolean;
+  /** Allocate `locals` (capacity × ADDR_SLOT bytes, local slots) for datagram batches. Default false. */
+  locals?: boolean;
   /**
    * Use this buffer instead of allocating one; it needs at least capacity × slotSize + headroom bytes. The slots
    * live at its start; bytes beyond them are the owner's (e.g. a reader's raw read area that offsets may point
@@ -44,6 +47,8 @@ export class PacketBatch {
   readonly lengths: Int32Array;
   /** One ADDR_SLOT per packet when created with `addrs: true`. */
   readonly addrs: Uint8Array | undefined;
+  /** One local slot per packet when created with `locals: true` (family 0: none). */
+  readonly locals: Uint8Array | undefined;
   /** Packets 0..count-1 are valid. */
   count = 0;
 
@@ -65,6 +70,7 @@ export class PacketBatch {
     this.offsets = new Int32Array(capacity);
     this.lengths = new Int32Array(capacity);
     this.addrs = opts.addrs ? new Uint8Array(capacity * ADDR_SLOT) : undefined;
+    this.locals = opts.locals ? new Uint8Array(capacity * ADDR_SLOT) : undefined;
     this.resetOffsets();
   }
 
@@ -120,10 +126,12 @@ export class PacketBatch {
     return this.commit(length, addr, addrOffset);
   }
 
-  /** Copies packet i of another batch in (data and address). Returns the index or -1 when full. */
+  /** Copies packet i of another batch in (data, address and local slot). Returns the index or -1 when full. */
   pushFrom(other: PacketBatch, i: number): number {
     const addr = other.addrs;
-    return this.push(other.buf, other.offsets[i], other.lengths[i], addr, addr ? i * ADDR_SLOT : 0);
+    const k = this.push(other.buf, other.offsets[i], other.lengths[i], addr, addr ? i * ADDR_SLOT : 0);
+    if (k >= 0 && this.locals) this.setLocal(k, other.locals, i * ADDR_SLOT);
+    return k;
   }
 
   /** Packet i as a subarray (allocates a view object: fine off the hot path). Valid while the batch is. */
@@ -139,6 +147,21 @@ export class PacketBatch {
     if (!addrs) throw new Error('this batch carries no addresses');
     const at = i * ADDR_SLOT;
     for (let k = 0; k < ADDR_SLOT; k++) addrs[at + k] = addr[addrOffset + k]!;
+  }
+
+  /**
+   * Copies a local slot into packet i's (per packet on the send path: no view object is made); with `local`
+   * undefined, packet i gets none (family 0). A batch made without `locals` ignores this.
+   */
+  setLocal(i: number, local: Uint8Array | undefined, localOffset = 0): void {
+    const locals = this.locals;
+    if (!locals) return;
+    const at = i * ADDR_SLOT;
+    if (local === undefined) {
+      locals[at] = 0;
+      return;
+    }
+    for (let k = 0; k < ADDR_SLOT; k++) locals[at + k] = local[localOffset + k]!;
   }
 
   /** Offset of packet i's ADDR_SLOT inside `addrs`. */
@@ -163,17 +186,18 @@ export class PacketBatch {
 
   /**
    * Removes packets whose length is negative (e.g. truncated datagrams flagged by recvmmsg), keeping order.
-   * Returns how many were removed. Moves only offsets, lengths and addresses, never packet bytes.
+   * Returns how many were removed. Moves only offsets, lengths, addresses and local slots, never packet bytes.
    */
   compact(): number {
     let w = 0;
-    const addrs = this.addrs;
+    const { addrs, locals } = this;
     for (let r = 0; r < this.count; r++) {
       if (this.lengths[r]! < 0) continue;
       if (w !== r) {
         this.offsets[w] = this.offsets[r]!;
         this.lengths[w] = this.lengths[r]!;
         if (addrs) addrs.copyWithin(w * ADDR_SLOT, r * ADDR_SLOT, (r + 1) * ADDR_SLOT);
+        if (locals) locals.copyWithin(w * ADDR_SLOT, r * ADDR_SLOT, (r + 1) * ADDR_SLOT);
       }
       w++;
     }

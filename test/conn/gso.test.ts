@@ -59,3 +59,14 @@ test('property: groups cover the batch in order and every group satisfies the UD
   );
   t.throws(() => gsoGroups(new Int32Array(3), new Uint8Array(3 * ADDR_SLOT), 3, new Int32Array(2)), { instanceOf: RangeError });
 });
+
+test('with local slots, a group shares one source; slots without a source (family 0) group whatever their other bytes', (t) => {
+  const b = batch([[100, 1], [100, 1], [100, 1], [100, 1], [100, 1]]);
+  const locals = new Uint8Array(5 * ADDR_SLOT);
+  for (const i of [0, 1]) locals.set([4, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 3], i * ADDR_SLOT);
+  locals.set([4, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2], 2 * ADDR_SLOT);
+  locals.set([0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 9], 3 * ADDR_SLOT); // no source; stale bytes after the family
+  const n = gsoGroups(b.lengths, b.addrs, 5, b.groups, locals);
+  t.deepEqual([...b.groups.subarray(0, n)], [2, 1, 2]);
+  t.is(gsoGroups(b.lengths, b.addrs, 5, b.groups), 1, 'without locals, one group');
+});

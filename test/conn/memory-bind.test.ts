@@ -2,6 +2,8 @@ import test from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { MemoryNetwork, type MemoryBind } from '../../src/conn/memory-bind.js';
+import { ADDR_SLOT, writeLocalSlot } from '../../src/net/addr-slot.js';
+import { parseIp } from '../../src/net/ip.js';
 import { sendDatagram } from '../helpers/bind.js';
 
 interface Received {
@@ -138,4 +140,37 @@ test('a batch of one reaches the peer, from its offset', async (t) => {
   sendDatagram(a, Uint8Array.of(0, 1, 2, 3), b.endpoint(4), 1, 2);
   await net.settle();
   t.deepEqual(atB.got.map((r) => r.data), [[1, 2]]);
+});
+
+test('several addresses: datagrams report the one they were sent to; local slots pick the source, a foreign one is refused', async (t) => {
+  const net = new MemoryNetwork();
+  const a = net.createBind('192.0.2.1');
+  const b = net.createBind(['192.0.2.2', '192.0.2.3'], { ifIndex: 5 });
+  t.throws(() => net.createBind(['192.0.2.4', '192.0.2.4']), { message: /given twice/ });
+  await a.open(0);
+  await b.open(0);
+  const locals: Array<{ address: string; ifIndex: number }> = [];
+  b.start((batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      const ep = Endpoint.fromSlot(batch.addrs!, i * ADDR_SLOT, batch.locals, i * ADDR_SLOT);
+      locals.push({ address: ep.localIp ? [...ep.localIp.bytes].join('.') : '-', ifIndex: ep.localIfIndex });
+    }
+  });
+  const atA = collect(a);
+  a.send(batchTo(b.endpoint(4, 1), [[1]]));
+  a.send(batchTo(b.endpoint(4, 0), [[2]]));
+  await net.settle();
+  t.deepEqual(locals, [{ address: '192.0.2.3', ifIndex: 5 }, { address: '192.0.2.2', ifIndex: 5 }]);
+
+  // b → a: no source, from .3, from a foreign address (refused: sent from the first address, slot cleared, counted).
+  const out = new PacketBatch(3, 16, { addrs: true, locals: true });
+  for (const [i, source] of [undefined, '192.0.2.3', '198.51.100.1'].entries()) {
+    out.push(Uint8Array.of(10 + i), 0, 1, a.endpoint(4).slot);
+    if (source !== undefined) writeLocalSlot(out.locals!, i * ADDR_SLOT, 4, parseIp(source)!.bytes);
+  }
+  t.is(b.send(out), 1);
+  t.deepEqual([out.locals![0], out.locals![ADDR_SLOT], out.locals![2 * ADDR_SLOT]], [0, 4, 0]);
+  t.is(b.stats.sourceRefused, 1);
+  await net.settle();
+  t.deepEqual(atA.got.map((r) => r.from), [`192.0.2.2:${b.port}`, `192.0.2.3:${b.port}`, `192.0.2.2:${b.port}`]);
 });

@@ -2,12 +2,16 @@
  * NativeBind over loopback (root: SO_MARK and the FORCE buffer options need CAP_NET_ADMIN). Skipped, with a
  * logged reason, when the addon is not built or we are not root.
  */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeLocalSlot } from '../../src/net/addr-slot.js';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
 import { native } from '../../src/native/addon.js';
 import { sendDatagram } from '../helpers/bind.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
+import { until } from '../helpers/wait.js';
 
 const why = skipReason({ root: true, addon: true });
 const nativeTest = testWhen(why);
@@ -145,4 +149,56 @@ nativeTest('an explicit port that is taken fails clearly; close releases the soc
   // The port is free again.
   t.is(await b.open(port), port);
   await b.close();
+});
+
+nativeTest('sticky source: received batches carry the local address; a send batch leaves from its sources, a foreign one is refused and cleared', async (t) => {
+  // A namespace of our own with a second address on its loopback device.
+  const ns = `tv-bindsrc-${process.pid}-${randomBytes(3).toString('hex')}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.teardown(() => execFileSync('ip', ['netns', 'del', ns]));
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  execFileSync('ip', ['-n', ns, 'addr', 'add', '10.231.8.3/32', 'dev', 'lo']);
+  const netnsPath = `/run/netns/${ns}`;
+  const a = new NativeBind({ netnsPath, batchSize: BATCH });
+  const b = new NativeBind({ netnsPath, batchSize: BATCH });
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  await a.open(0);
+  await b.open(0);
+  t.deepEqual(b.pktinfo, [{ family: 4, pktinfo: true }, { family: 6, pktinfo: true }]);
+  const lo = native().withNetns(netnsPath, () => native().ifNameToIndex('lo'));
+
+  const locals: string[] = [];
+  b.start((batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      const ep = Endpoint.fromSlot(batch.addrs!, i * 24, batch.locals, i * 24);
+      locals.push(`${ep.localIp ? [...ep.localIp.bytes].join('.') : '-'}%${ep.localIfIndex}`);
+    }
+  });
+  sendDatagram(a, Uint8Array.of(1), Endpoint.fromString(`10.231.8.3:${b.port}`));
+  sendDatagram(a, Uint8Array.of(2), Endpoint.fromString(`127.0.0.1:${b.port}`));
+  await until(() => locals.length === 2);
+  t.deepEqual(locals, [`10.231.8.3%${lo}`, `127.0.0.1%${lo}`]);
+
+  // b → a, mixed families (the split path): 3 from 10.231.8.3, 1 over IPv6, 1 from an address nobody has.
+  const atA = receiveN(a, 5);
+  const toA4 = Endpoint.fromString(`127.0.0.1:${a.port}`);
+  const out = new PacketBatch(5, 2048, { addrs: true, locals: true });
+  const source = new Uint8Array(24);
+  const foreign = new Uint8Array(24);
+  writeLocalSlot(source, 0, 4, Uint8Array.of(10, 231, 8, 3));
+  writeLocalSlot(foreign, 0, 4, Uint8Array.of(10, 231, 8, 99));
+  for (let i = 0; i < 5; i++) {
+    const payload = new Uint8Array(100);
+    payload[1] = i;
+    const k = out.push(payload, 0, 100, i === 3 ? Endpoint.fromString(`[::1]:${a.port}`).slot : toA4.slot);
+    out.setLocal(k, i < 3 ? source : i === 4 ? foreign : undefined);
+  }
+  t.is(b.send(out), 1, 'one source refused');
+  t.is(b.stats.sourceRefused, 1);
+  t.deepEqual([0, 1, 2, 3, 4].map((i) => out.locals![i * 24]), [4, 4, 4, 0, 0], 'the refused slot is cleared in the caller\'s batch');
+  const got = await atA;
+  t.deepEqual(got.sort((x, y) => x.seq - y.seq).map((g) => g.from), [
+    `10.231.8.3:${b.port}`, `10.231.8.3:${b.port}`, `10.231.8.3:${b.port}`, `[::1]:${b.port}`, `127.0.0.1:${b.port}`,
+  ]);
 });

@@ -46,3 +46,27 @@ test('backlog keeps FIFO order across partial consumption and refuses when full'
   q.consume(5);
   t.is(q.count, 0);
 });
+
+test('local slots: setLocal copies or clears, compact and pushFrom carry them, the backlog keeps them in order', (t) => {
+  const b = new PacketBatch(3, 8, { addrs: true, locals: true });
+  const local = (v: number) => new Uint8Array(ADDR_SLOT).fill(v);
+  for (let i = 0; i < 3; i++) b.setLocal(b.push(Uint8Array.of(i), 0, 1, new Uint8Array(ADDR_SLOT)), local(i + 4));
+  b.setLocal(1, undefined);
+  t.is(b.locals![ADDR_SLOT], 0, 'no source: family 0');
+  b.lengths[0] = -1;
+  b.compact();
+  t.is(b.locals![0], 0, 'packet 1 moved down with its cleared slot');
+  t.deepEqual([...b.locals!.subarray(ADDR_SLOT, 2 * ADDR_SLOT)], [...local(6)]);
+  const c = new PacketBatch(2, 8, { addrs: true, locals: true });
+  c.pushFrom(b, 1);
+  t.deepEqual([...c.locals!.subarray(0, ADDR_SLOT)], [...local(6)]);
+  t.is(new PacketBatch(1, 8, { addrs: true }).locals, undefined);
+
+  const q = new Backlog(3, 8, true, true);
+  q.add(Uint8Array.of(1), 0, 1, b.addrs, 0, b.locals);
+  q.add(Uint8Array.of(2), 0, 1, b.addrs, ADDR_SLOT, b.locals);
+  q.add(Uint8Array.of(3), 0, 1, b.addrs, ADDR_SLOT, undefined);
+  q.consume(1);
+  t.deepEqual([...q.batch.locals!.subarray(0, ADDR_SLOT)], [...local(6)]);
+  t.is(q.batch.locals![ADDR_SLOT], 0);
+});
