@@ -145,6 +145,8 @@ export function deviceRegistry(ifname: string, device: Device): Registry {
     [], () => [[{}, s.handshakesQueued]], ifname);
   counter(registry, 'tunvpn_under_load_seconds_total', 'Seconds spent under load (handshakes had to carry a cookie).',
     [], () => [[{}, s.underLoadMs / MS_PER_S]], ifname);
+  counter(registry, 'tunvpn_source_addresses_cleared_total', 'Datagrams whose remembered local source address (the one the peer last reached us on) was refused by the kernel and dropped, the datagram sent from the kernel\'s choice instead.',
+    [], () => [[{}, s.sourcesCleared]], ifname);
   counter(registry, 'tunvpn_keepalives_sent_total', 'Keepalives sent (persistent and passive).', [], () => [[{}, h.keepalivesSent]], ifname);
   new Gauge({
     name: 'tunvpn_under_load', help: '1 while handshakes must carry a cookie (too many handshake messages a second), else 0.',

@@ -71,6 +71,7 @@ test('the scrape parses, carries the exporter\'s series, and its counters move w
   t.is(after.value('tunvpn_packets_total', { direction: 'read' }), 3);
   t.is(after.value('tunvpn_handshake_queue_messages_total', { device: 'tva' }), 1, 'the response waited in the handshake queue');
   t.is(after.value('tunvpn_under_load_seconds_total', { device: 'tva' }), 0);
+  t.is(after.value('tunvpn_source_addresses_cleared_total', { device: 'tva' }), 0);
 
   // A packet to nobody is counted by reason.
   tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.9.9.9', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
