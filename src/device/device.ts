@@ -63,7 +63,8 @@ export interface DeviceOptions {
 }
 
 export class Device {
-  readonly stats: DeviceStats = emptyDeviceStats();
+  /** The counters; read them through `stats`, which first brings the time under load up to date. */
+  private readonly counters: DeviceStats = emptyDeviceStats();
   core: DeviceCore<Endpoint>;
   private readonly tun: Tun;
   private readonly bind: Bind;
@@ -83,13 +84,17 @@ export class Device {
   /** Plaintext room the core never uses for handshake messages. */
   private readonly handshakeScratch = new Uint8Array(0);
   private handshakeTurnPending = false;
-  /** Monotonic ms until which the queue's backlog keeps handshakes under load. */
+  /** Monotonic ms until which the queue (filling up, or a backlog) keeps handshakes under load. */
   private underLoadUntil = -Infinity;
-  /** When under-load time was last accounted (stats.underLoadMs), and whether it was under load then. */
-  private loadCheckedAt = 0;
-  private wasUnderLoad = false;
-  /** dropped.handshakeShed at the last turn. */
-  private shedSeen = 0;
+  /**
+   * The current (or last) stretch under load, monotonic ms: from its start to its end as known so far, and how much
+   * of it counters.underLoadMs already holds (see noteLoad).
+   */
+  private stretchStart = NaN;
+  private stretchEnd = -Infinity;
+  private stretchCounted = 0;
+  /** handshakes.timesFull at the last turn. */
+  private fullSeen = 0;
   private readonly underLoadHandshakesPerSecond: number | undefined;
   private readonly handshakeLog: HandshakeLog;
   private send: SendPipeline;
@@ -114,7 +119,7 @@ export class Device {
     this.fwMark = opts.fwMark ?? 0;
     this.privateKey = Uint8Array.from(opts.privateKey);
     this.underLoadHandshakesPerSecond = opts.underLoadHandshakesPerSecond;
-    this.handshakeLog = new HandshakeLog(this.log, this.stats.handshakes);
+    this.handshakeLog = new HandshakeLog(this.log, this.counters.handshakes);
     this.core = this.makeCore(this.privateKey);
     this.send = this.makeSend();
     this.receive = this.makeReceive();
@@ -133,11 +138,11 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.core, this.aead, this.bind, this.stats, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun, this.endpoints);
+    return new SendPipeline(this.core, this.aead, this.bind, this.counters, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun, this.endpoints);
   }
 
   private makeReceive(): ReceivePipeline {
-    return new ReceivePipeline(this.core, this.tun, this.endpoints, this.stats, this.handshakes, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
+    return new ReceivePipeline(this.core, this.tun, this.endpoints, this.counters, this.handshakes, this.bind.batchSize, DEFAULT_DATAGRAM_SLOT_BYTES);
   }
 
   get publicKey(): Uint8Array {
@@ -202,33 +207,30 @@ export class Device {
   /**
    * Hands queued handshake messages to the protocol core, for at most HANDSHAKE_BUDGET_MS (and at most
    * HANDSHAKE_BUDGET_MESSAGES) per turn of the event loop, after the turn's data; what is left waits for the next
-   * turn (setImmediate), so socket and TUN I/O are served in between. Under load (messages shed at the queue, a
-   * backlog of an eighth of its size as wireguard-go, or too many handshakes a second) initiations need a cookie.
+   * turn (setImmediate), so socket and TUN I/O are served in between. Under load (the queue filled up, a backlog
+   * of an eighth of its size as wireguard-go, or too many handshakes with a valid MAC1 a second) initiations need a
+   * cookie. One source having its own share waiting does not put the device under load: that source is shed alone.
    */
   private serveHandshakes(): void {
     if (this.closed) return;
     const q = this.handshakes;
     const start = this.clock();
     let now = start;
-    // Handshakes shed since the last turn mean they arrive faster than they are taken: under load at once.
-    const shed = this.stats.dropped.handshakeShed ?? 0;
-    if (shed !== this.shedSeen) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
-    this.shedSeen = shed;
+    // The queue filled up since the last turn: handshakes arrive faster than they are taken, under load at once.
+    if (q.timesFull !== this.fullSeen) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
+    this.fullSeen = q.timesFull;
     for (let n = 0; n < HANDSHAKE_BUDGET_MESSAGES; n++) {
       const m = q.take();
       if (m === undefined) break;
       if (q.size >= HANDSHAKE_QUEUE_ENTRIES / UNDER_LOAD_QUEUE_FRACTION) this.underLoadUntil = now + UNDER_LOAD_HOLD_MS;
       this.core.underLoad = now < this.underLoadUntil;
       const r = this.core.decapsulate(m.buf, m.off, m.len, m.source, now, this.handshakeScratch, 0);
-      if (r.kind === 'error') countDrop(this.stats, r.error);
+      if (r.kind === 'error') countDrop(this.counters, r.error);
+      this.noteLoad(now);
       now = this.clock();
       if (now - start >= HANDSHAKE_BUDGET_MS) break;
     }
-    // Time under load: the stretch since the last check counts when handshakes were under load at both ends of it.
-    const loaded = this.core.isUnderLoad(now);
-    if (loaded && this.wasUnderLoad) this.stats.underLoadMs += now - this.loadCheckedAt;
-    this.wasUnderLoad = loaded;
-    this.loadCheckedAt = now;
+    this.noteLoad(now);
     this.send.flushOutbound();
     this.drainEvents();
     this.schedule();
@@ -262,9 +264,46 @@ export class Device {
     }
   }
 
-  /** Whether handshakes must currently carry a cookie (protocol/load.ts): for metrics. */
+  /** Whether handshakes must currently carry a cookie (the queue's rules here, the rate rule in protocol/load.ts). */
   get underLoad(): boolean {
-    return this.core.isUnderLoad(this.clock());
+    const now = this.clock();
+    this.noteLoad(now);
+    return now < this.stretchEnd;
+  }
+
+  /** Counters (stats.ts), the time under load brought up to `now` first. The object is live: read, don't keep. */
+  get stats(): DeviceStats {
+    this.noteLoad(this.clock());
+    return this.counters;
+  }
+
+  /**
+   * Follows the stretches under load and adds their elapsed time to counters.underLoadMs: a stretch starts when the
+   * load's end (the later of the queue's and the rate rule's) lies ahead of `now` after having passed, and ends at
+   * that end, however it moves meanwhile. Only time already elapsed is counted, so the counter never runs ahead.
+   */
+  private noteLoad(now: number): void {
+    const until = Math.max(this.underLoadUntil, this.core.handshakeLoadUntil);
+    if (until > now) {
+      if (this.stretchEnd <= now) {
+        // A new stretch: the last one is counted in full first.
+        this.settleLoad(this.stretchEnd);
+        this.stretchStart = now;
+        this.stretchCounted = 0;
+      }
+      if (until > this.stretchEnd) this.stretchEnd = until;
+    }
+    this.settleLoad(now);
+  }
+
+  /** Adds the part of the current stretch elapsed by `upTo` that was not counted yet. */
+  private settleLoad(upTo: number): void {
+    if (Number.isNaN(this.stretchStart)) return;
+    const elapsed = Math.min(upTo, this.stretchEnd) - this.stretchStart;
+    if (elapsed > this.stretchCounted) {
+      this.counters.underLoadMs += elapsed - this.stretchCounted;
+      this.stretchCounted = elapsed;
+    }
   }
 
   /* ---------------- timers ---------------- */

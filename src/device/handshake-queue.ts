@@ -54,6 +54,11 @@ export class HandshakeQueue {
   private turn: Source | undefined;
   private readonly spare: Source[] = [];
   private readonly out: QueuedHandshake;
+  /**
+   * Offers that found every entry taken (whether a heavier source gave one up or the message was shed): the queue
+   * filling up, which puts handshakes under load. A source shed for having its own share waiting does not count.
+   */
+  timesFull = 0;
 
   constructor(readonly capacity = HANDSHAKE_QUEUE_ENTRIES, private readonly perSource = HANDSHAKE_QUEUE_PER_SOURCE) {
     this.arena = new Uint8Array(capacity * INITIATION_BYTES);
@@ -86,7 +91,10 @@ export class HandshakeQueue {
     const src = this.byKey.get(key);
     const count = src === undefined ? 0 : src.count;
     if (count >= this.perSource) return false;
-    if (this.freeCount === 0 && !this.evictHeavierThan(count)) return false;
+    if (this.freeCount === 0) {
+      this.timesFull++;
+      if (!this.evictHeavierThan(count)) return false;
+    }
     const into = src ?? this.join(key);
     const slot = this.free[--this.freeCount]!;
     const at = slot * INITIATION_BYTES;

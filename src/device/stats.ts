@@ -75,11 +75,14 @@ export function emptyDeviceStats(): DeviceStats {
   };
 }
 
-/** Every counter as one flat name → number map: `dropped.<reason>`, `handshakes.<name>`, `handshakes.failed.<reason>`. */
+/**
+ * Every counter as one flat name → number map: `dropped.<reason>`, `handshakes.<name>`, `handshakes.failed.<reason>`;
+ * underLoadMs rounded to whole milliseconds.
+ */
 export function flattenStats(stats: DeviceStats): Record<string, number> {
   const { dropped, handshakes, ...totals } = stats;
   const { failed, ...hs } = handshakes;
-  const out: Record<string, number> = { ...totals };
+  const out: Record<string, number> = { ...totals, underLoadMs: Math.round(totals.underLoadMs) };
   for (const [reason, n] of Object.entries(dropped)) out[`dropped.${reason}`] = n ?? 0;
   for (const [name, n] of Object.entries(hs)) out[`handshakes.${name}`] = n;
   for (const [reason, n] of Object.entries(failed)) out[`handshakes.failed.${reason}`] = n ?? 0;

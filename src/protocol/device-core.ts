@@ -190,6 +190,14 @@ export class DeviceCore<E> {
     return this.events.lost;
   }
 
+  /**
+   * Monotonic ms until which too many handshake messages with a valid MAC1 keep the protocol under load by
+   * themselves (HOLD_MS after the last busy second; -Infinity when never). The forced `underLoad` is not in it.
+   */
+  get handshakeLoadUntil(): number {
+    return this.handshakeLoad.until;
+  }
+
   /** Whether handshakes currently need a cookie (forced, or more than underLoadHandshakesPerSecond arrived). */
   isUnderLoad(now: number): boolean {
     return this.underLoad || this.handshakeLoad.busy(now);

@@ -31,4 +31,9 @@ export class HandshakeLoad {
   busy(now: number): boolean {
     return now < this.busyUntil;
   }
+
+  /** Monotonic ms until which it stays busy (-Infinity: never was). */
+  get until(): number {
+    return this.busyUntil;
+  }
 }

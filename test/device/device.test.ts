@@ -15,14 +15,14 @@ import { buildIcmpEcho, buildUdp, parseIpPacket } from '../helpers/packets.js';
 import { sendDatagram } from '../helpers/bind.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
-import { COOKIE_REPLY_BURST_PER_SOURCE, MAX_TUNNEL_MTU_BYTES } from '../../src/protocol/constants.js';
+import { COOKIE_REPLY_BURST_PER_SOURCE, INITIATION_BYTES, MAX_TUNNEL_MTU_BYTES, UNDER_LOAD_HOLD_MS } from '../../src/protocol/constants.js';
 import { until } from '../helpers/wait.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 /** The device's one peer (every device here has exactly one). */
 const firstPeer = (d: Device) => [...d.core.allPeers()][0]!;
 
-async function pair(opts: { keepalive?: number; underLoad?: number } = {}) {
+async function pair(opts: { keepalive?: number; underLoad?: number; clockB?: () => number } = {}) {
   const net = new MemoryNetwork();
   const keyA = generatePrivateKey(systemRng);
   const keyB = generatePrivateKey(systemRng);
@@ -33,6 +33,7 @@ async function pair(opts: { keepalive?: number; underLoad?: number } = {}) {
   const a = new Device({ tun: tunA, bind: bindA, privateKey: keyA, listenPort: 51820, log: silentLogger });
   const b = new Device({
     tun: tunB, bind: bindB, privateKey: keyB, listenPort: 51821, log: silentLogger, underLoadHandshakesPerSecond: opts.underLoad,
+    ...(opts.clockB && { clock: opts.clockB }),
   });
   a.setPeer({
     publicKey: publicKeyOf(keyB),
@@ -179,6 +180,38 @@ test('a flood of valid-looking initiations is queued or shed, puts the device un
   t.is(cookieReplies, cookieSent);
   t.true(b.stats.underLoadMs >= 0);
   t.is(a.stats.noRoute, 0);
+});
+
+test('junk from one source is shed alone; a real flood puts b under load, which ends on its own, and is timed', async (t) => {
+  let now = 10_000;
+  const { net, b, bindA, tunA, tunB, close } = await pair({ underLoad: 8, clockB: () => now });
+  t.teardown(close);
+  let initiation: Uint8Array | undefined;
+  net.filter = (_from, _to, data) => {
+    if (data[0] === 1 && !initiation) initiation = data.slice();
+    return true;
+  };
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
+  await tunB.nextWritten();
+  const target = Endpoint.fromString('192.0.2.2:51821');
+  // 40 initiations with a wrong MAC1 from one address: more than its share of the queue, shed or dropped, but the
+  // device does not go under load for them (a host without our key cannot make every new peer wait for a cookie).
+  const junk = new Uint8Array(INITIATION_BYTES).fill(0x5a);
+  junk.set([1, 0, 0, 0]);
+  for (let i = 0; i < 40; i++) sendDatagram(bindA, junk, target);
+  await until(() => (b.stats.dropped.handshakeShed ?? 0) + (b.stats.dropped.invalidMac1 ?? 0) === 40);
+  t.true((b.stats.dropped.handshakeShed ?? 0) > 0, 'one source got its share only');
+  t.false(b.underLoad);
+  t.is(b.stats.underLoadMs, 0);
+  // A real flood: copies of a valid initiation, past the (lowered) rate threshold.
+  for (let i = 0; i < 40; i++) sendDatagram(bindA, initiation!, target);
+  await until(() => b.underLoad);
+  now += 400;
+  t.is(b.stats.underLoadMs, 400, 'only the time elapsed so far');
+  t.true(b.underLoad);
+  now += 5_000;
+  t.false(b.underLoad, 'the load ends by itself, with no message after it');
+  t.is(b.stats.underLoadMs, UNDER_LOAD_HOLD_MS, 'the stretch lasted the hold time after the last busy moment');
 });
 
 test('setting the private key the device already has keeps every session, counter and handshake time', async (t) => {

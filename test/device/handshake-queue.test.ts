@@ -56,12 +56,14 @@ test('a source at its share is shed; when no source is heavier the newcomer is s
   t.true(q.offer(msg(1), 0, 5, a));
   t.true(q.offer(msg(2), 0, 5, a));
   t.false(q.offer(msg(3), 0, 5, a), 'its share');
+  t.is(q.timesFull, 0, 'a source at its share is no full queue');
   t.true(q.offer(msg(4), 0, 5, Endpoint.fromString('192.0.2.2:1')));
   t.true(q.offer(msg(5), 0, 5, Endpoint.fromString('192.0.2.3:1')));
   // Full: a newcomer takes the place of a's oldest (a holds 2, more than the newcomer's 0 + 1) ...
   t.true(q.offer(msg(6), 0, 5, Endpoint.fromString('192.0.2.4:1')));
   // ... but now every source holds 1, and the next newcomer is shed.
   t.false(q.offer(msg(7), 0, 5, Endpoint.fromString('192.0.2.5:1')));
+  t.is(q.timesFull, 2, 'both offers found it full');
   t.is(q.size, 4);
   t.deepEqual(drain(q).map((s) => s.split('#')[1]), ['2', '4', '5', '6']);
 });
