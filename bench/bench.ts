@@ -31,10 +31,14 @@ async function compare(args: CompareArgs): Promise<number> {
     process.stderr.write(`bench: ${problem}\n`);
     return 1;
   }
+  const version = args.paths.includes('wireguard-go') ? wireguardGoVersion(args.wireguardGo) : undefined;
+  if (args.paths.includes('wireguard-go') && version === undefined) {
+    process.stderr.write(`bench: cannot run wireguard-go "${args.wireguardGo}" (give --wireguard-go PATH, or leave it out with --paths)\n`);
+    return 1;
+  }
   const log = createLogger(process.env.TUNVPN_LOG_LEVEL ?? 'warn', 'bench');
   const progress = new Progress(process.stderr);
   const date = new Date().toISOString();
-  const version = args.paths.includes('wireguard-go') ? wireguardGoVersion(args.wireguardGo) : undefined;
   const schedule = roundSchedule(args.paths, args.rounds);
   const runs: PathRun[] = [];
   for (const [i, s] of schedule.entries()) {

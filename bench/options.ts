@@ -198,6 +198,7 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .action((o: { peers: number; simulate: number; seconds: number; rounds: number; runs: PeersRun[]; paths: FloodPath[]; wireguardGo: string; json: boolean }) => {
       result = { command: 'peers', peers: o.peers, simulate: o.simulate, seconds: o.seconds, rounds: o.rounds, runs: o.runs, paths: o.paths, wireguardGo: o.wireguardGo, json: o.json };
     });
+  program.addHelpText('after', '\ncompare runs when no command is given; its options (--rounds, --seconds, --wireguard-go, ...):\n  npm run bench -- compare --help\n');
   for (const c of program.commands) c.configureOutput(writers).exitOverride();
   try {
     program.parse([...argv], { from: 'user' });

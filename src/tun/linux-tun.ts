@@ -25,6 +25,9 @@ import { Backlog } from '../packet/backlog.js';
 import { PacketBatch } from '../packet/batch.js';
 import { offloadAllowed } from '../packet/offload-switches.js';
 import { GroPlanner } from './offload/coalesce.js';
+
+/** errno EBADF (asm-generic/errno-base.h): what libuv's poll reports, negated, once the device is gone. */
+const EBADF = 9;
 import { VnetReader } from './offload/reader.js';
 import { VNET_HDR_BYTES } from './offload/vnet-header.js';
 import {
@@ -187,7 +190,8 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     if (this.isClosed) return;
     if (events < 0) {
       // The kernel reports EPOLLERR on a TUN fd whose device was deleted.
-      this.shutdown(`poll error ${events} (device removed?)`);
+      // libuv reports it as -EBADF (-9): the usual cause is `ip link del`.
+      this.shutdown(events === -EBADF ? `the TUN device ${this.name} was deleted` : `poll error ${events} on the TUN device ${this.name} (was it deleted?)`);
       return;
     }
     const c = this.addon.constants;
@@ -414,7 +418,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   /** Handles a thrown I/O error. Returns true when the device is still usable. */
   private onIoError(e: unknown, op: string): boolean {
     if (isNativeError(e) && DEVICE_GONE.has(e.code)) {
-      this.shutdown(`${op} failed with ${e.code} (device removed?)`);
+      this.shutdown(`${op} failed with ${e.code} (was the TUN device ${this.name} deleted?)`);
       return false;
     }
     const err = e instanceof Error ? e : new Error(String(e));

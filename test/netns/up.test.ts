@@ -177,7 +177,7 @@ rootTest('deleting the TUN device ends the daemon cleanly, as with wireguard-go'
   const { child, out } = await startUp(t, ns, writeConf(dir, name, goodConf()));
   await shAsync('ip', ['-n', ns, 'link', 'del', name]);
   t.is(await waitExit(child), 0);
-  t.regex(out.text(), /TUN device closed/);
+  t.regex(out.text(), /TUN device closed: the TUN device \S+ was deleted/);
   t.false(existsSync(`/var/run/wireguard/${name}.sock`));
   t.false(existsSync(`/run/tunvpn/${name}.pid`));
 });
