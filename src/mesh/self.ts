@@ -12,7 +12,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { hostname as osHostname } from 'node:os';
 import { parseIp, type IpAddress, type Prefix } from '../net/ip.js';
 import type { MemberRecord } from './member.js';
-import { isMeshName, type MeshSettings } from './settings.js';
+import { isMeshName, type MeshSettings } from '../config/mesh.js';
 
 export interface SelfContext {
   publicKey: Uint8Array;
