@@ -4,3 +4,4 @@ export { parseConfig } from './parse.js';
 export { loadConfig, interfaceNameFromPath, MAX_CONFIG_BYTES } from './load.js';
 export { resolveEndpoints, resolutionRetries, type LookupFn, type ResolveOptions, type ResolvedEndpoint } from './resolve.js';
 export { redactConfig, formatConfig, formatEndpoint, HIDDEN, type RedactedConfig } from './redact.js';
+export { parseMeshSection, type MeshSettings } from './mesh.js';
