@@ -22,6 +22,7 @@ import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
 import { formatErrnoReply, formatGetReply, formatReloadReply, formatStatsReply, parseSetBody } from './text-format.js';
+import { formatMeshReply, formatNoMeshReply, formatVtepReply, parseVtepRequest, type MeshStatus, type VtepRequest } from './mesh-format.js';
 import type { Zones } from '../net/endpoint.js';
 
 const SOCKET_MODE = 0o600;
@@ -52,6 +53,24 @@ export interface UapiServerOptions {
  * what changed; rejects with a ReloadRefused (the file was refused: nothing changed) or any other error.
  */
 export type ReloadHandler = () => Promise<string[]>;
+
+/**
+ * What answers tunvpn's `mesh=1` and `vtep=1` (mesh-format.ts): the mesh's status, and registering a vxlan whose FDB
+ * follows the mesh. `vtep` resolves with lines describing what it did; it rejects with a VtepRefused (nothing
+ * changed) or any other error.
+ */
+export interface MeshHandler {
+  status(): MeshStatus;
+  vtep(request: VtepRequest): Promise<string[]>;
+}
+
+/** A vtep=1 request refused before anything changed. */
+export class VtepRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VtepRefused';
+  }
+}
 
 /** A reload refused before anything changed: `problems` are the "FILE:LINE: message" lines. */
 export class ReloadRefused extends Error {
@@ -84,6 +103,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   #reload: ReloadHandler | undefined;
+  #mesh: MeshHandler | undefined;
 
   constructor(opts: UapiServerOptions) {
     super();
@@ -99,6 +119,11 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   /** Sets what answers `reload=1` (without one, the reply is EOPNOTSUPP: this daemon has no configuration file). */
   setReloadHandler(handler: ReloadHandler | undefined): void {
     this.#reload = handler;
+  }
+
+  /** Sets what answers `mesh=1` and `vtep=1` (without one: EOPNOTSUPP, this interface is in no mesh). */
+  setMeshHandler(handler: MeshHandler | undefined): void {
+    this.#mesh = handler;
   }
 
   /**
@@ -325,6 +350,26 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           const e = toUapiError(err);
           this.#log.warn({ errno: e.errno }, `reload failed: ${(err as Error).message}`);
           return formatReloadReply(e.errno, [(err as Error).message]);
+        }
+      }
+      case 'mesh':
+        try {
+          return this.#mesh ? formatMeshReply(this.#mesh.status()) : formatNoMeshReply();
+        } catch (err) {
+          return formatErrnoReply('get', toUapiError(err).errno);
+        }
+      case 'vtep': {
+        const mesh = this.#mesh;
+        if (!mesh) return formatVtepReply(EOPNOTSUPP, [`${this.iface} is in no mesh (its configuration has no [Mesh] section)`]);
+        const parsed = parseVtepRequest(req.lines);
+        if (!parsed.ok) return formatVtepReply(EINVAL, [parsed.message]);
+        try {
+          return formatVtepReply(0, await mesh.vtep(parsed.value));
+        } catch (err) {
+          if (err instanceof VtepRefused) return formatVtepReply(EINVAL, [err.message]);
+          const e = toUapiError(err);
+          this.#log.warn({ errno: e.errno }, `vtep request failed: ${(err as Error).message}`);
+          return formatVtepReply(e.errno, [(err as Error).message]);
         }
       }
       case 'set': {
