@@ -18,7 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { explainFsError } from '../fs-errors.js';
 import type { DeviceControl } from './control.js';
-import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
+import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError, UapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
 import { formatErrnoReply, formatGetReply, formatReloadReply, formatStatsReply, parseSetBody } from './text-format.js';
@@ -55,12 +55,13 @@ export interface UapiServerOptions {
 export type ReloadHandler = () => Promise<string[]>;
 
 /**
- * What answers tunvpn's `mesh=1` and `vtep=1` (mesh-format.ts): the mesh's status, and registering a vxlan whose FDB
- * follows the mesh. `vtep` resolves with lines describing what it did; it rejects with a VtepRefused (nothing
- * changed) or any other error.
+ * What answers tunvpn's `mesh=1` and `vtep=1` (mesh-format.ts): the mesh's status (null: the interface is in no
+ * mesh at the moment), and registering a vxlan whose FDB follows the mesh. `vtep` resolves with lines describing
+ * what it did; it rejects with a VtepRefused (nothing changed), a UapiError (its errno is the reply's: EOPNOTSUPP
+ * for no mesh) or any other error.
  */
 export interface MeshHandler {
-  status(): MeshStatus;
+  status(): MeshStatus | null;
   vtep(request: VtepRequest): Promise<string[]>;
 }
 
@@ -354,7 +355,8 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       }
       case 'mesh':
         try {
-          return this.#mesh ? formatMeshReply(this.#mesh.status()) : formatNoMeshReply();
+          const status = this.#mesh?.status();
+          return status ? formatMeshReply(status) : formatNoMeshReply();
         } catch (err) {
           return formatErrnoReply('get', toUapiError(err).errno);
         }
@@ -367,6 +369,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           return formatVtepReply(0, await mesh.vtep(parsed.value));
         } catch (err) {
           if (err instanceof VtepRefused) return formatVtepReply(EINVAL, [err.message]);
+          if (err instanceof UapiError) return formatVtepReply(err.errno, [err.message]);
           const e = toUapiError(err);
           this.#log.warn({ errno: e.errno }, `vtep request failed: ${(err as Error).message}`);
           return formatVtepReply(e.errno, [(err as Error).message]);
