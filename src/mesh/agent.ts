@@ -332,31 +332,13 @@ export class MeshAgent {
 
   /** For `tunvpn mesh show`: members, what each got, lease ages; `handshakes` adds handshake times. */
   snapshot(handshakes?: (publicKey: Uint8Array) => number | undefined): MeshSnapshot {
-    const nowS = this.clock.now() / 1000;
-    const view = (record: MemberRecord, kv: Member['kv'] | undefined, outcome: MemberOutcome | undefined): MeshMemberView => {
-      const key = encodeKey(record.publicKey);
-      const applied = this.applied.peers.get(key);
-      const v: MeshMemberView = {
-        name: record.name,
-        publicKey: key,
-        shortKey: shortKey(key),
-        allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
-        refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
-        status: outcome?.status ?? (key === this.ownKeyB64 ? 'self' : 'refused'),
-        createRevision: kv ? kv.createRevision.toString() : '0',
-      };
-      const ep = applied?.endpoint ?? record.endpoint;
-      if (ep) v.endpoint = formatMemberEndpoint(ep);
-      if (record.vtep) v.vtep = formatIp(record.vtep);
-      if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(nowS - record.registeredAt));
-      const hs = handshakes && applied ? handshakes(record.publicKey) : undefined;
-      if (hs !== undefined) v.latestHandshake = hs;
-      return v;
-    };
+    const ctx = { nowMs: this.clock.now(), ownKey: this.ownKeyB64, applied: this.applied, ...(handshakes && { handshakes }) };
     const members = [...this.members.values()]
-      .map((m) => view(m.record, m.kv, this.outcomes.get(encodeKey(m.record.publicKey))))
-      .sort((a, b) => a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey));
-    const selfView = view(this.self, undefined, { publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false });
+      .map((m) => memberView(ctx, m.record, m.kv.createRevision, this.outcomes.get(encodeKey(m.record.publicKey))))
+      .sort(byNameThenKey);
+    const selfView = memberView(ctx, this.self, undefined, {
+      publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false,
+    });
     return {
       state: this.agentState,
       since: this.stateSince,
@@ -680,4 +662,41 @@ export class MeshAgent {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** What a member view is computed against: the clock, our key, what is applied, handshake times. */
+export interface ViewContext {
+  /** Wall ms. */
+  nowMs: number;
+  /** Our public key, base64. */
+  ownKey: string;
+  applied: MeshState;
+  handshakes?: (publicKey: Uint8Array) => number | undefined;
+}
+
+/** One member as `mesh show` lists it (agent snapshots and one-shot reads, survey.ts, alike). Pure. */
+export function memberView(ctx: ViewContext, record: MemberRecord, createRevision: bigint | undefined, outcome: MemberOutcome | undefined): MeshMemberView {
+  const key = encodeKey(record.publicKey);
+  const applied = ctx.applied.peers.get(key);
+  const v: MeshMemberView = {
+    name: record.name,
+    publicKey: key,
+    shortKey: shortKey(key),
+    allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
+    refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
+    status: outcome?.status ?? (key === ctx.ownKey ? 'self' : 'refused'),
+    createRevision: createRevision !== undefined ? createRevision.toString() : '0',
+  };
+  const ep = applied?.endpoint ?? record.endpoint;
+  if (ep) v.endpoint = formatMemberEndpoint(ep);
+  if (record.vtep) v.vtep = formatIp(record.vtep);
+  if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(ctx.nowMs / 1000 - record.registeredAt));
+  const hs = ctx.handshakes && applied ? ctx.handshakes(record.publicKey) : undefined;
+  if (hs !== undefined) v.latestHandshake = hs;
+  return v;
+}
+
+/** The order of `mesh show`: by name, then key. */
+export function byNameThenKey(a: MeshMemberView, b: MeshMemberView): number {
+  return a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey);
 }
