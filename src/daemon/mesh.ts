@@ -178,7 +178,7 @@ export class MeshService implements MeshHandler {
     if (req.remove) {
       const was = await this.followers.unfollow(req.device);
       if (!was) return [`${req.device} was not following the mesh`];
-      if (!this.followers.vtep) await this.announce();
+      if (!this.followers.vtep) this.announce();
       return [`${req.device} no longer follows the mesh of ${this.opts.ifname}`];
     }
     const inputs = this.inputs;
@@ -192,7 +192,7 @@ export class MeshService implements MeshHandler {
     if (problem) throw new VtepRefused(problem);
     const before = this.followers.vtep;
     await this.followers.follow(req.device, req.address);
-    if (!before || formatIp(before) !== formatIp(req.address)) await this.announce();
+    if (!before || formatIp(before) !== formatIp(req.address)) this.announce();
     const members = this.followers.remoteVteps.length;
     return [`${req.device} follows the mesh of ${this.opts.ifname}: VTEP ${formatIp(req.address)}, ${members} member VTEP(s)`];
   }
@@ -313,7 +313,7 @@ export class MeshService implements MeshHandler {
       const record: MemberRecord = { ...p.self };
       const vtep = this.followers.vtep;
       if (vtep) record.vtep = vtep;
-      if (recordText(record) !== recordText(agent.record)) await agent.updateSelf(record);
+      if (recordText(record) !== recordText(agent.record)) this.updateSelf(agent, record);
     }
     return p.plan;
   }
@@ -466,13 +466,21 @@ export class MeshService implements MeshHandler {
   }
 
   /** Our VTEP changed: announce the record with (or without) it. */
-  private async announce(): Promise<void> {
+  private announce(): void {
     const agent = this.agent;
     if (!agent) return;
     const record: MemberRecord = { ...agent.record };
     const vtep = this.followers.vtep;
     if (vtep) record.vtep = vtep;
     else delete record.vtep;
-    await agent.updateSelf(record);
+    this.updateSelf(agent, record);
+  }
+
+  /**
+   * Takes our new record at once (reconciling against it) and announces it in the background: a reload or a
+   * `site up` never waits for etcd (the agent re-syncs if the write fails).
+   */
+  private updateSelf(agent: MeshAgent, record: MemberRecord): void {
+    agent.updateSelf(record).catch((e: unknown) => this.log.warn(`mesh: ${(e as Error).message}`));
   }
 }
