@@ -8,9 +8,12 @@
  * top (MEASURE_SLACK_MS).
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ip } from '../netns/harness.js';
-import { pingUntilReply, ping, sleep } from '../netns/topology.js';
+import { join } from 'node:path';
+import { deleteNs, ip, RUN_TAG } from '../netns/harness.js';
+import { pingUntilReply, ping, run, sleep, TUNVPN_MAIN } from '../netns/topology.js';
 import { etcdSkipReason, startEtcdCluster } from './etcd-cluster.js';
 import { buildMeshLab, peersOf, pollUntil, tunnelRoutes, type MeshLab, type MeshNode } from './mesh-nodes.js';
 
@@ -136,4 +139,153 @@ serial('five nodes join and reach each other; kill -9: the others drop it within
   t.is(await lab.stop(roamer), 0);
   await pollUntil(async () => !(await hasPeer(nodes[0]!, roamer)), `${nodes[0]!.name} to drop ${roamer.name} after a clean stop`, 30_000);
   t.regex(roamer.daemon!.output(), /lease revoked; left the mesh/);
+});
+
+/** The mesh's state as `tunvpn mesh show IFACE --json` reports it on a running node. */
+async function meshState(lab: MeshLab, node: MeshNode): Promise<{ state: string; members: { name: string }[] }> {
+  const r = await lab.cli(node, ['mesh', 'show', node.ifname, '--json']);
+  if (r.code !== 0) throw new Error(`mesh show on ${node.name}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { state: string; members: { name: string }[] };
+}
+
+serial('etcd members down: with one a new node joins; with two (no quorum) tunnels carry on, a node crashes, another starts; back: the mesh converges', async (t) => {
+  const cluster = await startEtcdCluster(t, { purpose: 'metc' });
+  const lab = buildMeshLab(t, cluster, { purpose: 'metc', ttl: TTL_S });
+  const [n1, n2, n3] = [lab.addNode(), lab.addNode(), lab.addNode()];
+  await Promise.all([n1, n2, n3].map((n) => lab.start(n)));
+  await waitMeshOf(lab, [n1, n2, n3]);
+
+  // One member down: a majority is left, nothing changes; a new node joins and is reached by all.
+  await cluster.stop(0);
+  const n4 = lab.addNode();
+  await lab.start(n4);
+  await waitMeshOf(lab, [n1, n2, n3, n4]);
+  await allReachAll(t, [n1, n2, n3, n4]);
+
+  // Two down: no quorum. Every node keeps its peers, and the tunnels carry traffic.
+  await cluster.stop(1);
+  const outageStart = Date.now();
+  await pollUntil(async () => (await meshState(lab, n1)).state === 'outage', `${n1.name} to notice the outage`, 60_000, 500);
+  t.log(`${n1.name} in outage after ${Date.now() - outageStart} ms`);
+  await allReachAll(t, [n1, n2, n3, n4]);
+  for (const n of [n1, n2, n4]) t.is((await peersOf(n)).size, 3, `${n.name} keeps its peers`);
+
+  // Meanwhile node 3 crashes (its lease cannot expire without a leader) and node 5 starts (`up` does not wait).
+  await lab.kill(n3);
+  const n5 = lab.addNode();
+  await lab.start(n5);
+  t.regex(n5.daemon!.output(), /registry unreachable/);
+  await allReachAll(t, [n1, n2, n4]);
+
+  // Back: the mesh converges (node 5 in, node 3 out) without anyone being restarted.
+  await cluster.start(0);
+  await cluster.start(1);
+  await cluster.waitHealthy();
+  const healthy = Date.now();
+  const live = [n1, n2, n4, n5];
+  for (const n of live) {
+    await pollUntil(async () => {
+      const peers = await peersOf(n);
+      return live.every((o) => o === n || peers.has(o.publicKey)) && !peers.has(n3.publicKey);
+    }, `${n.name} to converge`);
+  }
+  t.log(`converged ${Date.now() - healthy} ms after the cluster was healthy again`);
+  await allReachAll(t, live);
+  for (const n of live) t.is((await meshState(lab, n)).state, 'synced');
+});
+
+/** The site file of one node: a bridge, a vxlan over its tunnel that follows the mesh, one container. */
+function siteFile(node: MeshNode): string {
+  return [
+    '[Bridge]',
+    'Name = br-lan',
+    `Address = 192.168.77.${node.index}/24`,
+    '',
+    '[Vxlan]',
+    'Name = vx-lan',
+    'Id = 42',
+    `Local = ${node.tunnel}`,
+    'Remote = mesh',
+    'Bridge = br-lan',
+    `Dev = ${node.ifname}`,
+    '',
+    '[Namespace]',
+    `Name = c${node.index}`,
+    'Bridge = br-lan',
+    `Address = 192.168.77.${10 + node.index}/24`,
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI in the test's own namespace (site commands act on the node's namespace through --host-netns). */
+function cliHere(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TUNVPN_MAIN, ...args], { encoding: 'utf8' }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+/** The all-zeros FDB destinations of vx-lan in the node's namespace. */
+async function floodTargets(node: MeshNode): Promise<string[]> {
+  const r = await run(node.ns, 'bridge', ['-j', 'fdb', 'show', 'dev', 'vx-lan']);
+  if (r.code !== 0) return [];
+  return (JSON.parse(r.stdout || '[]') as { mac: string; dst?: string }[]).filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst!).sort();
+}
+
+serial('a Layer-2 segment over the mesh: Remote = mesh on three nodes, containers reach each other, FDB follows members', async (t) => {
+  const cluster = await startEtcdCluster(t, { purpose: 'msite' });
+  const lab = buildMeshLab(t, cluster, { purpose: 'msite', ttl: TTL_S });
+  const nodes = [lab.addNode(), lab.addNode(), lab.addNode()];
+  await Promise.all(nodes.map((n) => lab.start(n)));
+  await waitMeshOf(lab, nodes);
+
+  const prefix = `s${RUN_TAG.slice(0, 6)}${randomBytes(1).toString('hex')}-`;
+  const files = nodes.map((n) => join(lab.dir, `site-${n.index}.conf`));
+  nodes.forEach((n, i) => writeFileSync(files[i]!, siteFile(n)));
+  const site = (verb: string, i: number) => cliHere(['site', verb, files[i]!, '--host-netns', nodes[i]!.ns, '--ns-prefix', prefix]);
+  t.teardown(async () => {
+    for (let i = 0; i < nodes.length; i++) await site('down', i);
+    for (const n of nodes) deleteNs(`${prefix}c${n.index}`);
+  });
+  for (let i = 0; i < nodes.length; i++) {
+    const r = await site('up', i);
+    t.is(r.code, 0, r.out);
+    t.regex(r.out, /let the mesh of tm\w+ keep the FDB of vx-lan/);
+  }
+  // Every node floods to the other two VTEPs.
+  for (const n of nodes) {
+    const others = nodes.filter((o) => o !== n).map((o) => o.tunnel).sort();
+    await pollUntil(async () => JSON.stringify(await floodTargets(n)) === JSON.stringify(others), `${n.name}'s vx-lan FDB to list ${others.join(', ')}`);
+  }
+  const again = await site('up', 0);
+  t.regex(again.out, /0 changes/);
+
+  // Containers on different nodes share 192.168.77.0/24.
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (to === from) continue;
+      await pingUntilReply(`${prefix}c${from.index}`, `192.168.77.${10 + to.index}`, 8).catch((e: Error) => t.fail(`c${from.index} → c${to.index}: ${e.message}`));
+    }
+  }
+  const shown = await lab.cli(nodes[0]!, ['mesh', 'show', nodes[0]!.ifname, '--json']);
+  const status = JSON.parse(shown.stdout) as { vtepDevices: string[]; self: { vtep?: string }; members: { vtep?: string }[] };
+  t.deepEqual(status.vtepDevices, ['vx-lan']);
+  t.is(status.self.vtep, nodes[0]!.tunnel);
+  t.deepEqual(status.members.map((m) => m.vtep), [nodes[1]!.tunnel, nodes[2]!.tunnel]);
+
+  // A member leaves: the others stop flooding to it.
+  t.is(await lab.stop(nodes[2]!), 0);
+  for (const n of nodes.slice(0, 2)) {
+    const other = nodes.find((o) => o !== n && o !== nodes[2])!;
+    await pollUntil(async () => JSON.stringify(await floodTargets(n)) === JSON.stringify([other.tunnel]), `${n.name} to drop ${nodes[2]!.name}'s VTEP`);
+  }
+  // site down on node 1: its daemon stops keeping the FDB and stops announcing a VTEP; node 2 stops flooding to it.
+  const down = await site('down', 0);
+  t.is(down.code, 0, down.out);
+  t.regex(down.out, /stop the mesh of tm\w+ keeping the FDB of vx-lan/);
+  await pollUntil(async () => (await floodTargets(nodes[1]!)).length === 0, `${nodes[1]!.name} to stop flooding to ${nodes[0]!.name}`);
+  const after = JSON.parse((await lab.cli(nodes[0]!, ['mesh', 'show', nodes[0]!.ifname, '--json'])).stdout) as typeof status;
+  t.deepEqual(after.vtepDevices, []);
+  t.is(after.self.vtep, undefined);
 });
