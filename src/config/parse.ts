@@ -54,3 +54,31 @@ export function parseConfig(text: string, file: string): QuickConfig {
   const warnings = [...ctx.warnings].sort((a, b) => a.line - b.line).map(formatProblem);
   return { file, interface: iface.config, peers: peers.map((p) => p.config!), ...(mesh && { mesh: mesh.settings }), warnings };
 }
+
+/**
+ * A file that holds only a [Mesh] section (`tunvpnd --mesh FILE`: wg-quick's own file cannot carry one, `wg setconf`
+ * refuses the section). AllowedIPs is required there: the daemon does not know the interface's addresses.
+ * Throws ConfigError with every FILE:LINE problem; warnings are returned.
+ */
+export function parseMeshFile(text: string, file: string): { settings: MeshSettings; warnings: string[] } {
+  const ctx = new ParseContext(file);
+  const sections = splitSections(text, file, ctx.errors);
+  const meshSections = sections.filter((s) => s.kind === 'mesh');
+  for (const other of sections.filter((s) => s.kind !== 'mesh')) {
+    ctx.error(other.line, `this file holds a [Mesh] section only; [${other.kind === 'interface' ? 'Interface' : 'Peer'}] belongs in the wg configuration`);
+  }
+  let settings: MeshSettings | undefined;
+  if (meshSections.length === 0) ctx.error(1, 'no [Mesh] section');
+  else {
+    const section = meshSections[0]!;
+    const parsed = parseMeshSection(section.entries, section.line);
+    for (const w of parsed.warnings) ctx.warn(w.line, w.message);
+    if (parsed.ok) {
+      settings = parsed.settings;
+      if (!settings.allowedIPs) ctx.error(section.line, '[Mesh] needs AllowedIPs here: tunvpnd does not know the interface\'s addresses');
+    } else for (const e of parsed.errors) ctx.error(e.line, e.message);
+    for (const extra of meshSections.slice(1)) ctx.error(extra.line, `a second [Mesh] section (the first is at line ${section.line})`);
+  }
+  if (ctx.errors.length > 0 || !settings) throw new ConfigError(ctx.errors);
+  return { settings, warnings: [...ctx.warnings].sort((a, b) => a.line - b.line).map(formatProblem) };
+}

@@ -26,7 +26,7 @@ import { MeshAgent, type Backoff, type MeshAgentOptions, type MeshClock, systemC
 import { deviceMeshTarget, type MeshRouteOps } from '../mesh/device-target.js';
 import { EtcdRegistry, etcdOptionsFromSettings } from '../mesh/etcd-registry.js';
 import type { MemberRecord } from '../mesh/member.js';
-import { emptyMeshState, type MeshState, type StaticPeer } from '../mesh/reconcile.js';
+import { emptyMeshState, type MeshPeer, type MeshState, type StaticPeer } from '../mesh/reconcile.js';
 import type { Registry } from '../mesh/registry.js';
 import { buildSelfRecord, MeshSelfError, type SelfContext } from '../mesh/self.js';
 import type { MeshStatus, VtepRequest } from '../uapi/mesh-format.js';
@@ -253,6 +253,41 @@ export class MeshService implements MeshHandler {
       plan.push(`mesh: PersistentKeepalive ${next.settings.persistentKeepalive ?? 'off'} for every mesh peer`);
     }
     return { ...base, ...(self && { self }), plan };
+  }
+
+  /**
+   * A configuration request (`wg set`, `wg syncconf`) changed the device: mesh peers it removed, or whose AllowedIPs
+   * it changed, are put back as the mesh has them (a member is only ever changed through etcd); `staticPeers`, when
+   * given, are now the peers the mesh must not override (tunvpnd: every peer `wg` configured).
+   */
+  async deviceChanged(staticPeers?: readonly StaticPeer[]): Promise<void> {
+    if (!this.inputs) return;
+    if (staticPeers) this.inputs = { ...this.inputs, staticPeers };
+    const device = this.opts.device;
+    const entries = (p: MeshPeer) => {
+      const peer = device.peer(p.publicKey);
+      return peer ? device.core.allowedIps.entriesFor(peer).map((e) => formatPrefix({ family: e.family, bytes: e.address, bits: e.cidr })).sort() : undefined;
+    };
+    const drift = (state: MeshState) =>
+      [...state.peers.values()].filter((p) => JSON.stringify(entries(p)) !== JSON.stringify(p.allowedIPs.map(formatPrefix).sort()));
+    const agent = this.agent;
+    if (!agent) {
+      this.carried = { ...this.carried, peers: new Map([...this.carried.peers].filter(([, p]) => device.peer(p.publicKey))) };
+      return;
+    }
+    if (staticPeers) await agent.configure({ staticPeers });
+    if (drift(agent.appliedState).length === 0) return;
+    await agent.correctApplied((applied) => {
+      const wrong = drift(applied);
+      if (wrong.length) this.log.warn(`mesh: a configuration request changed ${wrong.length} mesh peer(s); putting them back as the mesh has them`);
+      const peers = new Map(applied.peers);
+      for (const p of wrong) {
+        const now = entries(p);
+        if (now === undefined) peers.delete(encodeKey(p.publicKey));
+        else peers.set(encodeKey(p.publicKey), { ...p, allowedIPs: [] });
+      }
+      return { ...applied, peers };
+    });
   }
 
   /**

@@ -310,6 +310,20 @@ export class MeshAgent {
     await this.enqueueReconcile();
   }
 
+  /**
+   * The device was changed behind the agent's back (e.g. `wg set` removed a mesh peer or replaced its AllowedIPs):
+   * `correct` turns what the agent believes is applied into what is, and the agent reconciles from there, so what
+   * is missing is put back. Runs in the apply queue; resolves once done.
+   */
+  async correctApplied(correct: (applied: MeshState) => MeshState): Promise<void> {
+    const run = async () => {
+      this.applied = correct(this.applied);
+      if (!this.stopped) await this.reconcileAndApply();
+    };
+    this.applying = this.applying.then(run, run);
+    await this.applying;
+  }
+
   /** Our record as announced (registeredAt included once registered). */
   get record(): MemberRecord {
     return this.self;

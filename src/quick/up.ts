@@ -134,6 +134,8 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     const inputs = meshInputs(config);
     if (inputs) await mesh.start(inputs);
     runtime.uapi.setMeshHandler(mesh);
+    // A `wg set` or `wg syncconf` that removes or changes a mesh peer: the mesh puts it back as etcd has it.
+    runtime.uapi.on('applied', () => void mesh.deviceChanged().catch((e: unknown) => log.error(`mesh: ${(e as Error).message}`)));
     await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR, log);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
     const live: LiveInterface = {

@@ -17,7 +17,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { explainFsError } from '../fs-errors.js';
-import type { DeviceControl } from './control.js';
+import type { DeviceControl, SetOperation } from './control.js';
 import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError, UapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
@@ -84,6 +84,8 @@ export class ReloadRefused extends Error {
 export interface UapiServerEvents {
   /** The socket file was deleted or replaced: the daemon should exit. Emitted at most once. */
   removed: [];
+  /** A `set` request was applied to the device (after the reply was formed; listeners must not throw). */
+  applied: [op: SetOperation];
 }
 
 export class UapiServer extends EventEmitter<UapiServerEvents> {
@@ -383,6 +385,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         }
         try {
           await this.#control.apply(parsed.value);
+          this.emit('applied', parsed.value);
           return formatErrnoReply('set', 0);
         } catch (err) {
           const e = toUapiError(err);

@@ -10,13 +10,16 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { deleteNs, ip, RUN_TAG } from '../netns/harness.js';
+import { collect, deleteNs, ip, RUN_TAG, spawnInNs } from '../netns/harness.js';
 import { pingUntilReply, ping, run, sleep, TUNVPN_MAIN } from '../netns/topology.js';
 import { etcdSkipReason, startEtcdCluster } from './etcd-cluster.js';
 import { buildMeshLab, peersOf, pollUntil, tunnelRoutes, type MeshLab, type MeshNode } from './mesh-nodes.js';
 
+/** tunvpnd, compiled next to this file's compiled form. */
+const TUNVPND_MAIN = fileURLToPath(new URL('../../src/cli/userspace.js', import.meta.url));
 /** Short leases keep the tests short (etcd's minimum is 2 s). */
 const TTL_S = 3;
 /** On top of TTL + 2 s: the 200 ms polling, `wg show` process start-up on a loaded 2-core box. */
@@ -288,4 +291,59 @@ serial('a Layer-2 segment over the mesh: Remote = mesh on three nodes, container
   const after = JSON.parse((await lab.cli(nodes[0]!, ['mesh', 'show', nodes[0]!.ifname, '--json'])).stdout) as typeof status;
   t.deepEqual(after.vtepDevices, []);
   t.is(after.self.vtep, undefined);
+});
+
+serial('tunvpnd --mesh FILE, driven by wg: joins once wg sets its key, its peers stay static, a mesh peer wg removes comes back', async (t) => {
+  const cluster = await startEtcdCluster(t, { purpose: 'mwgd' });
+  const lab = buildMeshLab(t, cluster, { purpose: 'mwgd', ttl: TTL_S });
+  const [n1, n2] = [lab.addNode(), lab.addNode()];
+  await lab.start(n1);
+
+  // Node 2 runs tunvpnd instead: a file with the [Mesh] section only, everything else set by wg and ip.
+  const meshFile = join(lab.dir, `${n2.ifname}.mesh`);
+  writeFileSync(meshFile, readFileSync(n2.conf, 'utf8').slice(readFileSync(n2.conf, 'utf8').indexOf('[Mesh]')));
+  const keyFile = join(lab.dir, `${n2.ifname}.key`);
+  writeFileSync(keyFile, `${/PrivateKey = (\S+)/.exec(readFileSync(n2.conf, 'utf8'))![1]}\n`, { mode: 0o600 });
+  const tunvpnd = spawnInNs(t, n2.ns, process.execPath, [TUNVPND_MAIN, '-f', '--mesh', meshFile, n2.ifname]);
+  const out = collect(tunvpnd);
+  t.teardown(() => {
+    for (const f of [`/var/run/wireguard/${n2.ifname}.sock`]) rmSync(f, { force: true });
+  });
+  await pollUntil(async () => (await run(n2.ns, 'wg', ['show', n2.ifname])).code === 0, 'tunvpnd to serve its socket', 60_000);
+  t.is((await peersOf(n1)).size, 0, 'no key yet: not in the mesh');
+  for (const args of [
+    ['wg', 'set', n2.ifname, 'private-key', keyFile, 'listen-port', '51820'],
+    ['ip', 'address', 'add', `${n2.tunnel}/24`, 'dev', n2.ifname],
+    ['ip', 'link', 'set', n2.ifname, 'up'],
+  ]) {
+    const r = await run(n2.ns, args[0]!, args.slice(1));
+    t.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  await waitMeshOf(lab, [n1, n2]);
+  await pingUntilReply(n2.ns, n1.tunnel, 8);
+  await pingUntilReply(n1.ns, n2.tunnel, 8);
+  t.regex(out.text(), /a private key is set; joining the mesh/);
+
+  // wg removes the mesh peer: the mesh puts it back.
+  const removed = await run(n2.ns, 'wg', ['set', n2.ifname, 'peer', n1.publicKey, 'remove']);
+  t.is(removed.code, 0, removed.stderr);
+  await pollUntil(async () => (await peersOf(n2)).has(n1.publicKey), `${n1.name} back on ${n2.name}`);
+  await pingUntilReply(n2.ns, n1.tunnel, 8);
+
+  // A peer wg sets with a key of its own is static: a member's prefix that overlaps it is refused, never taken.
+  const staticKey = (await run(n2.ns, 'wg', ['genkey'])).stdout.trim();
+  const staticPub = (await new Promise<string>((resolve) => {
+    const c = execFile('wg', ['pubkey'], (_e, stdout) => resolve(stdout.trim()));
+    c.stdin?.end(`${staticKey}\n`);
+  }));
+  const set = await run(n2.ns, 'wg', ['set', n2.ifname, 'peer', staticPub, 'allowed-ips', n1.lan]);
+  t.is(set.code, 0, set.stderr);
+  await pollUntil(async () => (await peersOf(n2)).get(n1.publicKey)?.allowedIps === `${n1.tunnel}/32`, `${n1.name} to keep only its tunnel address on ${n2.name}`);
+  await sleep(1000);
+  const peers = await peersOf(n2);
+  t.is(peers.get(staticPub)?.allowedIps, n1.lan, 'the static peer keeps the prefix');
+  t.is(peers.get(n1.publicKey)?.allowedIps, `${n1.tunnel}/32`);
+  const shown = JSON.parse((await lab.cli(n2, ['mesh', 'show', n2.ifname, '--json'])).stdout) as { members: { name: string; refusedAllowedIPs: string[] }[]; refusals: string[] };
+  t.deepEqual(shown.members.map((m) => [m.name, m.refusedAllowedIPs]), [[n1.name, [n1.lan]]]);
+  t.regex(shown.refusals.join('\n'), /refused: overlaps .* of static peer \S+ \(set by wg\)/);
 });
