@@ -260,3 +260,29 @@ test('an invalid host name as the default Name is a failure, not a retry', async
   });
   await t.throwsAsync(bad.start(a.inputs), { instanceOf: MeshSelfError, message: /host name "not_a_name" is not a valid mesh Name/ });
 });
+
+test('a configuration request that removes or changes a mesh peer: the mesh puts it back as etcd has it', async (t) => {
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  const a = await node(t, store, clock, settings('AllowedIPs = 10.67.1.0/24'));
+  const b = await node(t, store, clock, settings('AllowedIPs = 10.67.2.0/24'));
+  await quiet(a, b);
+  a.device.removePeer(peerOf(a, b)!);
+  await a.service.deviceChanged();
+  await quiet(a, b);
+  t.deepEqual(allowed(a, b), ['10.67.2.0/24']);
+
+  // Its AllowedIPs replaced behind the mesh's back (as `wg set ... allowed-ips` would).
+  const peer = peerOf(a, b)!;
+  a.device.core.allowedIps.removeByValue(peer);
+  a.device.setPeer({ publicKey: keyOf(b), allowedIPs: [parsePrefix('10.99.9.0/24')!] });
+  await a.service.deviceChanged();
+  await quiet(a, b);
+  t.is(peerOf(a, b), peer, 'changed in place');
+  t.deepEqual(allowed(a, b), ['10.67.2.0/24']);
+
+  // Nothing to correct: nothing happens.
+  const calls = a.routes.calls.length;
+  await a.service.deviceChanged();
+  t.is(a.routes.calls.length, calls);
+});
