@@ -12,8 +12,9 @@
  * SIGINT/SIGTERM. `--metrics ADDR:PORT` (or a port alone, on loopback) also serves Prometheus metrics (see
  * daemon/metrics.ts).
  *
- * `--mesh FILE` joins the mesh that FILE's [Mesh] section describes (it holds that section only; wg-quick's own
- * file cannot, `wg setconf` refuses it; AllowedIPs is required there). The mesh starts once `wg` has set a private
+ * `--mesh FILE` (or TUNVPND_MESH=FILE in the environment, as wg-quick passes no arguments) joins the mesh that
+ * FILE's [Mesh] section describes (it holds that section only; wg-quick's own file cannot, `wg setconf` refuses it;
+ * AllowedIPs is required there). The mesh starts once `wg` has set a private
  * key (the member key is its public key) and restarts when `wg` changes it; every peer `wg` configures counts as
  * static (a member never overrides it); a `wg set`/`wg syncconf` that removes or changes a mesh peer has it put
  * back; member routes go to the main table. See docs/mesh.md.
@@ -49,7 +50,7 @@ function usage(): string {
     'Creates the TUN device INTERFACE-NAME and serves /var/run/wireguard/INTERFACE-NAME.sock for `wg`.\n' +
     'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n' +
     '--metrics serves Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1).\n' +
-    '--mesh joins the mesh on etcd described by FILE, a file with a [Mesh] section only (docs/mesh.md).\n';
+    '--mesh (or TUNVPND_MESH=FILE) joins the mesh on etcd described by FILE, a [Mesh] section (docs/mesh.md).\n';
 }
 
 /** What the command line asks for: flags are parsed before anything else, so a flag never becomes a name. */
@@ -203,8 +204,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { ifname } = inv;
   let mesh: MeshSettings | undefined;
-  if (inv.mesh !== undefined) {
-    const loaded = loadMeshFile(inv.mesh);
+  const meshPath = inv.mesh ?? (process.env.TUNVPND_MESH || undefined);
+  if (meshPath !== undefined) {
+    const loaded = loadMeshFile(meshPath);
     if ('error' in loaded) {
       process.stderr.write(`tunvpnd: ${loaded.error}\n`);
       return EXIT_SETUP_FAILED;
@@ -234,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
   const self = realpathSync(fileURLToPath(import.meta.url));
   const keepLogs = level !== 'silent';
   const metricsArgs = inv.metrics ? ['--metrics', `${inv.metrics.host.includes(':') ? `[${inv.metrics.host}]` : inv.metrics.host}:${inv.metrics.port}`] : [];
-  const meshArgs = inv.mesh !== undefined ? ['--mesh', inv.mesh] : [];
+  const meshArgs = meshPath !== undefined ? ['--mesh', meshPath] : [];
   const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ...meshArgs, ifname], {
     detached: true,
     stdio: ['ignore', keepLogs ? 'inherit' : 'ignore', keepLogs ? 'inherit' : 'ignore', 'pipe'],
