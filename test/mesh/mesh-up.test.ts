@@ -138,10 +138,20 @@ serial('five nodes join and reach each other; kill -9: the others drop it within
   const last = await ping(nodes[0]!.ns, roamer.tunnel, 3);
   t.is(last.received, 3, last.output);
 
-  // A clean stop revokes the lease: the others drop the node at once, long before its TTL could.
-  t.is(await lab.stop(roamer), 0);
-  await pollUntil(async () => !(await hasPeer(nodes[0]!, roamer)), `${nodes[0]!.name} to drop ${roamer.name} after a clean stop`, 30_000);
-  t.regex(roamer.daemon!.output(), /lease revoked; left the mesh/);
+  // A clean stop revokes the lease: the others drop the node at once, without waiting for its TTL.
+  const leaving = nodes[1]!;
+  t.is(await lab.stop(leaving), 0);
+  t.regex(leaving.daemon!.output(), /lease revoked; left the mesh/);
+  await pollUntil(async () => !(await hasPeer(nodes[0]!, leaving)), `${nodes[0]!.name} to drop ${leaving.name} after a clean stop`, 30_000);
+
+  // Its file, not running: `mesh show CONF` reads etcd once and shows what it would get.
+  const offline = await lab.cli(leaving, ['mesh', 'show', leaving.conf, '--json']);
+  t.is(offline.code, 0, offline.stderr);
+  const seen = JSON.parse(offline.stdout) as { source: string; self: { name: string }; members: { name: string; status: string; allowedIPs: string[] }[] };
+  t.is(seen.source, 'registry');
+  t.is(seen.self.name, leaving.name);
+  t.deepEqual(seen.members.map((m) => [m.name, m.status]), nodes.filter((n) => n !== leaving).map((n) => [n.name, 'peer']));
+  t.deepEqual(seen.members[0]!.allowedIPs, [`${nodes[0]!.tunnel}/32`, nodes[0]!.lan]);
 });
 
 /** The mesh's state as `tunvpn mesh show IFACE --json` reports it on a running node. */
