@@ -142,6 +142,7 @@ export class MeshService implements MeshHandler {
    * registry's files (EtcdCA, EtcdPasswordFile, ...) unreadable.
    */
   async start(inputs: MeshInputs): Promise<void> {
+    this.stopped = false;
     this.inputs = inputs;
     this.publicKey = Uint8Array.from(this.opts.device.publicKey);
     const self = await this.tryBuildSelf(inputs);
