@@ -61,6 +61,22 @@ module.exports = {
       from: { path: '^src/crypto/' },
       to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh)/' },
     },
+    {
+      name: 'mesh-sits-above-the-device',
+      severity: 'error',
+      comment:
+        'mesh/ (registry in, device changes out) uses config/, device/, netlink/ and below; the daemon, `up`, sites, ' +
+        'the UAPI and the CLI use it, never the other way round.',
+      from: { path: '^src/mesh/' },
+      to: { path: '^src/(quick|daemon|cli|site|lab|uapi)/' },
+    },
+    {
+      name: 'below-the-mesh',
+      severity: 'error',
+      comment: 'The layers the mesh stands on know nothing of it (the [Mesh] section parser lives in config/).',
+      from: { path: '^src/(native|tun|conn|device|netlink|uapi|config)/' },
+      to: { path: '^src/mesh/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

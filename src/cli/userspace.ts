@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `tunvpnd [-f|--foreground] [--metrics ADDR:PORT] [--threads N] IFACE`: tunvpn with wireguard-go's command line, so stock
- * wg-quick can drive it:
+ * `tunvpnd [-f|--foreground] [--metrics ADDR:PORT] [--threads N] [--mesh FILE] IFACE`: tunvpn with wireguard-go's
+ * command line, so stock wg-quick can drive it:
  *
  *   WG_QUICK_USERSPACE_IMPLEMENTATION=tunvpnd wg-quick up wg0
  *
@@ -11,18 +11,33 @@
  * LOG_LEVEL is set (verbose|debug|error|silent), and exits when its TUN device or its socket is removed, or on
  * SIGINT/SIGTERM. `--metrics ADDR:PORT` (or a port alone, on loopback) also serves Prometheus metrics (see
  * daemon/metrics.ts). `--threads N` shares packet encryption and decryption among N threads (default 1).
+ *
+ * `--mesh FILE` (or TUNVPND_MESH=FILE in the environment, as wg-quick passes no arguments) joins the mesh that
+ * FILE's [Mesh] section describes (it holds that section only; wg-quick's own file cannot, `wg setconf` refuses it;
+ * AllowedIPs is required there). The mesh starts once `wg` has set a private
+ * key (the member key is its public key) and restarts when `wg` changes it; every peer `wg` configures counts as
+ * static (a member never overrides it); a `wg set`/`wg syncconf` that removes or changes a mesh peer has it put
+ * back; member routes go to the main table. See docs/mesh.md.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isMainModule, packageVersion } from '../entry.js';
-import { realpathSync, createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, realpathSync } from 'node:fs';
 import { startRuntime } from '../daemon/runtime.js';
-import { createLogger, silentLogger, type Logger } from '../log.js';
+import { createLogger, shortKey, silentLogger, type Logger } from '../log.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { Transaction } from '../daemon/transaction.js';
 import { parseMetricsAddress, type MetricsAddress } from '../daemon/metrics.js';
 import { ServiceNotifier } from '../daemon/notify.js';
 import { MAX_AEAD_THREADS, parseThreads } from '../crypto/native-aead.js';
+import { ConfigError, parseMeshFile, type MeshSettings } from '../config/index.js';
+import { encodeKey, isZeroKey } from '../crypto/keys.js';
+import { MeshService } from '../daemon/mesh.js';
+import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
+import type { Runtime } from '../daemon/runtime.js';
+import { Rtnl } from '../netlink/index.js';
+import { netlinkInterfaceOps } from '../quick/netlink-ops.js';
+import type { StaticPeer } from '../mesh/reconcile.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
@@ -30,12 +45,13 @@ const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', e
 const EXIT_SETUP_FAILED = 1;
 
 function usage(): string {
-  return 'Usage: tunvpnd [-f/--foreground] [--metrics ADDRESS:PORT] [--threads N] INTERFACE-NAME\n' +
+  return 'Usage: tunvpnd [-f/--foreground] [--metrics ADDRESS:PORT] [--threads N] [--mesh FILE] INTERFACE-NAME\n' +
     '       tunvpnd --version | --help\n\n' +
     'Creates the TUN device INTERFACE-NAME and serves /var/run/wireguard/INTERFACE-NAME.sock for `wg`.\n' +
     'Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. LOG_LEVEL=verbose|debug|error|silent.\n' +
     '--metrics serves Prometheus metrics at http://ADDRESS:PORT/metrics (a port alone: on 127.0.0.1).\n' +
-    `--threads N shares packet encryption and decryption among N threads (1..${MAX_AEAD_THREADS}, default 1).\n`;
+    `--threads N shares packet encryption and decryption among N threads (1..${MAX_AEAD_THREADS}, default 1).\n` +
+    '--mesh (or TUNVPND_MESH=FILE) joins the mesh on etcd described by FILE, a [Mesh] section (docs/mesh.md).\n';
 }
 
 /** What the command line asks for: flags are parsed before anything else, so a flag never becomes a name. */
@@ -43,13 +59,14 @@ export type Invocation =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'usage-error'; message: string }
-  | { kind: 'run'; ifname: string; foreground: boolean; metrics?: MetricsAddress; threads?: number };
+  | { kind: 'run'; ifname: string; foreground: boolean; metrics?: MetricsAddress; threads?: number; mesh?: string };
 
 /** Parses tunvpnd's arguments (wireguard-go's command line, plus --help). Pure. */
 export function parseArgs(argv: readonly string[]): Invocation {
   let foreground = false;
   let metricsText: string | undefined;
   let threadsText: string | undefined;
+  let mesh: string | undefined;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -66,6 +83,11 @@ export function parseArgs(argv: readonly string[]): Invocation {
       if (value === undefined) return { kind: 'usage-error', message: '--threads needs a number' };
       threadsText = value;
     } else if (arg.startsWith('--threads=')) threadsText = arg.slice('--threads='.length);
+    else if (arg === '--mesh') {
+      const value = argv[++i];
+      if (value === undefined || value === '') return { kind: 'usage-error', message: '--mesh needs FILE' };
+      mesh = value;
+    } else if (arg.startsWith('--mesh=')) mesh = arg.slice('--mesh='.length);
     else if (arg.startsWith('-')) return { kind: 'usage-error', message: `unknown option ${JSON.stringify(arg)}` };
     else names.push(arg);
   }
@@ -82,16 +104,87 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (!isWgQuickIfname(ifname)) {
     return { kind: 'usage-error', message: `invalid interface name ${JSON.stringify(ifname)}: ${WG_QUICK_IFNAME_RULE}` };
   }
-  return { kind: 'run', ifname, foreground, ...(metrics && { metrics }), ...(threads !== undefined && { threads }) };
+  return {
+    kind: 'run', ifname, foreground, ...(metrics && { metrics }), ...(threads !== undefined && { threads }), ...(mesh !== undefined && { mesh }),
+  };
+}
+
+/** The [Mesh] settings of `--mesh FILE`; a usage error's message (FILE:LINE problems) when the file is wrong. */
+export function loadMeshFile(path: string): { settings: MeshSettings; warnings: string[] } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { error: `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  try {
+    return parseMeshFile(text, path);
+  } catch (e) {
+    if (e instanceof ConfigError) return { error: e.message };
+    throw e;
+  }
+}
+
+/**
+ * The mesh of a tunvpnd interface, driven by what `wg` sets: started at the first private key, restarted at a new
+ * one, told of every other change (static peers, mesh peers removed or changed). Changes are handled one at a
+ * time, in order.
+ */
+async function runMesh(runtime: Runtime, settings: MeshSettings, log: Logger, tx: Transaction): Promise<void> {
+  const { ifname, device } = runtime;
+  const rtnl = Rtnl.open();
+  tx.onRollback('close the netlink socket', () => rtnl.close());
+  const ifindex = (await rtnl.links.get(ifname)).index;
+  const mesh = new MeshService({ ifname, device, log, routeOps: netlinkInterfaceOps(rtnl, ifname), ifindex, fdb: netlinkVtepFdb(rtnl) });
+  tx.onRollback('leave the mesh', () => mesh.stop());
+  runtime.uapi.setMeshHandler(mesh);
+  const staticPeers = (): StaticPeer[] => {
+    const owned = mesh.ownedPeers();
+    return [...device.core.allPeers()]
+      .filter((p) => !owned.has(encodeKey(p.publicKey)))
+      .map((p) => ({
+        publicKey: Uint8Array.from(p.publicKey),
+        allowedIPs: device.core.allowedIps.entriesFor(p).map((e) => ({ family: e.family, bytes: e.address, bits: e.cidr })),
+        label: `${shortKey(encodeKey(p.publicKey))} (set by wg)`,
+      }));
+  };
+  const inputs = () => ({ settings, staticPeers: staticPeers(), addresses: [], routes: {}, listenPort: device.listenPort });
+  /** The key and port the mesh runs with (the default Endpoint carries the port). */
+  let running: string | undefined;
+  let queue = Promise.resolve();
+  const onChange = async () => {
+    if (isZeroKey(device.privateKeyCopy())) return;
+    const now = `${encodeKey(device.publicKey)} ${device.listenPort}`;
+    if (running === undefined) {
+      running = now;
+      log.info(`${ifname}: a private key is set; joining the mesh`);
+      await mesh.start(inputs());
+    } else if (running !== now) {
+      running = now;
+      await mesh.apply(await mesh.prepare(inputs(), device.publicKey));
+    } else {
+      await mesh.deviceChanged(staticPeers());
+    }
+  };
+  runtime.uapi.on('applied', () => {
+    queue = queue.then(onChange).catch((e: unknown) => log.error(`${ifname}: mesh: ${(e as Error).message}`));
+  });
 }
 
 /** Runs the interface in this process until it is told to stop; resolves with the exit status. */
-async function serve(ifname: string, log: Logger, notifyReady: (error?: string) => void, extra: { metrics?: MetricsAddress; threads?: number }): Promise<number> {
+async function serve(
+  ifname: string,
+  log: Logger,
+  notifyReady: (error?: string) => void,
+  extra: { metrics?: MetricsAddress; threads?: number },
+  mesh?: MeshSettings,
+): Promise<number> {
   const tx = new Transaction(log);
   let runtime;
   try {
     // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
     runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32), ...extra });
+    if (mesh) await runMesh(runtime, mesh, log, tx);
   } catch (e) {
     await tx.rollback();
     notifyReady((e as Error).message);
@@ -125,6 +218,17 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_SETUP_FAILED;
   }
   const { ifname } = inv;
+  let mesh: MeshSettings | undefined;
+  const meshPath = inv.mesh ?? (process.env.TUNVPND_MESH || undefined);
+  if (meshPath !== undefined) {
+    const loaded = loadMeshFile(meshPath);
+    if ('error' in loaded) {
+      process.stderr.write(`tunvpnd: ${loaded.error}\n`);
+      return EXIT_SETUP_FAILED;
+    }
+    for (const w of loaded.warnings) process.stderr.write(`tunvpnd: warning: ${w}\n`);
+    mesh = loaded.settings;
+  }
   const foreground = inv.foreground || process.env.WG_PROCESS_FOREGROUND === '1';
   const level = LOG_LEVELS[process.env.LOG_LEVEL ?? ''] ?? (foreground ? 'info' : 'silent');
   const log = level === 'silent' ? silentLogger : createLogger(level, 'tunvpnd');
@@ -140,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
       const pipe = createWriteStream('', { fd: 3 });
       pipe.end(error ? `error ${error}\n` : READY);
     };
-    return serve(ifname, log, notify, { ...(inv.metrics && { metrics: inv.metrics }), ...(inv.threads !== undefined && { threads: inv.threads }) });
+    return serve(ifname, log, notify, { ...(inv.metrics && { metrics: inv.metrics }), ...(inv.threads !== undefined && { threads: inv.threads }) }, mesh);
   }
 
   // Daemonize: run ourselves detached in the foreground mode and wait for it to say it is ready.
@@ -148,7 +252,8 @@ export async function main(argv: string[]): Promise<number> {
   const keepLogs = level !== 'silent';
   const metricsArgs = inv.metrics ? ['--metrics', `${inv.metrics.host.includes(':') ? `[${inv.metrics.host}]` : inv.metrics.host}:${inv.metrics.port}`] : [];
   const threadArgs = inv.threads !== undefined ? ['--threads', String(inv.threads)] : [];
-  const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ...threadArgs, ifname], {
+  const meshArgs = meshPath !== undefined ? ['--mesh', meshPath] : [];
+  const child = spawn(process.execPath, [self, '--foreground', ...metricsArgs, ...threadArgs, ...meshArgs, ifname], {
     detached: true,
     stdio: ['ignore', keepLogs ? 'inherit' : 'ignore', keepLogs ? 'inherit' : 'ignore', 'pipe'],
     env: { ...process.env, WG_PROCESS_FOREGROUND: '1', TUNVPND_READY_FD: '3' },

@@ -1,6 +1,10 @@
-/** Checks that span sections: duplicate peers, AllowedIPs shared between peers, MTU against IPv6. */
+/**
+ * Checks that span sections: duplicate peers, AllowedIPs shared between peers, MTU against IPv6, and what the
+ * [Mesh] section needs from the rest of the file.
+ */
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
-import { formatPrefix, prefixContains } from '../net/ip.js';
+import { formatPrefix, prefixContains, prefixesOverlap } from '../net/ip.js';
+import type { MeshSettings } from './mesh.js';
 import type { ParseContext } from './context.js';
 import type { ParsedInterface } from './interface.js';
 import type { ParsedPeer } from './peer.js';
@@ -83,6 +87,37 @@ export function checkAllowedIpOverlap(ctx: ParseContext, peers: ParsedPeer[]): v
         `AllowedIPs ${formatPrefix(inner)} lies inside ${formatPrefix(outer)} of the peer at line ${a.peerLine} ` +
           `(line ${a.line}); the longer prefix wins`,
       );
+    }
+  }
+}
+
+/**
+ * [Mesh] against the rest of the file:
+ * - without AllowedIPs the node announces its Address entries as host routes; with neither it would route nothing
+ *   into the mesh, which is an error;
+ * - a prefix this node announces that overlaps a static [Peer]'s (other than a /0) is a warning: the other members
+ *   refuse what clashes with their own static peers, and here packets for it would go to that peer.
+ */
+export function checkMesh(ctx: ParseContext, iface: ParsedInterface, peers: ParsedPeer[], mesh: { settings: MeshSettings; line: number }): void {
+  const own = mesh.settings.allowedIPs;
+  if (!own) {
+    if (iface.config && iface.config.addresses.length === 0) {
+      ctx.error(mesh.line, '[Mesh] has no AllowedIPs and [Interface] no Address: this node would route nothing into the mesh; set one of them');
+    }
+    return;
+  }
+  for (const peer of peers) {
+    const config = peer.config;
+    if (!config) continue;
+    for (const p of config.allowedIPs) {
+      if (p.bits === 0) continue;
+      const clash = own.find((o) => prefixesOverlap(o, p));
+      if (clash) {
+        ctx.warn(
+          mesh.line,
+          `[Mesh] AllowedIPs ${formatPrefix(clash)} overlaps ${formatPrefix(p)} of the peer at line ${config.line}: packets for it go to that peer`,
+        );
+      }
     }
   }
 }

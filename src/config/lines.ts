@@ -7,7 +7,8 @@
 import type { ConfigProblem } from './types.js';
 import { quote } from './values.js';
 
-export type SectionKind = 'interface' | 'peer';
+/** `mesh` is tunvpn's own [Mesh] section (config/mesh.ts); wg-quick knows the other two. */
+export type SectionKind = 'interface' | 'peer' | 'mesh';
 
 export interface Entry {
   line: number;
@@ -19,13 +20,14 @@ export interface Entry {
 
 export interface Section {
   kind: SectionKind;
-  /** Line of the "[Interface]" / "[Peer]" header. */
+  /** Line of the "[Interface]" / "[Peer]" / "[Mesh]" header. */
   line: number;
   entries: Entry[];
 }
 
 const HEADER = /^\[\s*([^\]]*?)\s*\]$/;
-const SECTION_NAMES: Readonly<Record<string, SectionKind>> = { interface: 'interface', peer: 'peer' };
+const SECTION_NAMES: Readonly<Record<string, SectionKind>> = { interface: 'interface', peer: 'peer', mesh: 'mesh' };
+const EXPECTED = 'expected [Interface], [Peer] or [Mesh]';
 
 export function splitSections(text: string, file: string, errors: ConfigProblem[]): Section[] {
   const sections: Section[] = [];
@@ -42,13 +44,13 @@ export function splitSections(text: string, file: string, errors: ConfigProblem[
     if (content.startsWith('[')) {
       const m = HEADER.exec(content);
       if (!m) {
-        err(`malformed section header ${quote(content)}: expected [Interface] or [Peer]`);
+        err(`malformed section header ${quote(content)}: ${EXPECTED}`);
         current = null;
         continue;
       }
       const kind = SECTION_NAMES[m[1]!.toLowerCase()];
       if (!kind) {
-        err(`unknown section [${m[1]}]: expected [Interface] or [Peer]`);
+        err(`unknown section [${m[1]}]: ${EXPECTED}`);
         current = null;
         continue;
       }

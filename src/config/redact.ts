@@ -1,9 +1,11 @@
 /**
  * A configuration made safe to print: private and preshared keys become "(hidden)"; public keys (not secret)
- * are shown in full base64. `formatConfig` renders it in wg-quick's own syntax.
+ * are shown in full base64. `formatConfig` renders it in wg-quick's own syntax. The [Mesh] section holds no secret
+ * itself, only the paths of files that do (EtcdKey, EtcdPasswordFile): the paths are shown, the files never read.
  */
 import { encodeKey } from '../crypto/keys.js';
 import { formatIp, formatPrefix } from '../net/ip.js';
+import { DEFAULT_MESH_PREFIX, DEFAULT_MESH_TTL_S, type MeshSettings } from './mesh.js';
 import type { QuickConfig } from './types.js';
 
 export const HIDDEN = '(hidden)';
@@ -33,7 +35,40 @@ export interface RedactedConfig {
     endpoint?: string;
     persistentKeepalive?: number;
   }[];
+  mesh?: RedactedMesh;
   warnings: string[];
+}
+
+/** The [Mesh] section as printed: every value as text, file paths as written. */
+export interface RedactedMesh {
+  etcd: string[];
+  name?: string;
+  endpoint?: string;
+  allowedIPs?: string[];
+  prefix: string;
+  ttl: number;
+  persistentKeepalive?: number;
+  etcdCA?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdUser?: string;
+  etcdPasswordFile?: string;
+}
+
+export function redactMesh(m: MeshSettings): RedactedMesh {
+  return {
+    etcd: m.etcd.map((e) => e.url),
+    ...(m.name !== undefined && { name: m.name }),
+    ...(m.endpoint && { endpoint: formatEndpoint(m.endpoint) }),
+    ...(m.allowedIPs && { allowedIPs: m.allowedIPs.map(formatPrefix) }),
+    prefix: m.prefix,
+    ttl: m.ttl,
+    ...(m.persistentKeepalive !== undefined && { persistentKeepalive: m.persistentKeepalive }),
+    ...(m.tls?.ca !== undefined && { etcdCA: m.tls.ca }),
+    ...(m.tls?.cert !== undefined && { etcdCert: m.tls.cert }),
+    ...(m.tls?.key !== undefined && { etcdKey: m.tls.key }),
+    ...(m.auth && { etcdUser: m.auth.user, etcdPasswordFile: m.auth.passwordFile }),
+  };
 }
 
 /** "host:port", or "[v6]:port" / "[v6%zone]:port" for an IPv6 literal, as the Endpoint key writes it. */
@@ -69,6 +104,7 @@ export function redactConfig(config: QuickConfig): RedactedConfig {
       ...(p.endpoint && { endpoint: formatEndpoint(p.endpoint) }),
       ...(p.persistentKeepalive !== undefined && { persistentKeepalive: p.persistentKeepalive }),
     })),
+    ...(config.mesh && { mesh: redactMesh(config.mesh) }),
     warnings: [...config.warnings],
   };
 }
@@ -93,6 +129,7 @@ export function formatConfig(config: QuickConfig): string {
   ] as const) {
     for (const c of commands) out.push(`${key} = ${c}`);
   }
+  if (r.mesh) out.push('', ...formatMesh(r.mesh));
   for (const p of r.peers) {
     out.push('', `[Peer]`, `PublicKey = ${p.publicKey}`);
     if (p.presharedKey) out.push(`PresharedKey = ${p.presharedKey}`);
@@ -101,4 +138,21 @@ export function formatConfig(config: QuickConfig): string {
     if (p.persistentKeepalive !== undefined) out.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** The [Mesh] section's lines, defaults (Prefix, TTL) omitted. */
+export function formatMesh(m: RedactedMesh): string[] {
+  const out = ['[Mesh]', `Etcd = ${m.etcd.join(', ')}`];
+  if (m.name !== undefined) out.push(`Name = ${m.name}`);
+  if (m.endpoint !== undefined) out.push(`Endpoint = ${m.endpoint}`);
+  if (m.allowedIPs) out.push(`AllowedIPs = ${m.allowedIPs.join(', ')}`);
+  if (m.prefix !== DEFAULT_MESH_PREFIX) out.push(`Prefix = ${m.prefix}`);
+  if (m.ttl !== DEFAULT_MESH_TTL_S) out.push(`TTL = ${m.ttl}`);
+  if (m.persistentKeepalive !== undefined) out.push(`PersistentKeepalive = ${m.persistentKeepalive}`);
+  if (m.etcdCA !== undefined) out.push(`EtcdCA = ${m.etcdCA}`);
+  if (m.etcdCert !== undefined) out.push(`EtcdCert = ${m.etcdCert}`);
+  if (m.etcdKey !== undefined) out.push(`EtcdKey = ${m.etcdKey}`);
+  if (m.etcdUser !== undefined) out.push(`EtcdUser = ${m.etcdUser}`);
+  if (m.etcdPasswordFile !== undefined) out.push(`EtcdPasswordFile = ${m.etcdPasswordFile}`);
+  return out;
 }

@@ -6,12 +6,15 @@
  * file did not set them (or set them to their "off" value), so consumers never re-interpret text.
  */
 import type { IpAddress, Prefix } from '../net/ip.js';
+import type { MeshSettings } from './mesh.js';
 
 export interface QuickConfig {
   /** The file name exactly as given (used in every message). */
   file: string;
   interface: InterfaceConfig;
   peers: PeerConfig[];
+  /** tunvpn's [Mesh] section (config/mesh.ts), when the file has one: this node joins the mesh on etcd. */
+  mesh?: MeshSettings;
   /** "FILE:LINE: message" lines about things that work but deserve attention. Never contain secrets. */
   warnings: string[];
 }

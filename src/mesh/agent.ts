@@ -113,6 +113,21 @@ export interface MeshAgentOptions {
   /** Uniform in [0, 1), for jitter. */
   random?: () => number;
   backoff?: Backoff;
+  /**
+   * What is already applied to the device on behalf of the mesh (an agent taking over from one stopped with
+   * `revoke: false`, e.g. after a reload changed the etcd settings): its first reconcile starts from this state,
+   * so peers that stay are left alone (their sessions survive) and the others are removed. Default: nothing.
+   */
+  initialState?: MeshState;
+}
+
+/** The options `configure` can change while the agent runs. */
+export interface MeshAgentChanges {
+  staticPeers?: readonly StaticPeer[];
+  /** Seconds; 0 = off. */
+  persistentKeepalive?: number;
+  /** null: no routes from now on (Table = off). */
+  routes?: { interfaceAddresses: readonly Prefix[] } | null;
 }
 
 export type MeshAgentState = 'idle' | 'syncing' | 'synced' | 'outage' | 'stopped';
@@ -164,7 +179,7 @@ export class MeshAgent {
   private readonly clock: MeshClock;
   private readonly random: () => number;
   private readonly backoff: Backoff;
-  private readonly opts: MeshAgentOptions;
+  private opts: MeshAgentOptions;
   private readonly ownKey: string;
   private readonly ownKeyB64: string;
   private readonly dir: string;
@@ -188,7 +203,7 @@ export class MeshAgent {
 
   private readonly members = new Map<string, Member>();
   private readonly invalid = new Map<string, string>();
-  private applied: MeshState = emptyMeshState();
+  private applied: MeshState;
   private outcomes = new Map<string, MemberOutcome>();
   private refusals = new Map<string, string>();
   private applying: Promise<void> = Promise.resolve();
@@ -196,6 +211,8 @@ export class MeshAgent {
   private warnedForeignOwnKey = false;
   /** Whether a sync has succeeded since start (the first success is "joined"). */
   private joined = false;
+  /** Whether the member set has been read at least once: before that, reconciling would remove every peer. */
+  private haveRead = false;
 
   constructor(opts: MeshAgentOptions) {
     this.opts = opts;
@@ -209,6 +226,7 @@ export class MeshAgent {
     this.dir = membersPrefix(opts.prefix);
     this.ownKey = memberKey(opts.prefix, opts.self.publicKey);
     this.ownKeyB64 = encodeKey(opts.self.publicKey);
+    this.applied = opts.initialState ?? emptyMeshState();
     this.stateSince = this.clock.now();
   }
 
@@ -229,9 +247,11 @@ export class MeshAgent {
 
   /**
    * Stops watching and retrying, waits for the action in progress, and revokes our lease (so the others remove us
-   * now rather than after TTL). Peers stay configured. Idempotent.
+   * now rather than after TTL). Peers stay configured. Idempotent. With `revoke: false` the lease is left to its
+   * keep-alives (which end when the registry is closed): an agent taking over with the same key and prefix then
+   * re-registers it, and the others never see it go.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.generation++;
@@ -244,7 +264,7 @@ export class MeshAgent {
     await this.applying;
     const reg = this.registration;
     this.registration = undefined;
-    if (reg) {
+    if (reg && opts.revoke !== false) {
       try {
         await this.withTimeout(reg.revoke(), REVOKE_TIMEOUT_MS, 'revoking the lease');
         this.log.info('mesh: lease revoked; left the mesh');
@@ -270,6 +290,50 @@ export class MeshAgent {
     }
   }
 
+  /**
+   * Changes static peers, the keepalive or routing while the agent runs, and reconciles at once. Resolves once the
+   * resulting actions are applied (or failed and scheduled for a retry).
+   */
+  async configure(changes: MeshAgentChanges): Promise<void> {
+    const next: MeshAgentOptions = { ...this.opts };
+    if (changes.staticPeers !== undefined) next.staticPeers = changes.staticPeers;
+    if (changes.persistentKeepalive !== undefined) {
+      if (changes.persistentKeepalive > 0) next.persistentKeepalive = changes.persistentKeepalive;
+      else delete next.persistentKeepalive;
+    }
+    if (changes.routes !== undefined) {
+      if (changes.routes === null) delete next.routes;
+      else next.routes = changes.routes;
+    }
+    this.opts = next;
+    if (this.stopped || !this.started) return;
+    await this.enqueueReconcile();
+  }
+
+  /**
+   * The device was changed behind the agent's back (e.g. `wg set` removed a mesh peer or replaced its AllowedIPs):
+   * `correct` turns what the agent believes is applied into what is, and the agent reconciles from there, so what
+   * is missing is put back. Runs in the apply queue; resolves once done.
+   */
+  async correctApplied(correct: (applied: MeshState) => MeshState): Promise<void> {
+    const run = async () => {
+      this.applied = correct(this.applied);
+      if (!this.stopped) await this.reconcileAndApply();
+    };
+    this.applying = this.applying.then(run, run);
+    await this.applying;
+  }
+
+  /** Our record as announced (registeredAt included once registered). */
+  get record(): MemberRecord {
+    return this.self;
+  }
+
+  /** What the mesh has applied to the device: peers, routes, VTEPs. */
+  get appliedState(): MeshState {
+    return this.applied;
+  }
+
   /** VTEPs of the members currently configured (site `Remote = mesh`). */
   vteps(): IpAddress[] {
     return [...this.applied.vteps.values()];
@@ -282,31 +346,13 @@ export class MeshAgent {
 
   /** For `tunvpn mesh show`: members, what each got, lease ages; `handshakes` adds handshake times. */
   snapshot(handshakes?: (publicKey: Uint8Array) => number | undefined): MeshSnapshot {
-    const nowS = this.clock.now() / 1000;
-    const view = (record: MemberRecord, kv: Member['kv'] | undefined, outcome: MemberOutcome | undefined): MeshMemberView => {
-      const key = encodeKey(record.publicKey);
-      const applied = this.applied.peers.get(key);
-      const v: MeshMemberView = {
-        name: record.name,
-        publicKey: key,
-        shortKey: shortKey(key),
-        allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
-        refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
-        status: outcome?.status ?? (key === this.ownKeyB64 ? 'self' : 'refused'),
-        createRevision: kv ? kv.createRevision.toString() : '0',
-      };
-      const ep = applied?.endpoint ?? record.endpoint;
-      if (ep) v.endpoint = formatMemberEndpoint(ep);
-      if (record.vtep) v.vtep = formatIp(record.vtep);
-      if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(nowS - record.registeredAt));
-      const hs = handshakes && applied ? handshakes(record.publicKey) : undefined;
-      if (hs !== undefined) v.latestHandshake = hs;
-      return v;
-    };
+    const ctx = { nowMs: this.clock.now(), ownKey: this.ownKeyB64, applied: this.applied, ...(handshakes && { handshakes }) };
     const members = [...this.members.values()]
-      .map((m) => view(m.record, m.kv, this.outcomes.get(encodeKey(m.record.publicKey))))
-      .sort((a, b) => a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey));
-    const selfView = view(this.self, undefined, { publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false });
+      .map((m) => memberView(ctx, m.record, m.kv.createRevision, this.outcomes.get(encodeKey(m.record.publicKey))))
+      .sort(byNameThenKey);
+    const selfView = memberView(ctx, this.self, undefined, {
+      publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false,
+    });
     return {
       state: this.agentState,
       since: this.stateSince,
@@ -465,6 +511,7 @@ export class MeshAgent {
   /* ---------------- member set ---------------- */
 
   private loadSnapshot(kvs: readonly RegistryKv[]): void {
+    this.haveRead = true;
     const seen = new Set<string>();
     for (const kv of kvs) {
       seen.add(kv.key);
@@ -530,6 +577,7 @@ export class MeshAgent {
   }
 
   private async reconcileAndApply(): Promise<void> {
+    if (!this.haveRead) return; // nothing known yet: keep what is applied (e.g. taken over from an earlier agent)
     const result = reconcile({
       ownPublicKey: this.self.publicKey,
       ownAllowedIPs: this.self.allowedIPs,
@@ -628,4 +676,41 @@ export class MeshAgent {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** What a member view is computed against: the clock, our key, what is applied, handshake times. */
+export interface ViewContext {
+  /** Wall ms. */
+  nowMs: number;
+  /** Our public key, base64. */
+  ownKey: string;
+  applied: MeshState;
+  handshakes?: (publicKey: Uint8Array) => number | undefined;
+}
+
+/** One member as `mesh show` lists it (agent snapshots and one-shot reads, survey.ts, alike). Pure. */
+export function memberView(ctx: ViewContext, record: MemberRecord, createRevision: bigint | undefined, outcome: MemberOutcome | undefined): MeshMemberView {
+  const key = encodeKey(record.publicKey);
+  const applied = ctx.applied.peers.get(key);
+  const v: MeshMemberView = {
+    name: record.name,
+    publicKey: key,
+    shortKey: shortKey(key),
+    allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
+    refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
+    status: outcome?.status ?? (key === ctx.ownKey ? 'self' : 'refused'),
+    createRevision: createRevision !== undefined ? createRevision.toString() : '0',
+  };
+  const ep = applied?.endpoint ?? record.endpoint;
+  if (ep) v.endpoint = formatMemberEndpoint(ep);
+  if (record.vtep) v.vtep = formatIp(record.vtep);
+  if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(ctx.nowMs / 1000 - record.registeredAt));
+  const hs = ctx.handshakes && applied ? ctx.handshakes(record.publicKey) : undefined;
+  if (hs !== undefined) v.latestHandshake = hs;
+  return v;
+}
+
+/** The order of `mesh show`: by name, then key. */
+export function byNameThenKey(a: MeshMemberView, b: MeshMemberView): number {
+  return a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey);
 }

@@ -1,28 +1,37 @@
 /**
- * A MeshTarget over a running Device and up's route operations: what `tunvpn up` / tunvpnd hand the MeshAgent.
+ * A MeshTarget over a running Device and route operations (MeshRouteOps): what `tunvpn up` / tunvpnd hand the
+ * MeshAgent.
  *
  *   add-peer     device.setPeer({ publicKey, endpoint, allowedIPs, persistentKeepalive })
  *   update-peer  the same Peer object (its session and handshake survive): AllowedIPs replaced as UAPI's
  *                replace_allowed_ips does (remove every entry of the peer, insert the new ones), endpoint and
  *                keepalive set only when they changed
  *   remove-peer  device.removePeer(peer)
- *   routes       InterfaceOps.addRoute/deleteRoute on the interface, in `table` when Table = N; a route that
+ *   routes       MeshRouteOps.addRoute/deleteRoute on the interface, in `table` when Table = N; a route that
  *                already exists counts as added (EEXIST: e.g. left by an earlier run)
  *   VTEPs        handed to the optional `vteps` callbacks (the site's FDB, wired by site/)
  */
 import { Endpoint } from '../net/endpoint.js';
 import type { Device } from '../device/device.js';
 import { isNetlinkError } from '../netlink/errors.js';
-import type { InterfaceOps } from '../quick/apply.js';
 import type { IpAddress, Prefix } from '../net/ip.js';
 import type { MeshTarget } from './agent.js';
 import type { MemberEndpoint } from './member.js';
 import type { MeshPeer, PeerChanges } from './reconcile.js';
 
+/**
+ * The route operations the mesh needs, on the interface with index `ifindex`; `table` absent = main. A subset of
+ * `up`'s InterfaceOps (quick/apply.ts), which the daemon hands in; stated here so the mesh knows nothing of `up`.
+ */
+export interface MeshRouteOps {
+  addRoute(ifindex: number, prefix: Prefix, table?: number): Promise<void>;
+  deleteRoute(ifindex: number, prefix: Prefix, table?: number): Promise<void>;
+}
+
 export interface DeviceTargetOptions {
   device: Device;
   /** Route operations and the interface they apply to; absent = no routes (Table = off). */
-  routes?: { ops: InterfaceOps; ifindex: number; table?: number };
+  routes?: { ops: MeshRouteOps; ifindex: number; table?: number };
   vteps?: { add(address: IpAddress): Promise<void> | void; remove(address: IpAddress): Promise<void> | void };
 }
 

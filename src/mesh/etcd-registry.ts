@@ -31,7 +31,7 @@ import {
   type RegistryWatch,
   type WatchHandlers,
 } from './registry.js';
-import type { MeshSettings } from './settings.js';
+import type { MeshSettings } from '../config/mesh.js';
 
 /** Deadline of each unary etcd call, ms: long enough for a leader election (etcd's default election timeout is 1 s). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;

@@ -22,7 +22,7 @@
  */
 import { decodeKey, encodeKey, isZeroKey, KEY_BYTES, KeyFormatError } from '../crypto/keys.js';
 import { formatIp, formatPrefix, networkOf, parseIp, parsePrefix, type IpAddress, type Prefix } from '../net/ip.js';
-import { isMeshName } from './settings.js';
+import { isMeshName } from '../config/mesh.js';
 
 export const MEMBER_SCHEMA_VERSION = 1;
 /** Largest member value accepted, in bytes: far above a real record (256 IPv6 prefixes ≈ 12 KiB). */

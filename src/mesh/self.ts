@@ -12,7 +12,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { hostname as osHostname } from 'node:os';
 import { parseIp, type IpAddress, type Prefix } from '../net/ip.js';
 import type { MemberRecord } from './member.js';
-import { isMeshName, type MeshSettings } from './settings.js';
+import { isMeshName, type MeshSettings } from '../config/mesh.js';
 
 export interface SelfContext {
   publicKey: Uint8Array;
@@ -30,9 +30,16 @@ export interface SelfContext {
   sourceAddress?: (host: string, port: number) => Promise<IpAddress>;
 }
 
-/** Why our record cannot be built; the message is meant for the user (no FILE:LINE: the setting is absent). */
+/**
+ * Why our record cannot be built; the message is meant for the user (no FILE:LINE: the setting is absent).
+ * `retryable`: the network may fix it (a resolver or a route not there yet), unlike an invalid Name.
+ */
 export class MeshSelfError extends Error {
   override name = 'MeshSelfError';
+
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
 }
 
 const systemLookup = async (host: string): Promise<IpAddress> => {
@@ -60,7 +67,7 @@ export async function buildSelfRecord(settings: MeshSettings, ctx: SelfContext):
       try {
         address = await (ctx.lookup ?? systemLookup)(host);
       } catch (e) {
-        throw new MeshSelfError(`cannot resolve the mesh Endpoint host ${JSON.stringify(host)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new MeshSelfError(`cannot resolve the mesh Endpoint host ${JSON.stringify(host)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, true);
       }
     }
     record.endpoint = { address, port };
@@ -77,7 +84,7 @@ export async function buildSelfRecord(settings: MeshSettings, ctx: SelfContext):
       }
     }
     if (!record.endpoint) {
-      throw new MeshSelfError(`no route towards any Etcd URL to choose the default mesh Endpoint (${problems.join('; ')}); set Endpoint`);
+      throw new MeshSelfError(`no route towards any Etcd URL to choose the default mesh Endpoint (${problems.join('; ')}); set Endpoint`, true);
     }
   }
   if (ctx.vtep) record.vtep = ctx.vtep;

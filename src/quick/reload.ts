@@ -16,6 +16,16 @@
  *      roamed endpoint, learned from authenticated packets, stays. Peers that already match are not touched at
  *      all: they keep their sessions, counters and handshake times.
  *
+ * With a mesh (a [Mesh] section before or after), around these steps (daemon/mesh.ts):
+ *   1b. the mesh's part is prepared first: our new record built, the registry's files read; a failure refuses the
+ *       reload, nothing changed;
+ *   1c. while static peers change, the mesh gives up whatever clashes with the old or the new [Peer]s (so a key or
+ *       prefix passes between static and mesh without ever being both), and the peer diff of step 4 leaves the
+ *       mesh's own peers alone;
+ *   5.  the mesh takes the new settings: in place when it can (Name, Endpoint, AllowedIPs, keepalive, static
+ *       peers: no session drops), by restarting its agent otherwise (etcd settings, Prefix, TTL, private key,
+ *       Table); a removed [Mesh] leaves the mesh and removes its peers and routes; an added one joins.
+ *
  * PreUp and PostUp do not run again; PreDown and PostDown of the new file are the ones run at shutdown.
  */
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
@@ -29,6 +39,9 @@ import { ReloadRefused } from '../uapi/server.js';
 import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
 import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
 import { Transaction } from '../daemon/transaction.js';
+import type { MeshService, PreparedMesh } from '../daemon/mesh.js';
+import type { StaticPeer } from '../mesh/reconcile.js';
+import { meshInputs } from './mesh.js';
 
 /** What a running `up` knows about its interface, updated by each successful reload. */
 export interface LiveInterface {
@@ -45,6 +58,8 @@ export interface LiveInterface {
   device: Device;
   control: DeviceControl;
   log: Logger;
+  /** The interface's mesh (serves a [Mesh] section, present or added by a reload). */
+  mesh?: MeshService;
 }
 
 const ZERO_KEY = new Uint8Array(32);
@@ -181,6 +196,53 @@ export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   const iface = next.config.interface;
   const device = live.device;
 
+  // 1b. The mesh's part, checked before anything changes.
+  const mesh = live.mesh;
+  let prepared: PreparedMesh | undefined;
+  if (mesh && (live.config.mesh || next.config.mesh)) {
+    const port = iface.listenPort ?? device.listenPort;
+    try {
+      prepared = await mesh.prepare(meshInputs(next.config, port), iface.publicKey);
+    } catch (e) {
+      throw new ReloadRefused([`${live.configPath}: [Mesh]: ${(e as Error).message}`]);
+    }
+  }
+  // 1c. The mesh steps back from every key and prefix the old or the new [Peer]s hold.
+  const staticOf = (c: QuickConfig): readonly StaticPeer[] => meshInputs(c)?.staticPeers ?? [];
+  const holding = mesh !== undefined && live.config.mesh !== undefined;
+  if (holding) await mesh.holdStatic([...staticOf(live.config), ...staticOf(next.config)]);
+  try {
+    changes.push(...(await reloadStatic(live, next)));
+  } catch (e) {
+    if (holding) await mesh.holdStatic(staticOf(live.config));
+    throw e;
+  }
+  live.config = next.config;
+  live.resolved = next.resolved;
+
+  // 5. The mesh takes its new settings (nothing here waits for etcd or can be refused any more).
+  if (mesh && prepared) {
+    try {
+      changes.push(...(await mesh.apply(prepared)));
+    } catch (e) {
+      log.error(`[!] mesh: ${(e as Error).message}`);
+      changes.push(`mesh: ${(e as Error).message}`);
+    }
+  }
+  log.info({ changes: changes.length }, `${ifname}: reloaded ${live.configPath}${changes.length ? '' : ' (no changes)'}`);
+  return changes;
+}
+
+/** Steps 2 to 4: the port, system changes, the WireGuard part. Updates live.applied; undoes itself on failure. */
+async function reloadStatic(
+  live: LiveInterface,
+  next: { config: QuickConfig; resolved: (ResolvedEndpoint | undefined)[] },
+): Promise<string[]> {
+  const { log, ifname } = live;
+  const changes: string[] = [];
+  const iface = next.config.interface;
+  const device = live.device;
+
   // 2. The port: the device rebinds or stays where it was (and the reload stops, nothing else changed).
   const previousPort = device.listenPort;
   if (iface.listenPort !== undefined && iface.listenPort !== previousPort) {
@@ -218,8 +280,11 @@ export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   live.tx.adopt(sub);
   for (const step of plan.add) changes.push(describe(step, ifname));
 
-  // 4. The WireGuard part, as wg syncconf.
-  const peers = peerChanges(live, next, livePeers(device));
+  // 4. The WireGuard part, as wg syncconf. The mesh's peers are not the file's to remove or change.
+  const meshPeers = live.mesh?.ownedPeers() ?? new Set<string>();
+  const running = livePeers(device);
+  for (const k of meshPeers) running.delete(k);
+  const peers = peerChanges(live, next, running);
   const op: SetOperation = { replacePeers: false, peers: peers.ops };
   if (!constantTimeEqual(iface.privateKey, live.config.interface.privateKey)) {
     op.privateKey = iface.privateKey;
@@ -231,10 +296,6 @@ export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   }
   if (op.privateKey || op.fwmark !== undefined || op.peers.length) await live.control.apply(op);
   changes.push(...peers.changes);
-
-  live.config = next.config;
-  live.resolved = next.resolved;
   live.applied = applied;
-  log.info({ changes: changes.length }, `${ifname}: reloaded ${live.configPath}${changes.length ? '' : ' (no changes)'}`);
   return changes;
 }

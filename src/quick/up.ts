@@ -2,8 +2,10 @@
  * `tunvpn up`: wg-quick's `up` and wireguard-go's daemon in one process.
  *
  *   validate → PreUp → TUN device, device (UDP socket, peers), UAPI socket (daemon/runtime.ts) → addresses, MTU,
- *   link up, routes (plan.ts) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI
- *   socket's removal → PreDown → undo everything in reverse → PostDown.
+ *   link up, routes (plan.ts) → the mesh, with a [Mesh] section (daemon/mesh.ts: register, read, watch; etcd out
+ *   of reach is no failure) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI socket's
+ *   removal → PreDown → undo everything in reverse (the mesh's lease is revoked before the device closes) →
+ *   PostDown.
  *
  * While it runs, `reload()` (SIGHUP, or `tunvpn reload` through the UAPI socket's reload=1) re-reads the file and
  * applies the difference (reload.ts).
@@ -32,6 +34,9 @@ import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
 import { reloadInterface, type LiveInterface } from './reload.js';
 import { Transaction } from '../daemon/transaction.js';
+import { MeshService } from '../daemon/mesh.js';
+import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
+import { meshInputs } from './mesh.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
 export const PID_DIR = '/run/tunvpn';
@@ -52,6 +57,8 @@ export interface UpOptions {
   threads?: number;
   /** Tells systemd READY=1 once up, RELOADING=1/READY=1 around reloads, STOPPING=1 at shutdown. */
   notifier?: ServiceNotifier;
+  /** Options of the mesh service (tests: registry, clock); the defaults talk to etcd. */
+  mesh?: Pick<ConstructorParameters<typeof MeshService>[0], 'openRegistry' | 'selfContext' | 'backoff' | 'firstAttemptMs'>;
 }
 
 export interface RunningInterface {
@@ -122,10 +129,19 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
       fwMark: config.interface.fwMark,
       setFwMark: (mark) => device.setFwMark(mark),
     });
+    // The mesh: always there to serve a reload that adds [Mesh]; its undo (leave: revoke the lease) runs before the
+    // routes, addresses and device are taken down.
+    const mesh = new MeshService({ ifname, device, log, routeOps: ops, ifindex, fdb: netlinkVtepFdb(rtnl), ...opts.mesh });
+    tx.onRollback('leave the mesh', () => mesh.stop());
+    const inputs = meshInputs(config);
+    if (inputs) await mesh.start(inputs);
+    runtime.uapi.setMeshHandler(mesh);
+    // A `wg set` or `wg syncconf` that removes or changes a mesh peer: the mesh puts it back as etcd has it.
+    runtime.uapi.on('applied', () => void mesh.deviceChanged().catch((e: unknown) => log.error(`mesh: ${(e as Error).message}`)));
     await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR, log);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
     const live: LiveInterface = {
-      configPath: opts.configPath, ifname, ifindex, config, resolved, applied, tx, ops, device, control: runtime.control, log,
+      configPath: opts.configPath, ifname, ifindex, config, resolved, applied, tx, ops, device, control: runtime.control, log, mesh,
     };
     const notifier = opts.notifier;
     const status = () => `${ifname} is up: UDP port ${device.listenPort}, ${live.config.peers.length} peer(s)`;

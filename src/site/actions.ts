@@ -31,7 +31,13 @@ export type Action =
   | { op: 'link-set-up'; netns?: string; name: string; up: boolean }
   | { op: 'addr-add' | 'addr-del'; netns?: string; name: string; prefix: Prefix }
   | { op: 'route-add' | 'route-del'; netns?: string; dst: Prefix; gateway?: IpAddress; dev?: string }
-  | { op: 'fdb-add' | 'fdb-del'; netns?: string; dev: string; lladdr: string; dst: IpAddress };
+  | { op: 'fdb-add' | 'fdb-del'; netns?: string; dev: string; lladdr: string; dst: IpAddress }
+  /**
+   * `Remote = mesh`: the daemon of tunvpn interface `tunnel` keeps the FDB of vxlan `dev` (one all-zeros entry per
+   * member VTEP) and announces `vtep` as this node's (tunvpn's `vtep=1` UAPI extension); unfollow ends that.
+   */
+  | { op: 'mesh-follow'; tunnel: string; dev: string; vtep: IpAddress }
+  | { op: 'mesh-unfollow'; tunnel: string; dev: string };
 
 function where(netns: string | undefined): string {
   return netns === undefined ? '' : ` (netns ${netns})`;
@@ -98,5 +104,9 @@ export function describeAction(a: Action): string {
       return `append fdb ${a.lladdr} dst ${formatIp(a.dst)} on ${a.dev}${where(a.netns)}`;
     case 'fdb-del':
       return `delete fdb ${a.lladdr} dst ${formatIp(a.dst)} on ${a.dev}${where(a.netns)}`;
+    case 'mesh-follow':
+      return `let the mesh of ${a.tunnel} keep the FDB of ${a.dev} (VTEP ${formatIp(a.vtep)})`;
+    case 'mesh-unfollow':
+      return `stop the mesh of ${a.tunnel} keeping the FDB of ${a.dev}`;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import { describeAction } from './actions.js';
-import { deriveSite, underlayProbes } from './desired.js';
+import { deriveSite, meshTunnels, underlayProbes } from './desired.js';
 import { SiteConflictError } from './errors.js';
 import type { Site } from './model.js';
 import { findConflicts, planDown, planUp, type Operation } from './plan.js';
@@ -48,7 +48,7 @@ async function rollback(system: SiteSystem, done: Operation[], log: Logger): Pro
 }
 
 export async function siteUp(site: Site, system: SiteSystem, log: Logger): Promise<SiteUpResult> {
-  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site));
+  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site), meshTunnels(site));
   const desired = deriveSite(site, state);
   const conflicts = findConflicts(desired, state);
   if (conflicts.length > 0) throw new SiteConflictError(conflicts);
@@ -81,7 +81,7 @@ export interface SiteDownResult {
 
 /** Removes what the site declares and is present; missing pieces are not errors. Stops at the first failure. */
 export async function siteDown(site: Site, system: SiteSystem, log: Logger): Promise<SiteDownResult> {
-  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site));
+  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site), meshTunnels(site));
   const plan = planDown(deriveSite(site, state), state);
   for (const s of plan.skipped) log.warn(`left alone: ${s}`);
   for (const o of plan.operations) {
@@ -93,6 +93,6 @@ export async function siteDown(site: Site, system: SiteSystem, log: Logger): Pro
 }
 
 export async function siteShow(site: Site, system: SiteSystem): Promise<ObjectReport[]> {
-  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site));
+  const state = await system.snapshot(site.namespaces.map((n) => n.name), underlayProbes(site), meshTunnels(site));
   return compareSite(deriveSite(site, state), state);
 }

@@ -48,6 +48,14 @@ export interface DesiredFdb {
   dst: IpAddress;
 }
 
+/** A vxlan whose FDB the daemon of tunvpn interface `tunnel` keeps (`Remote = mesh`). */
+export interface DesiredMeshFollow {
+  tunnel: string;
+  dev: string;
+  vtep: IpAddress;
+  origin: string;
+}
+
 export interface HostDependency {
   name: string;
   /** "Parent of vlan v10 (line 30)". */
@@ -60,6 +68,8 @@ export interface DesiredSite {
   links: DesiredLink[];
   routes: DesiredRoute[];
   fdb: DesiredFdb[];
+  /** `Remote = mesh` vxlans, handed to their tunnel's daemon after everything else. */
+  meshFollows: DesiredMeshFollow[];
   hostDependencies: HostDependency[];
 }
 
@@ -127,7 +137,7 @@ export function deriveSite(site: Site, state: SystemState): DesiredSite {
   const portMtu = (own: number | undefined, bridge: string | undefined) => own ?? (bridge ? bridgeMtu.get(bridge) : undefined);
   const addrs = (p: Prefix | undefined) => (p ? [p] : []);
 
-  const out: DesiredSite = { namespaces: site.namespaces.map((n) => n.name), links: [], routes: [], fdb: [], hostDependencies: [] };
+  const out: DesiredSite = { namespaces: site.namespaces.map((n) => n.name), links: [], routes: [], fdb: [], meshFollows: [], hostDependencies: [] };
   const declaredHostLinks = new Set<string>();
   for (const l of site.links) {
     if (l.kind === 'veth') {
@@ -154,6 +164,7 @@ export function deriveSite(site: Site, state: SystemState): DesiredSite {
         const details: LinkDetails = { id: l.id, port: l.dstPort, ...(l.local && { local: formatIp(l.local) }), ...(l.dev && { parent: l.dev }) };
         tunnels.push({ ...base, name: l.name, kind: 'vxlan', hostName: l.name, spec, mtu: tunnelMtus.get(l.name)!, details, ...(l.bridge && { master: l.bridge }) });
         for (const dst of l.remotes) out.fdb.push({ dev: l.name, lladdr: ZERO_LLADDR, dst });
+        if (l.mesh && l.dev && l.local) out.meshFollows.push({ tunnel: l.dev, dev: l.name, vtep: l.local, origin });
         if (l.dev) needOnHost(l.dev, `Dev of ${origin}`);
         break;
       }
@@ -203,6 +214,11 @@ export function deriveSite(site: Site, state: SystemState): DesiredSite {
     out.links.push({ netns: ns.name, name: 'lo', kind: 'loopback', hostName: 'lo', addresses: [], details: {}, origin: `[Namespace] ${ns.name} (line ${ns.line})` });
   }
   return out;
+}
+
+/** The tunvpn interfaces whose mesh a vxlan of the site follows (`Remote = mesh`): their daemons are asked. */
+export function meshTunnels(site: Site): string[] {
+  return [...new Set(site.links.flatMap((l) => (l.kind === 'vxlan' && l.mesh && l.dev ? [l.dev] : [])))];
 }
 
 /** Remotes of tunnels without Dev=: their routed device's MTU is the underlay MTU (see deriveSite). */

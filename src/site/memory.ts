@@ -28,6 +28,8 @@ export class MemorySiteSystem implements SiteSystem {
   private readonly spaces = new Map<string, MemNetns>([[HOST, { ...emptyNetns(), links: [] }]]);
   private nextId = 1;
   private underlay = new Map<string, number>();
+  /** tunvpn interfaces with a mesh, and the vxlans whose FDB each keeps. */
+  private readonly meshes = new Map<string, Set<string>>();
 
   /** Adds a pre-existing host link (e.g. the tunnel `tun0`). */
   addHostLink(link: Partial<LinkState> & { name: string }): void {
@@ -38,14 +40,33 @@ export class MemorySiteSystem implements SiteSystem {
     this.underlay.set(remote, mtu);
   }
 
-  async snapshot(namespaces: readonly string[]): Promise<SystemState> {
+  /** Makes `tunnel` (a host link added with addHostLink) a tunvpn interface with a [Mesh] section. */
+  addMesh(tunnel: string): void {
+    this.meshes.set(tunnel, new Set());
+  }
+
+  /** The vxlans whose FDB the mesh of `tunnel` keeps. */
+  meshFollowing(tunnel: string): string[] {
+    return [...(this.meshes.get(tunnel) ?? [])].sort();
+  }
+
+  async snapshot(namespaces: readonly string[], _underlay?: readonly unknown[], meshes: readonly string[] = []): Promise<SystemState> {
     const strip = (ns: MemNetns): NetnsState => structuredClone({ ...ns, links: ns.links.map(({ id: _id, peer: _peer, ...rest }) => rest) });
     const netns = new Map<string, NetnsState>();
     for (const name of namespaces) {
       const ns = this.spaces.get(name);
       if (name !== HOST && ns) netns.set(name, strip(ns));
     }
-    return { host: strip(this.space(undefined)), netns, underlayMtu: new Map(this.underlay) };
+    const state: SystemState = { host: strip(this.space(undefined)), netns, underlayMtu: new Map(this.underlay) };
+    if (meshes.length) {
+      state.meshes = new Map(
+        meshes.map((m) => {
+          const following = this.meshes.get(m);
+          return [m, following ? { following: [...following].sort() } : { problem: `${m} is not a running tunvpn interface (no daemon answers on its socket)` }];
+        }),
+      );
+    }
+    return state;
   }
 
   async close(): Promise<void> {}
@@ -89,6 +110,7 @@ export class MemorySiteSystem implements SiteSystem {
       space.fdb = space.fdb.filter((f) => f.dev !== l.name);
       space.routes = space.routes.filter((r) => r.dev !== l.name);
       for (const x of space.links) if (x.master === l.name) delete x.master;
+      for (const following of this.meshes.values()) following.delete(l.name);
       if (l.peer !== undefined) this.removeLink(l.peer);
       return;
     }
@@ -196,6 +218,16 @@ export class MemorySiteSystem implements SiteSystem {
         if (space) space.fdb = space.fdb.filter((f) => !(f.dev === a.dev && f.lladdr === a.lladdr && f.dst && sameIp(f.dst, a.dst)));
         return;
       }
+      case 'mesh-follow': {
+        const following = this.meshes.get(a.tunnel);
+        if (!following) throw new Error(`ENOENT: ${a.tunnel} is not a running tunvpn interface`);
+        if (this.link(undefined, a.dev).kind !== 'vxlan') throw new Error(`EINVAL: ${a.dev} is not a vxlan`);
+        following.add(a.dev);
+        return;
+      }
+      case 'mesh-unfollow':
+        this.meshes.get(a.tunnel)?.delete(a.dev);
+        return;
     }
   }
 }

@@ -38,8 +38,13 @@ export interface VxlanDecl extends Decl {
   kind: 'vxlan';
   id: number;
   local?: IpAddress;
-  /** Unicast head-end replication: one all-zero FDB entry per remote. */
+  /** Unicast head-end replication: one all-zero FDB entry per remote. Empty with `mesh`. */
   remotes: IpAddress[];
+  /**
+   * `Remote = mesh`: the remotes are the VTEPs of the mesh of `dev` (a tunvpn interface with a [Mesh] section),
+   * whose daemon keeps the FDB entries as members come and go; `local` is this node's VTEP. See docs/mesh.md.
+   */
+  mesh?: boolean;
   dstPort: number;
   bridge?: string;
   /** Underlying device (the tunnel interface); must exist on the host at apply time. */

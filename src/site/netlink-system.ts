@@ -9,6 +9,9 @@ import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '..
 import type { Action, CreateSpec } from './actions.js';
 import type { FdbState, LinkState, NetnsState, RouteState, SystemState } from './state.js';
 import type { SiteSystem } from './system.js';
+import { withClient } from '../uapi/client.js';
+import { EOPNOTSUPP, EPROTO, UapiError } from '../uapi/errors.js';
+import { DEFAULT_SOCKET_DIR } from '../uapi/paths.js';
 
 /** The main routing table (RT_TABLE_MAIN): the only one a site writes to. */
 const RT_TABLE_MAIN = 254;
@@ -18,14 +21,21 @@ const RT_TABLE_MAIN = 254;
 export interface NetlinkSiteSystemOptions {
   /** Treat this /run/netns namespace as the host (default: the process's own namespace). */
   host?: string;
+  /** Where the tunvpn daemons' UAPI sockets are (`Remote = mesh`); default /var/run/wireguard. */
+  socketDir?: string;
 }
+
+/** Connection errors that mean "no daemon serves this interface". */
+const NO_DAEMON = new Set(['ENOENT', 'ECONNREFUSED']);
 
 export class NetlinkSiteSystem implements SiteSystem {
   private readonly host: string | undefined;
+  private readonly socketDir: string;
   private readonly sockets = new Map<string, Rtnl>();
 
   constructor(opts: NetlinkSiteSystemOptions = {}) {
     this.host = opts.host;
+    this.socketDir = opts.socketDir ?? DEFAULT_SOCKET_DIR;
   }
 
   /** The Rtnl for a site namespace (undefined = the host). */
@@ -45,7 +55,7 @@ export class NetlinkSiteSystem implements SiteSystem {
     this.sockets.delete(netns);
   }
 
-  async snapshot(namespaces: readonly string[], underlay: readonly IpAddress[] = []): Promise<SystemState> {
+  async snapshot(namespaces: readonly string[], underlay: readonly IpAddress[] = [], meshes: readonly string[] = []): Promise<SystemState> {
     const { state: host, byIndex } = await this.readNetns(undefined, true);
     const netns = new Map<string, NetnsState>();
     for (const name of namespaces) if (netnsExists(name)) netns.set(name, (await this.readNetns(name, false)).state);
@@ -60,7 +70,39 @@ export class NetlinkSiteSystem implements SiteSystem {
         if (!isNetlinkError(e)) throw e; // no route: the default MTU applies
       }
     }
-    return { host, netns, underlayMtu };
+    const state: SystemState = { host, netns, underlayMtu };
+    if (meshes.length) {
+      state.meshes = new Map();
+      for (const tunnel of meshes) state.meshes.set(tunnel, await this.askMesh(tunnel));
+    }
+    return state;
+  }
+
+  /** Which vxlans the daemon of `tunnel` keeps the FDB of (tunvpn's `mesh=1`), or why that cannot be asked. */
+  private async askMesh(tunnel: string): Promise<{ following: string[] } | { problem: string }> {
+    try {
+      const status = await withClient(tunnel, { dir: this.socketDir }, (c) => c.mesh());
+      if (status === null) return { problem: `${tunnel} is in no mesh (its configuration has no [Mesh] section)` };
+      return { following: status.vtepDevices };
+    } catch (e) {
+      if (NO_DAEMON.has((e as NodeJS.ErrnoException).code ?? '')) return { problem: `${tunnel} is not a running tunvpn interface (no daemon answers on its socket)` };
+      if (e instanceof UapiError && e.errno === EPROTO) return { problem: `the daemon of ${tunnel} does not keep meshes (not tunvpn up?)` };
+      return { problem: `asking the daemon of ${tunnel}: ${(e as Error).message}` };
+    }
+  }
+
+  /** Tells the daemon of `tunvpn` to keep (or stop keeping) the FDB of vxlan `dev` (tunvpn's `vtep=1`). */
+  private async meshFollow(tunnel: string, dev: string, vtep: IpAddress | undefined): Promise<void> {
+    let reply: { errno: number; messages: string[] };
+    try {
+      reply = await withClient(tunnel, { dir: this.socketDir }, (c) => c.vtep(vtep ? { device: dev, remove: false, address: vtep } : { device: dev, remove: true }));
+    } catch (e) {
+      // Unfollowing where no daemon runs any more: nothing is kept, which is what was asked.
+      if (!vtep && NO_DAEMON.has((e as NodeJS.ErrnoException).code ?? '')) return;
+      throw e;
+    }
+    if (reply.errno === 0 || (!vtep && reply.errno === EOPNOTSUPP)) return;
+    throw new Error(`the daemon of ${tunnel}: ${reply.messages.join('; ')}`);
   }
 
   private async readNetns(netns: string | undefined, withFdb: boolean): Promise<{ state: NetnsState; byIndex: Map<number, LinkState> }> {
@@ -137,6 +179,10 @@ export class NetlinkSiteSystem implements SiteSystem {
         return this.rtnl(a.netns).fdb.append({ dev: a.dev, mac: a.lladdr, dst: formatIp(a.dst) });
       case 'fdb-del':
         return ignoreGone(this.rtnl(a.netns).fdb.delete({ dev: a.dev, mac: a.lladdr, dst: formatIp(a.dst) }));
+      case 'mesh-follow':
+        return this.meshFollow(a.tunnel, a.dev, a.vtep);
+      case 'mesh-unfollow':
+        return this.meshFollow(a.tunnel, a.dev, undefined);
     }
   }
 

@@ -190,6 +190,25 @@ function parseLink(r: SectionReader, prefix: string): LinkDecl {
       if (id === undefined) r.fail(line, `[${r.section.name}] is missing Id`);
       const local = r.ip(r.entry('local'));
       const remotes: IpAddress[] = [];
+      const meshEntry = r.all('remote').find((e) => e.value.trim().toLowerCase() === 'mesh');
+      if (meshEntry) {
+        const other = r.all('remote').find((e) => e !== meshEntry);
+        if (other) r.fail(other.line, `Remote = mesh (line ${meshEntry.line}) takes no other Remote: the mesh's members are the remotes`);
+        const dev = r.ifname('dev');
+        if (dev === undefined) r.fail(meshEntry.line, 'Remote = mesh needs Dev = the tunvpn interface whose mesh it follows');
+        if (!local) r.fail(meshEntry.line, "Remote = mesh needs Local = this node's VTEP address (a tunnel address it announces in the mesh)");
+        return {
+          kind: 'vxlan',
+          ...common,
+          id,
+          remotes,
+          mesh: true,
+          dstPort: r.int('dstport', 'DstPort', 1, MAX_PORT) ?? VXLAN_DEFAULT_PORT,
+          local,
+          ...optional('bridge', r.ifname('bridge')),
+          dev,
+        };
+      }
       for (const e of r.all('remote')) {
         for (const part of e.value.split(',')) {
           const text = part.trim();

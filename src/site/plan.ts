@@ -2,10 +2,11 @@
  * The planner (pure): desired site + snapshot → ordered operations. Order for `up`:
  *   namespaces, link creation (bridges, vxlan/geneve/tap, veth pairs, links on a parent), moves into namespaces
  *   (with the rename to the final name), enslave, addresses, MTUs, up (loopback inside each namespace too),
- *   routes, FDB entries.
+ *   routes, FDB entries, and last the vxlans whose FDB a mesh keeps (`Remote = mesh`), handed to its daemon.
  * Each operation carries its description, whether it is already done in the snapshot, and the action undoing it
  * (from the snapshot's values: the MTU it had, the master it had). `planUp` keeps only what is not done, so a
- * state that already matches plans nothing. `planDown` removes exactly what the site declares and is present.
+ * state that already matches plans nothing. `planDown` removes exactly what the site declares and is present (a
+ * mesh's daemon is told first to stop keeping an FDB that is about to go).
  */
 import { formatIp, formatPrefix, sameIp } from '../net/ip.js';
 import { describeAction, type Action } from './actions.js';
@@ -71,6 +72,10 @@ export function findConflicts(desired: DesiredSite, state: SystemState): string[
   }
   for (const dep of desired.hostDependencies) {
     if (!findLink(state, undefined, dep.name)) out.push(`${dep.usedBy}: link ${dep.name} does not exist on the host`);
+  }
+  for (const m of desired.meshFollows) {
+    const mesh = state.meshes?.get(m.tunnel);
+    if (!mesh || 'problem' in mesh) out.push(`Remote = mesh of ${m.origin}: ${mesh && 'problem' in mesh ? mesh.problem : `no answer from the daemon of ${m.tunnel}`}`);
   }
   return out;
 }
@@ -149,7 +154,16 @@ export function planAll(desired: DesiredSite, state: SystemState): Operation[] {
     const action: Action = { op: 'fdb-add', dev: f.dev, lladdr: f.lladdr, dst: f.dst };
     ops.push(op(action, done, { ...action, op: 'fdb-del' }));
   }
+  for (const m of desired.meshFollows) {
+    ops.push(op({ op: 'mesh-follow', tunnel: m.tunnel, dev: m.dev, vtep: m.vtep }, meshFollowed(state, m.tunnel, m.dev), { op: 'mesh-unfollow', tunnel: m.tunnel, dev: m.dev }));
+  }
   return ops;
+}
+
+/** Whether the daemon of `tunnel` keeps the FDB of `dev` already. */
+export function meshFollowed(state: SystemState, tunnel: string, dev: string): boolean {
+  const mesh = state.meshes?.get(tunnel);
+  return mesh !== undefined && 'following' in mesh && mesh.following.includes(dev);
 }
 
 /** What `up` has to do: the operations not yet done, in order. Empty when the state matches the site. */
@@ -171,6 +185,9 @@ export interface DownPlan {
 export function planDown(desired: DesiredSite, state: SystemState): DownPlan {
   const operations: Operation[] = [];
   const skipped: string[] = [];
+  for (const m of desired.meshFollows) {
+    if (meshFollowed(state, m.tunnel, m.dev)) operations.push(op({ op: 'mesh-unfollow', tunnel: m.tunnel, dev: m.dev }, false));
+  }
   for (const f of desired.fdb) {
     const present = state.host.fdb.some((x) => x.dev === f.dev && x.lladdr === f.lladdr && x.dst !== undefined && sameIp(x.dst, f.dst));
     if (present) operations.push(op({ op: 'fdb-del', dev: f.dev, lladdr: f.lladdr, dst: f.dst }, false));

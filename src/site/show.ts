@@ -3,7 +3,7 @@
  */
 import { formatIp, formatPrefix, sameIp } from '../net/ip.js';
 import type { DesiredSite } from './desired.js';
-import { fdbLabel, linkDifferences, movesIn } from './plan.js';
+import { fdbLabel, linkDifferences, meshFollowed, movesIn } from './plan.js';
 import { findLink, netnsState, samePrefix, type SystemState } from './state.js';
 
 export type ObjectStatus = 'present' | 'missing' | 'differs';
@@ -44,6 +44,12 @@ export function compareSite(desired: DesiredSite, state: SystemState): ObjectRep
   for (const f of desired.fdb) {
     const present = state.host.fdb.some((x) => x.dev === f.dev && x.lladdr === f.lladdr && x.dst !== undefined && sameIp(x.dst, f.dst));
     out.push({ object: fdbLabel(f), status: present ? 'present' : 'missing', differences: [] });
+  }
+  for (const m of desired.meshFollows) {
+    const mesh = state.meshes?.get(m.tunnel);
+    const object = `fdb of ${m.dev} kept by the mesh of ${m.tunnel}`;
+    if (mesh && 'problem' in mesh) out.push({ object, status: 'differs', differences: [mesh.problem] });
+    else out.push({ object, status: meshFollowed(state, m.tunnel, m.dev) ? 'present' : 'missing', differences: [] });
   }
   return out;
 }

@@ -60,6 +60,11 @@ export interface SystemState {
    * without Dev. Optional: without it the kernel's default of 1500 minus the encapsulation overhead is assumed.
    */
   underlayMtu?: Map<string, number>;
+  /**
+   * For each tunvpn interface a site's `Remote = mesh` names (and only those): the vxlan devices its daemon keeps
+   * the FDB of, or `problem` when no daemon with a mesh answers there (not running, no [Mesh], not tunvpn).
+   */
+  meshes?: Map<string, { following: string[] } | { problem: string }>;
 }
 
 export function emptyNetns(): NetnsState {

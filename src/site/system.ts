@@ -16,9 +16,10 @@ import type { SystemState } from './state.js';
 export interface SiteSystem {
   /**
    * The host and those of `namespaces` that exist; `underlay` are tunnel remotes whose routed device MTU the
-   * snapshot should report in `underlayMtu` (best effort).
+   * snapshot should report in `underlayMtu` (best effort); `meshes` are tunvpn interfaces whose daemons are asked
+   * which vxlan devices follow their mesh (`meshes` in the state).
    */
-  snapshot(namespaces: readonly string[], underlay?: readonly IpAddress[]): Promise<SystemState>;
+  snapshot(namespaces: readonly string[], underlay?: readonly IpAddress[], meshes?: readonly string[]): Promise<SystemState>;
   perform(action: Action): Promise<void>;
   close(): Promise<void>;
 }

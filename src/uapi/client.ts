@@ -12,6 +12,7 @@ import { ifnameProblem } from '../net/ifname.js';
 import { DEFAULT_SOCKET_DIR, SOCKET_SUFFIX, socketPath } from './paths.js';
 import { formatSetRequest, parseGetReply, parseReloadReply, parseStatsReply } from './text-format.js';
 import { isLive } from './server.js';
+import { formatVtepRequest, parseMeshReply, parseVtepReply, type MeshStatus, type VtepRequest } from './mesh-format.js';
 
 /** Largest reply we accept, in bytes (a get reply for tens of thousands of peers). */
 const MAX_REPLY_BYTES = 64 * 1024 * 1024;
@@ -85,6 +86,23 @@ export class UapiClient {
     if (!reply) throw new UapiError(EPROTO, 'malformed reload reply');
     // The socket is read as latin1 (one char per byte); the daemon's messages are UTF-8.
     return { errno: reply.errno, messages: reply.messages.map((m) => Buffer.from(m, 'latin1').toString('utf8')) };
+  }
+
+  /**
+   * tunvpn's `mesh=1` extension: the members the daemon's mesh sees; null when its interface is in no mesh.
+   * Rejects with UapiError(EPROTO) when the reply is not a mesh reply (a daemon that does not know the extension).
+   */
+  async mesh(): Promise<MeshStatus | null> {
+    const reply = parseMeshReply(await this.#request('mesh=1\n\n'));
+    if (reply === undefined) throw new UapiError(EPROTO, 'malformed mesh reply');
+    return reply;
+  }
+
+  /** tunvpn's `vtep=1` extension: a vxlan's FDB follows the daemon's mesh (or stops following it). */
+  async vtep(request: VtepRequest): Promise<{ errno: number; messages: string[] }> {
+    const reply = parseVtepReply(await this.#request(formatVtepRequest(request)));
+    if (!reply) throw new UapiError(EPROTO, 'malformed vtep reply');
+    return reply;
   }
 
   /**

@@ -4,6 +4,8 @@
  *   set=1\n key=value\n ... \n     → { kind: 'set', lines }  (lines without the terminating empty line)
  *   stats=1\n\n                    → { kind: 'stats' }  (tunvpn's extension: device counters; wg never sends it)
  *   reload=1\n\n                   → { kind: 'reload' } (tunvpn's extension: re-read the configuration file)
+ *   mesh=1\n\n                     → { kind: 'mesh' }   (tunvpn's extension: the mesh's members, mesh-format.ts)
+ *   vtep=1\n key=value\n ... \n    → { kind: 'vtep', lines } (tunvpn's extension: a vxlan follows the mesh)
  * Anything else is a framing error, after which the stream cannot be trusted: the server replies and closes.
  *
  * Bounds: a line longer than MAX_LINE_BYTES or a set request larger than MAX_REQUEST_BYTES is a framing error,
@@ -16,16 +18,20 @@ import { EINVAL, EIO, EPROTO } from './errors.js';
 export const MAX_LINE_BYTES = 4096;
 /** Largest accepted set request, in bytes (about 50,000 peers with a few allowed IPs each). */
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+/** Most lines in a vtep=1 request (it has three keys). */
+export const MAX_VTEP_LINES = 8;
 
 export type Request =
   | { kind: 'get' }
   | { kind: 'stats' }
   | { kind: 'reload' }
+  | { kind: 'mesh' }
+  | { kind: 'vtep'; lines: string[] }
   | { kind: 'set'; lines: string[] }
   /** The stream is unusable from here on: reply with `errno` for `request` and close the connection. */
   | { kind: 'error'; request: 'get' | 'set'; errno: number; message: string };
 
-type State = 'op' | 'get-end' | 'stats-end' | 'reload-end' | 'set-body' | 'broken';
+type State = 'op' | 'get-end' | 'stats-end' | 'reload-end' | 'mesh-end' | 'set-body' | 'vtep-body' | 'broken';
 
 export class RequestFramer {
   #pending = '';
@@ -67,7 +73,11 @@ export class RequestFramer {
         if (line === 'get=1') this.#state = 'get-end';
         else if (line === 'stats=1') this.#state = 'stats-end';
         else if (line === 'reload=1') this.#state = 'reload-end';
-        else if (line === 'set=1') {
+        else if (line === 'mesh=1') this.#state = 'mesh-end';
+        else if (line === 'vtep=1') {
+          this.#state = 'vtep-body';
+          this.#lines = [];
+        } else if (line === 'set=1') {
           this.#state = 'set-body';
           this.#lines = [];
           this.#requestBytes = 0;
@@ -85,6 +95,20 @@ export class RequestFramer {
         if (line !== '') return this.#fail(EINVAL, 'trailing data after reload=1', 'get');
         this.#state = 'op';
         return { kind: 'reload' };
+      case 'mesh-end':
+        if (line !== '') return this.#fail(EINVAL, 'trailing data after mesh=1', 'get');
+        this.#state = 'op';
+        return { kind: 'mesh' };
+      case 'vtep-body':
+        if (line === '') {
+          const lines = this.#lines;
+          this.#lines = [];
+          this.#state = 'op';
+          return { kind: 'vtep', lines };
+        }
+        if (this.#lines.length >= MAX_VTEP_LINES) return this.#fail(EINVAL, `vtep request longer than ${MAX_VTEP_LINES} lines`);
+        this.#lines.push(line);
+        return undefined;
       case 'set-body':
         if (line === '') {
           const lines = this.#lines;

@@ -17,11 +17,12 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { basename, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { explainFsError } from '../fs-errors.js';
-import type { DeviceControl } from './control.js';
-import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError } from './errors.js';
+import type { DeviceControl, SetOperation } from './control.js';
+import { EINVAL, EOPNOTSUPP, EPROTO, toUapiError, UapiError } from './errors.js';
 import { RequestFramer, type Request } from './framing.js';
 import { DEFAULT_SOCKET_DIR, socketPath } from './paths.js';
 import { formatErrnoReply, formatGetReply, formatReloadReply, formatStatsReply, parseSetBody } from './text-format.js';
+import { formatMeshReply, formatNoMeshReply, formatVtepReply, parseVtepRequest, type MeshStatus, type VtepRequest } from './mesh-format.js';
 import type { Zones } from '../net/endpoint.js';
 
 const SOCKET_MODE = 0o600;
@@ -53,6 +54,25 @@ export interface UapiServerOptions {
  */
 export type ReloadHandler = () => Promise<string[]>;
 
+/**
+ * What answers tunvpn's `mesh=1` and `vtep=1` (mesh-format.ts): the mesh's status (null: the interface is in no
+ * mesh at the moment), and registering a vxlan whose FDB follows the mesh. `vtep` resolves with lines describing
+ * what it did; it rejects with a VtepRefused (nothing changed), a UapiError (its errno is the reply's: EOPNOTSUPP
+ * for no mesh) or any other error.
+ */
+export interface MeshHandler {
+  status(): MeshStatus | null;
+  vtep(request: VtepRequest): Promise<string[]>;
+}
+
+/** A vtep=1 request refused before anything changed. */
+export class VtepRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VtepRefused';
+  }
+}
+
 /** A reload refused before anything changed: `problems` are the "FILE:LINE: message" lines. */
 export class ReloadRefused extends Error {
   constructor(readonly problems: string[]) {
@@ -64,6 +84,8 @@ export class ReloadRefused extends Error {
 export interface UapiServerEvents {
   /** The socket file was deleted or replaced: the daemon should exit. Emitted at most once. */
   removed: [];
+  /** A `set` request was applied to the device (after the reply was formed; listeners must not throw). */
+  applied: [op: SetOperation];
 }
 
 export class UapiServer extends EventEmitter<UapiServerEvents> {
@@ -84,6 +106,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   #reload: ReloadHandler | undefined;
+  #mesh: MeshHandler | undefined;
 
   constructor(opts: UapiServerOptions) {
     super();
@@ -99,6 +122,11 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
   /** Sets what answers `reload=1` (without one, the reply is EOPNOTSUPP: this daemon has no configuration file). */
   setReloadHandler(handler: ReloadHandler | undefined): void {
     this.#reload = handler;
+  }
+
+  /** Sets what answers `mesh=1` and `vtep=1` (without one: EOPNOTSUPP, this interface is in no mesh). */
+  setMeshHandler(handler: MeshHandler | undefined): void {
+    this.#mesh = handler;
   }
 
   /**
@@ -327,6 +355,28 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
           return formatReloadReply(e.errno, [(err as Error).message]);
         }
       }
+      case 'mesh':
+        try {
+          const status = this.#mesh?.status();
+          return status ? formatMeshReply(status) : formatNoMeshReply();
+        } catch (err) {
+          return formatErrnoReply('get', toUapiError(err).errno);
+        }
+      case 'vtep': {
+        const mesh = this.#mesh;
+        if (!mesh) return formatVtepReply(EOPNOTSUPP, [`${this.iface} is in no mesh (its configuration has no [Mesh] section)`]);
+        const parsed = parseVtepRequest(req.lines);
+        if (!parsed.ok) return formatVtepReply(EINVAL, [parsed.message]);
+        try {
+          return formatVtepReply(0, await mesh.vtep(parsed.value));
+        } catch (err) {
+          if (err instanceof VtepRefused) return formatVtepReply(EINVAL, [err.message]);
+          if (err instanceof UapiError) return formatVtepReply(err.errno, [err.message]);
+          const e = toUapiError(err);
+          this.#log.warn({ errno: e.errno }, `vtep request failed: ${(err as Error).message}`);
+          return formatVtepReply(e.errno, [(err as Error).message]);
+        }
+      }
       case 'set': {
         const parsed = parseSetBody(req.lines, { zones: this.#zones });
         if (!parsed.ok) {
@@ -335,6 +385,7 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         }
         try {
           await this.#control.apply(parsed.value);
+          this.emit('applied', parsed.value);
           return formatErrnoReply('set', 0);
         } catch (err) {
           const e = toUapiError(err);

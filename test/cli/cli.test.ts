@@ -184,6 +184,22 @@ test('check reports every error as FILE:LINE: message on stderr and exits 1', as
   );
 });
 
+test('check shows the [Mesh] section, and strip leaves it out', async (t) => {
+  const text = `[Interface]\nPrivateKey = ${ALICE_PRIVATE}\nAddress = 10.9.0.1/24\n\n[Mesh]\nEtcd = https://10.40.0.1:2379\nEtcdCA = /etc/tunvpn/ca.pem\nEtcdCert = /etc/tunvpn/c.pem\nEtcdKey = /etc/tunvpn/c.key\n`;
+  const path = await conf('wg1.conf', text);
+  const r = await tunvpn(['check', path]);
+  t.is(r.code, 0, r.stderr);
+  t.true(
+    r.stdout.endsWith(
+      '\n[Mesh]\nEtcd = https://10.40.0.1:2379\nEtcdCA = /etc/tunvpn/ca.pem\nEtcdCert = /etc/tunvpn/c.pem\nEtcdKey = /etc/tunvpn/c.key\n',
+    ),
+    r.stdout,
+  );
+  const s = await tunvpn(['strip', path]);
+  t.is(s.code, 0, s.stderr);
+  t.is(s.stdout, `[Interface]\nPrivateKey = ${ALICE_PRIVATE}\n\n`);
+});
+
 test('check uses the path as typed, warns about a name `up` cannot use, and fails cleanly on a missing file', async (t) => {
   const path = await conf('my tunnel.txt', `[Interface]\nPrivateKey = ${ALICE_PRIVATE}\n`);
   const r = await tunvpn(['check', path]);

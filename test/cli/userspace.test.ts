@@ -1,6 +1,9 @@
 /** tunvpnd's command line: flags first, so a flag never becomes an interface name. */
 import test from 'ava';
-import { parseArgs } from '../../src/cli/userspace.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMeshFile, parseArgs } from '../../src/cli/userspace.js';
 
 test('help and version win wherever they appear', (t) => {
   t.deepEqual(parseArgs(['--help']), { kind: 'help' });
@@ -42,4 +45,30 @@ test('--threads N (or --threads=N) is parsed with the flags; a count outside 1..
   }
   const missing = parseArgs(['wg0', '--threads']);
   t.true(missing.kind === 'usage-error' && /--threads needs a number/.test(missing.message));
+});
+
+test('--mesh FILE (or --mesh=FILE) names a [Mesh] file; without FILE it is a usage error', (t) => {
+  t.deepEqual(parseArgs(['--mesh', '/etc/tunvpn/wg0.mesh', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: false, mesh: '/etc/tunvpn/wg0.mesh' });
+  t.deepEqual(parseArgs(['-f', '--mesh=m.conf', 'wg0']), { kind: 'run', ifname: 'wg0', foreground: true, mesh: 'm.conf' });
+  const missing = parseArgs(['wg0', '--mesh']);
+  t.true(missing.kind === 'usage-error' && /--mesh needs FILE/.test(missing.message));
+});
+
+test('the --mesh file holds a [Mesh] section with AllowedIPs, and nothing else; problems come as FILE:LINE', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-tunvpnd-mesh-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const good = file('good.mesh', '# the mesh\n[Mesh]\nEtcd = http://10.40.0.1:2379\nAllowedIPs = 10.50.0.11/32\n');
+  const loaded = loadMeshFile(good);
+  t.true('settings' in loaded && loaded.settings.allowedIPs?.length === 1);
+  const noAllowed = file('a.mesh', '[Mesh]\nEtcd = http://10.40.0.1:2379\n');
+  t.deepEqual(loadMeshFile(noAllowed), { error: `${noAllowed}:1: [Mesh] needs AllowedIPs here: tunvpnd does not know the interface's addresses` });
+  const withInterface = file('b.mesh', '[Interface]\nPrivateKey = x\n[Mesh]\nEtcd = http://10.40.0.1:2379\nAllowedIPs = 10.50.0.11/32\n');
+  t.deepEqual(loadMeshFile(withInterface), { error: `${withInterface}:1: this file holds a [Mesh] section only; [Interface] belongs in the wg configuration` });
+  const missing = join(dir, 'missing.mesh');
+  t.deepEqual(loadMeshFile(missing), { error: `${missing}: cannot read: ENOENT` });
 });

@@ -51,9 +51,9 @@ test('a bad key never appears in the message', (t) => {
 test('structure errors: unknown section, key outside a section, line without =, malformed header', (t) => {
   t.deepEqual(errorsOf(`ListenPort = 1\n[Interface]\nPrivateKey = ${PRIV}\n[Peers]\nPublicKey = ${PEER1}\njust some words\n[Peer\n`), [
     `${FILE}:1: ListenPort is outside a section: put it under [Interface] or [Peer]`,
-    `${FILE}:4: unknown section [Peers]: expected [Interface] or [Peer]`,
+    `${FILE}:4: unknown section [Peers]: expected [Interface], [Peer] or [Mesh]`,
     `${FILE}:6: expected "Key = Value", got "just some words"`,
-    `${FILE}:7: malformed section header "[Peer": expected [Interface] or [Peer]`,
+    `${FILE}:7: malformed section header "[Peer": expected [Interface], [Peer] or [Mesh]`,
   ]);
 });
 
@@ -204,4 +204,37 @@ test('an MTU above what the data path carries is refused; the largest one it car
   t.deepEqual(errorsOf(iface('MTU = 9001\n')), [`${FILE}:3: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 9001`]);
   t.deepEqual(errorsOf(iface('MTU = 65535\n')), [`${FILE}:3: MTU must be 576..9000 (tunvpn carries packets of up to 9000 bytes), got 65535`]);
   t.is(parseConfig(iface('MTU = 9000\n'), FILE).interface.mtu, 9000);
+});
+
+test('[Mesh]: its errors and warnings come as FILE:LINE with the rest of the file\'s', (t) => {
+  const text = `[Interface]
+PrivateKey = ${PRIV}
+Address = 10.50.0.1/24
+Etcd = http://10.40.0.1:2379
+
+[Mesh]
+Etcd = http://10.40.0.1:2379, ftp://x:1
+TTL = 1
+Nmae = a
+ListenPort = 5
+
+[Mesh]
+Etcd = http://10.40.0.2:2379
+`;
+  t.deepEqual(errorsOf(text), [
+    `${FILE}:4: Etcd belongs in [Mesh], not [Interface]`,
+    `${FILE}:7: Etcd "ftp://x:1": scheme must be http or https, got "ftp"`,
+    `${FILE}:8: TTL must be 2..3600 seconds, got 1`,
+    `${FILE}:9: unknown key "Nmae" in [Mesh]; did you mean Name?`,
+    `${FILE}:10: unknown key "ListenPort" in [Mesh]`,
+    `${FILE}:12: a second [Mesh] section (the first is at line 6); only one is allowed`,
+  ]);
+});
+
+test('[Mesh] without Etcd is refused at its header; without AllowedIPs it needs an Address to announce', (t) => {
+  t.deepEqual(errorsOf(iface('Address = 10.50.0.1/24\n[Mesh]\nName = a\n')), [`${FILE}:4: [Mesh] has no Etcd (the etcd client URLs are required)`]);
+  t.deepEqual(errorsOf(iface('[Mesh]\nEtcd = http://10.40.0.1:2379\n')), [
+    `${FILE}:3: [Mesh] has no AllowedIPs and [Interface] no Address: this node would route nothing into the mesh; set one of them`,
+  ]);
+  t.notThrows(() => parseConfig(iface('[Mesh]\nEtcd = http://10.40.0.1:2379\nAllowedIPs = 10.60.0.0/24\n'), FILE));
 });

@@ -235,3 +235,70 @@ test('formatConfig output parses back to the same config once keys are restored'
     redactConfig(c).peers.map(({ line: _l, ...p }) => p),
   );
 });
+
+const MESH = `[Interface]
+PrivateKey = ${PRIV}
+Address = 10.50.0.11/24
+ListenPort = 51820
+
+[Mesh]
+Etcd = http://10.40.0.1:2379, https://[fd00::1]:2379
+Name = site-a
+Endpoint = 10.40.0.11:51820
+AllowedIPs = 10.50.0.11/32, 10.60.1.0/24
+TTL = 4
+EtcdUser = tunvpn
+EtcdPasswordFile = /etc/tunvpn/etcd.pass
+
+[Peer]
+PublicKey = ${PEER1}
+AllowedIPs = 10.60.0.0/16
+`;
+
+test('[Mesh] parses into config.mesh; defaults stay defaults; a clash with a static peer is a warning at [Mesh]', (t) => {
+  const text = MESH.replace(', https://[fd00::1]:2379', '');
+  const c = parse(text);
+  t.truthy(c.mesh);
+  t.deepEqual(c.mesh!.etcd.map((e) => e.url), ['http://10.40.0.1:2379']);
+  t.is(c.mesh!.name, 'site-a');
+  t.deepEqual(c.mesh!.endpoint, { host: '10.40.0.11', port: 51820 });
+  t.deepEqual(c.mesh!.allowedIPs!.map(formatPrefix), ['10.50.0.11/32', '10.60.1.0/24']);
+  t.is(c.mesh!.prefix, '/tunvpn/');
+  t.is(c.mesh!.ttl, 4);
+  t.deepEqual(c.mesh!.auth, { user: 'tunvpn', passwordFile: '/etc/tunvpn/etcd.pass' });
+  t.is(c.peers.length, 1);
+  t.deepEqual(c.warnings, ['wg0.conf:6: [Mesh] AllowedIPs 10.60.1.0/24 overlaps 10.60.0.0/16 of the peer at line 15: packets for it go to that peer']);
+  t.is(parse(FULL).mesh, undefined);
+});
+
+test('a [Mesh] with mixed schemes is refused at its Etcd line', (t) => {
+  const err = t.throws(() => parse(MESH));
+  t.is(err.message, 'wg0.conf:7: Etcd URLs mix http:// and https://; use one scheme for every member');
+});
+
+test('formatConfig prints [Mesh] after [Interface], paths as written, defaults left out; it parses back', (t) => {
+  const text = MESH.replace(', https://[fd00::1]:2379', '');
+  const c = parse(text);
+  const shown = formatConfig(c);
+  t.true(
+    shown.includes(
+      [
+        '[Mesh]',
+        'Etcd = http://10.40.0.1:2379',
+        'Name = site-a',
+        'Endpoint = 10.40.0.11:51820',
+        'AllowedIPs = 10.50.0.11/32, 10.60.1.0/24',
+        'TTL = 4',
+        'EtcdUser = tunvpn',
+        'EtcdPasswordFile = /etc/tunvpn/etcd.pass',
+        '',
+        '[Peer]',
+      ].join('\n'),
+    ),
+    shown,
+  );
+  t.false(shown.includes('Prefix'));
+  t.deepEqual(redactConfig(c).mesh?.etcd, ['http://10.40.0.1:2379']);
+  const back = parse(shown.replace('PrivateKey = (hidden)', `PrivateKey = ${PRIV}`));
+  t.deepEqual(back.mesh, c.mesh);
+});

@@ -68,6 +68,15 @@ export interface EtcdCluster {
   readonly clientUrls: string[];
   /** The test process's address on the cluster's segment. */
   readonly hostAddress: string;
+  /** The namespace of the segment's bridge (br0). */
+  readonly switchNs: string;
+  /** `10.231.X.N`: an address on the cluster's segment (N = 1..3 are the members, 254 the test process). */
+  address(n: number): string;
+  /**
+   * Joins namespace `ns` (made by the caller) to the segment: a veth `eth0` in `ns` with `address`/24, its other end
+   * on br0. Gone when `ns` is deleted.
+   */
+  attach(ns: string, address: string): void;
   /** PEM paths when `tls` (ca, client cert and key). */
   readonly tls?: { ca: string; cert: string; key: string };
   readonly dir: string;
@@ -185,6 +194,15 @@ export async function startEtcdCluster(t: ExecutionContext, opts: EtcdClusterOpt
     members,
     clientUrls: members.map((m) => m.clientUrl),
     hostAddress,
+    switchNs: sw,
+    address: (n) => `10.${NET_OCTET}.${x}.${n}`,
+    attach(ns, address) {
+      const port = `p${randomBytes(3).toString('hex')}`;
+      ip(sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      ip(sw, 'link', 'set', port, 'master', 'br0', 'up');
+      ip(ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      ip(ns, 'link', 'set', 'eth0', 'up');
+    },
     tls: tls && { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey },
     dir,
     async stop(i, kill = false) {

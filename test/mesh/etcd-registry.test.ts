@@ -13,7 +13,7 @@ import { MeshAgent } from '../../src/mesh/agent.js';
 import { EtcdRegistry, etcdOptionsFromSettings, type EtcdRegistryOptions } from '../../src/mesh/etcd-registry.js';
 import { encodeMember, memberKey, membersPrefix, type MemberRecord } from '../../src/mesh/member.js';
 import type { WatchEvent } from '../../src/mesh/registry.js';
-import { parseMeshSection } from '../../src/mesh/settings.js';
+import { parseMeshSection } from '../../src/config/mesh.js';
 import { parsePrefix } from '../../src/net/ip.js';
 import { closedOf, collect } from '../netns/harness.js';
 import { sleep } from '../netns/topology.js';

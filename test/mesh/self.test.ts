@@ -4,7 +4,7 @@ import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { etcdOptionsFromSettings } from '../../src/mesh/etcd-registry.js';
 import { formatMemberEndpoint } from '../../src/mesh/member.js';
 import { buildSelfRecord, MeshSelfError, sourceAddressTowards } from '../../src/mesh/self.js';
-import { parseMeshSection, type MeshSettings } from '../../src/mesh/settings.js';
+import { parseMeshSection, type MeshSettings } from '../../src/config/mesh.js';
 import { formatIp, formatPrefix, parseIp, parsePrefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
 

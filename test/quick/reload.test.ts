@@ -148,6 +148,13 @@ AllowedIPs = 10.1.0.0/16
 Endpoint = 192.0.2.2:51820
 `;
 
+test('strip drops the [Mesh] section whole, wherever it stands, and keeps the sections after it', (t) => {
+  const withMesh = SAMPLE.replace('[Peer]\n', '[ mesh ]\n# the mesh\nEtcd = http://10.40.0.1:2379\nAllowedIPs = 10.1.0.0/16\n\n[Peer]\n');
+  t.not(withMesh, SAMPLE);
+  t.is(stripConfig(withMesh), stripConfig(SAMPLE));
+  t.is(stripConfig(`${SAMPLE}\n[Mesh]\nEtcd = http://10.40.0.1:2379\n`), `${stripConfig(SAMPLE)}\n`);
+});
+
 test('strip keeps every wg line as written and drops the wg-quick-only [Interface] keys', (t) => {
   t.is(stripConfig(SAMPLE), `# a comment line
 [Interface]

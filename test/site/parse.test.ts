@@ -130,6 +130,9 @@ const errors: Array<[string, string, number, RegExp]> = [
   ['duplicate remote', '[Vxlan]\nName=v\nId=1\nRemote=10.0.0.2\nRemote=10.0.0.2\n', 5, /duplicate Remote/],
   ['same vni twice', '[Vxlan]\nName=v1\nId=1\n[Vxlan]\nName=v2\nId=1\n', 6, /Id 1 on port 4789 is already used by v1/],
   ['bad namespace name', '[Namespace]\nName=../etc\n', 2, /may only contain/],
+  ['mesh and addresses', '[Vxlan]\nName=v\nId=1\nLocal=10.0.0.1\nDev=tun0\nRemote=mesh\nRemote=10.0.0.2\n', 7, /Remote = mesh \(line 6\) takes no other Remote/],
+  ['mesh without Dev', '[Vxlan]\nName=v\nId=1\nLocal=10.0.0.1\nRemote=mesh\n', 5, /Remote = mesh needs Dev/],
+  ['mesh without Local', '[Vxlan]\nName=v\nId=1\nDev=tun0\nRemote=Mesh\n', 5, /Remote = mesh needs Local/],
   ['veth bridge with namespace', '[Bridge]\nName=b\n[Namespace]\nName=n\n[Veth]\nName=a\nPeer=c\nNamespace=n\nBridge=b\n', 9, /Bridge needs the Name end on the host/],
 ];
 

@@ -12,6 +12,7 @@ import { registerStrip } from './strip.js';
 import { registerShow } from './show.js';
 import { registerSite } from './site.js';
 import { registerDemo } from './demo.js';
+import { registerMesh } from './mesh.js';
 
 export const commands: RegisterCommand[] = [
   registerUp,
@@ -20,6 +21,7 @@ export const commands: RegisterCommand[] = [
   registerStrip,
   registerShow,
   registerSite,
+  registerMesh,
   registerDemo,
   registerCheck,
   registerGenkey,

@@ -1,13 +1,14 @@
 /**
- * The [Mesh] section of a wg-quick file: its model and its parser. The caller (config/) splits the file into
- * sections and hands this parser the section's entries; it gets back either the settings or every problem, each
- * with the line it concerns, to print as FILE:LINE.
+ * The [Mesh] section of a wg-quick file (tunvpn's own; wg-quick and `wg` never see it): its model and its parser.
+ * parse.ts splits the file into sections and hands this parser the section's entries; it gets back either the
+ * settings or every problem, each with the line it concerns, printed as FILE:LINE. The mesh itself (src/mesh/)
+ * reads the settings and never the text.
  *
  * ```
  * [Mesh]
  * Etcd = http://10.40.0.1:2379, http://10.40.0.2:2379   # required; repeatable; all http or all https
- * Name = site-a                        # default: the host name (see self.ts)
- * Endpoint = 10.40.0.11:51820          # default: source address towards etcd, ListenPort (see self.ts)
+ * Name = site-a                        # default: the host name (see mesh/self.ts)
+ * Endpoint = 10.40.0.11:51820          # default: source address towards etcd, ListenPort (mesh/self.ts)
  * AllowedIPs = 10.50.0.11/32           # repeatable; default: the interface's Address entries as host routes
  * Prefix = /tunvpn/                    # default /tunvpn/
  * TTL = 10                             # lease seconds, 2..3600, default 10
@@ -29,8 +30,8 @@ import {
   persistentKeepaliveValue,
   prefixValue,
   quote,
-} from '../config/values.js';
-import { nearest } from '../config/suggest.js';
+} from './values.js';
+import { nearest } from './suggest.js';
 
 /** The default key prefix under which members register. */
 export const DEFAULT_MESH_PREFIX = '/tunvpn/';
@@ -74,13 +75,13 @@ export interface EtcdEndpoint {
 export interface MeshSettings {
   /** At least one; all the same scheme; no duplicates. */
   etcd: EtcdEndpoint[];
-  /** This member's name; absent → the host name (self.ts). DNS-name-like: labels of [A-Za-z0-9-], ≤ 253 chars. */
+  /** This member's name; absent → the host name (mesh/self.ts). DNS-name-like: labels of [A-Za-z0-9-], ≤ 253 chars. */
   name?: string;
-  /** How the others reach us; absent → source address towards etcd and ListenPort (self.ts). Host as written. */
+  /** How the others reach us; absent → source address towards etcd and ListenPort (mesh/self.ts). Host as written. */
   endpoint?: { host: string; port: number };
   /** What we route into the mesh, host bits cleared, without duplicates; absent → Address entries as /32, /128. */
   allowedIPs?: Prefix[];
-  /** Key prefix: starts and ends with '/'. Members live under `${prefix}members/` (member.ts). */
+  /** Key prefix: starts and ends with '/'. Members live under `${prefix}members/` (mesh/member.ts). */
   prefix: string;
   /** Lease TTL, seconds, MIN_MESH_TTL_S..MAX_MESH_TTL_S. */
   ttl: number;

@@ -8,7 +8,7 @@ import {
   parseMeshSection,
   type MeshEntry,
   type MeshSettingsResult,
-} from '../../src/mesh/settings.js';
+} from '../../src/config/mesh.js';
 
 /** "Key = Value" lines, numbered from 2 (line 1 is the [Mesh] header). */
 function entries(...lines: string[]): MeshEntry[] {
