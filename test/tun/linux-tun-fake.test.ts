@@ -114,6 +114,16 @@ test('a poll error emits closed', (t) => {
   let reason = '';
   tun.on('closed', (r) => (reason = r));
   tun.start(() => undefined);
+  state.watcher.cb(-5);
+  t.regex(reason, /poll error -5 on the TUN device/);
+});
+
+test('EBADF from poll (the device was deleted) is named as such', (t) => {
+  const { addon, state } = fakeAddon();
+  const tun = LinuxTun.open({ addon });
+  let reason = '';
+  tun.on('closed', (r) => (reason = r));
+  tun.start(() => undefined);
   state.watcher.cb(-9);
-  t.regex(reason, /poll error -9/);
+  t.regex(reason, /the TUN device \S+ was deleted/);
 });
