@@ -127,7 +127,7 @@ async function wireguardGo(t: ExecutionContext, dir: string, self: Side, peer: S
 
 async function pingOnce(t: ExecutionContext, from: Side, to: Side): Promise<void> {
   const r = await run(from.ns, 'ping', ['-n', '-c', '1', '-i', '0.2', '-w', String(PING_DEADLINE_S), to.tunnel], (PING_DEADLINE_S + 10) * 1000);
-  t.regex(r.stdout, /1 received/, `${from.tunnel} → ${to.tunnel}:\n${r.stdout}${r.stderr}`);
+  t.regex(r.stdout, / [1-9][0-9]* received/, `${from.tunnel} → ${to.tunnel}:\n${r.stdout}${r.stderr}`);
 }
 
 async function endpointOf(t: ExecutionContext, side: Side): Promise<string> {
