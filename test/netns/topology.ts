@@ -336,6 +336,12 @@ export interface PingResult {
   output: string;
 }
 
+/** Reads ping's summary line ("N packets transmitted, M received"); both 0 when it is missing. */
+function pingResult(r: RunResult): PingResult {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  return { transmitted: m ? Number(m[1]) : 0, received: m ? Number(m[2]) : 0, output: r.stdout + r.stderr };
+}
+
 /**
  * `ping -c COUNT -i 0.2 -W 2 -w DEADLINE DST` inside `ns`. The deadline makes ping wait for every reply (up to
  * COUNT × 0.2 + 4 s) instead of leaving soon after the last request, so a reply delayed by a busy CI box is not
@@ -344,9 +350,7 @@ export interface PingResult {
 export async function ping(ns: string, dst: string, count = 3, extra: string[] = []): Promise<PingResult> {
   const deadline = Math.ceil(count * PING_INTERVAL_S + PING_SLACK_S);
   const args = ['-n', '-c', String(count), '-i', String(PING_INTERVAL_S), '-W', String(PING_WAIT_S), '-w', String(deadline), ...extra, dst];
-  const r = await run(ns, 'ping', args, (deadline + PING_SLACK_S) * 1000);
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-  return { transmitted: m ? Number(m[1]) : 0, received: m ? Number(m[2]) : 0, output: r.stdout + r.stderr };
+  return pingResult(await run(ns, 'ping', args, (deadline + PING_SLACK_S) * 1000));
 }
 
 /**
@@ -360,11 +364,21 @@ export async function assertPingsAcross(t: ExecutionContext, topo: Topology, cou
   }
 }
 
+/**
+ * Pings `dst` from `ns` every 0.2 s until one reply comes (the first may wait for a handshake), for at most
+ * `deadlineS` seconds. A slow reply lets a second request be in flight, so more than one can come back: callers
+ * check `received >= 1`.
+ */
+export async function pingFirstReply(ns: string, dst: string, deadlineS: number): Promise<PingResult> {
+  return pingResult(await run(ns, 'ping', ['-n', '-c', '1', '-i', String(PING_INTERVAL_S), '-w', String(deadlineS), dst], (deadlineS + 10) * 1000));
+}
+
+/** Pings `dst` once at a time, up to `tries` times, until a reply comes; returns the try that got it. Throws otherwise. */
 export async function pingUntilReply(ns: string, dst: string, tries = 5): Promise<number> {
   let last = '';
   for (let i = 1; i <= tries; i++) {
     const r = await ping(ns, dst, 1);
-    if (r.received === 1) return i;
+    if (r.received >= 1) return i;
     last = r.output;
   }
   throw new Error(`no reply from ${dst} in ${ns} after ${tries} pings:\n${last}`);
