@@ -8,7 +8,7 @@
  *   peers              many peers in one daemon: UAPI set time, memory, throughput beside idle peers, and
  *                      simulated peers handshaking at once
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PATHS, KNOWN_PATHS, parseList, parsePaths, parseTests, TEST_IDS, type PathName, type TestId } from './report.js';
 
 export const DEFAULT_SECONDS = 10;
@@ -118,6 +118,11 @@ function integer(min: number, max: number): (text: string) => number {
   };
 }
 
+/** A comma-separated list option whose help shows its default as typed ("a, b"), not as JSON. */
+function listOption<T>(flags: string, description: string, parse: (text: string) => T[], defaults: readonly T[]): Option {
+  return new Option(flags, description).argParser(list(parse)).default([...defaults], defaults.join(','));
+}
+
 function list<T>(parse: (text: string) => T): (text: string) => T {
   return (text) => {
     try {
@@ -152,8 +157,8 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .option('--seconds <s>', 'seconds per iperf3 test', integer(1, MAX_SECONDS), DEFAULT_SECONDS)
     .option('--duration <s>', 'same as --seconds (older name)', integer(1, MAX_SECONDS))
     .option('--rounds <n>', 'rounds; wireguard-go and tunvpn alternate in each', integer(1, MAX_ROUNDS), DEFAULT_ROUNDS)
-    .option('--paths <list>', `comma-separated paths (${KNOWN_PATHS.join(', ')})`, list(parsePaths), [...DEFAULT_PATHS])
-    .option('--only <tests>', `comma-separated tests (${TEST_IDS.join(', ')})`, list(parseTests), [...TEST_IDS])
+    .addOption(listOption('--paths <list>', `comma-separated paths (${KNOWN_PATHS.join(', ')})`, parsePaths, DEFAULT_PATHS))
+    .addOption(listOption('--only <tests>', `comma-separated tests (${TEST_IDS.join(', ')})`, parseTests, TEST_IDS))
     .option('--wireguard-go <path>', 'the wireguard-go binary', DEFAULT_WIREGUARD_GO)
     .option('--json', 'print only the JSON report on stdout', false)
     .action((o: { seconds: number; duration?: number; rounds: number; paths: PathName[]; only: TestId[]; wireguardGo: string; json: boolean }) => {
@@ -165,8 +170,8 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .option('--seconds <s>', 'seconds per measurement (ping, then iperf3) in each phase', integer(1, MAX_SECONDS), DEFAULT_SECONDS)
     .option('--rate <n>', 'flood datagrams per second (0 = as fast as possible)', integer(0, 10_000_000), DEFAULT_FLOOD_RATE)
     .option('--sources <n>', 'source addresses of the /24 in the spread mode', integer(2, 245), DEFAULT_FLOOD_SOURCES)
-    .option('--modes <list>', `comma-separated (${FLOOD_MODES.join(', ')})`, list((t) => parseList('--modes', t, FLOOD_MODES)), [...FLOOD_MODES])
-    .option('--paths <list>', `comma-separated (${FLOOD_PATHS.join(', ')})`, list((t) => parseList('--paths', t, FLOOD_PATHS)), [...FLOOD_PATHS])
+    .addOption(listOption('--modes <list>', `comma-separated (${FLOOD_MODES.join(', ')})`, (t) => parseList('--modes', t, FLOOD_MODES), FLOOD_MODES))
+    .addOption(listOption('--paths <list>', `comma-separated (${FLOOD_PATHS.join(', ')})`, (t) => parseList('--paths', t, FLOOD_PATHS), FLOOD_PATHS))
     .option('--wireguard-go <path>', 'the wireguard-go binary (also the fresh peer\'s)', DEFAULT_WIREGUARD_GO)
     .option('--json', 'print only the JSON report on stdout', false)
     .action((o: { seconds: number; rate: number; sources: number; modes: FloodMode[]; paths: FloodPath[]; wireguardGo: string; json: boolean }) => {
@@ -178,7 +183,7 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .option('--packets <n>', 'packets per direction and thread count', integer(1, 100_000_000), DEFAULT_INPROCESS_PACKETS)
     .option('--size <bytes>', 'IP packet size', integer(28, 9000), DEFAULT_INPROCESS_SIZE)
     .option('--threads <list>', 'comma-separated thread counts, passed to the device as `threads`', threadList, [1])
-    .option('--directions <list>', `comma-separated (${INPROCESS_DIRECTIONS.join(', ')})`, list((t) => parseList('--directions', t, INPROCESS_DIRECTIONS)), [...INPROCESS_DIRECTIONS])
+    .addOption(listOption('--directions <list>', `comma-separated (${INPROCESS_DIRECTIONS.join(', ')})`, (t) => parseList('--directions', t, INPROCESS_DIRECTIONS), INPROCESS_DIRECTIONS))
     .option('--bind <kind>', `the in-memory UDP (${INPROCESS_BINDS.join(', ')})`, list((t) => parseOne('--bind', t, INPROCESS_BINDS)), 'pipe')
     .option('--json', 'print only the JSON report on stdout', false)
     .action((o: { packets: number; size: number; threads: number[]; directions: Direction[]; bind: InprocessBind; json: boolean }) => {
@@ -191,8 +196,8 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .option('--simulate <n>', 'peers simulated in the simulate runs', integer(1, MAX_SIMULATED_PEERS), DEFAULT_SIMULATED_PEERS)
     .option('--seconds <s>', 'seconds per iperf3 test', integer(1, MAX_SECONDS), DEFAULT_SECONDS)
     .option('--rounds <n>', 'rounds; the paths alternate in each', integer(1, MAX_ROUNDS), DEFAULT_ROUNDS)
-    .option('--runs <list>', `comma-separated (${PEERS_RUNS.join(', ')})`, list((t) => parseList('--runs', t, PEERS_RUNS)), [...PEERS_RUNS])
-    .option('--paths <list>', `comma-separated (${FLOOD_PATHS.join(', ')})`, list((t) => parseList('--paths', t, FLOOD_PATHS)), [...FLOOD_PATHS])
+    .addOption(listOption('--runs <list>', `comma-separated (${PEERS_RUNS.join(', ')})`, (t) => parseList('--runs', t, PEERS_RUNS), PEERS_RUNS))
+    .addOption(listOption('--paths <list>', `comma-separated (${FLOOD_PATHS.join(', ')})`, (t) => parseList('--paths', t, FLOOD_PATHS), FLOOD_PATHS))
     .option('--wireguard-go <path>', 'the wireguard-go binary', DEFAULT_WIREGUARD_GO)
     .option('--json', 'print only the JSON report on stdout', false)
     .action((o: { peers: number; simulate: number; seconds: number; rounds: number; runs: PeersRun[]; paths: FloodPath[]; wireguardGo: string; json: boolean }) => {

@@ -148,8 +148,8 @@ export interface MeshMemberView {
   status: MemberOutcome['status'];
   /** Seconds since the member's lease was granted, by its clock against ours (≥ 0), when it says. */
   leaseAgeSeconds?: number;
-  /** etcd create revision of its key (decimal). */
-  createRevision: string;
+  /** etcd create revision of its key (decimal); absent for this node's own record, which the daemon does not read back. */
+  createRevision?: string;
   /** Wall ms of the last handshake, when the caller supplied them. */
   latestHandshake?: number;
 }
@@ -699,8 +699,8 @@ export function memberView(ctx: ViewContext, record: MemberRecord, createRevisio
     allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
     refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
     status: outcome?.status ?? (key === ctx.ownKey ? 'self' : 'refused'),
-    createRevision: createRevision !== undefined ? createRevision.toString() : '0',
   };
+  if (createRevision !== undefined) v.createRevision = createRevision.toString();
   const ep = applied?.endpoint ?? record.endpoint;
   if (ep) v.endpoint = formatMemberEndpoint(ep);
   if (record.vtep) v.vtep = formatIp(record.vtep);

@@ -244,7 +244,7 @@ class EtcdRegistration implements Registration {
       if (this.done) return;
       this.done = true;
       this.registry.forget(this);
-      for (const l of this.lostListeners) l(err.message);
+      for (const l of this.lostListeners) l(errorText(err));
     });
     leaseObj.on('keepaliveFailed', (err: unknown) => this.registry.setState('down', `lease keep-alive: ${errorText(err)}`));
     leaseObj.on('keepaliveSucceeded', () => this.registry.setState('up', 'lease keep-alive'));
@@ -303,8 +303,23 @@ function toKv(kv: IKeyValue): RegistryKv {
   };
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/**
+ * An etcd client or gRPC error as one readable phrase. gRPC messages come as "14 UNAVAILABLE: No connection
+ * established. Last error: null. Resolution note: ": the numeric status code and the empty trailers are dropped
+ * (status names: gRPC's status codes, doc/statuscodes.md). The client's lease-lost error fills its "Lease %s is
+ * expired or revoked" template with an explanation instead of the lease ID; the explanation alone is kept.
+ */
+export function errorText(e: unknown): string {
+  let text = (e instanceof Error ? e.message : String(e)).trim();
+  const lease = /^Lease (.+) is expired or revoked$/s.exec(text);
+  if (lease && !/^\d+$/.test(lease[1]!)) text = lease[1]!.replace(/\.$/, '');
+  text = text
+    .replace(/^\d+ ([A-Z_]+):/, '$1:')
+    .replace(/\s*Last error: null\.?/g, '')
+    .replace(/\s*Resolution note:\s*$/, '')
+    .trim();
+  if (/^UNIMPLEMENTED:/.test(text)) text += ' (is this an etcd v3 client URL?)';
+  return text;
 }
 
 function unavailable(op: string, e: unknown): Error {

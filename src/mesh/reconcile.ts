@@ -34,7 +34,7 @@ import { formatMemberEndpoint, type MemberEndpoint, type MemberRecord } from './
 export interface StaticPeer {
   publicKey: Uint8Array;
   allowedIPs: readonly Prefix[];
-  /** How log lines name it, e.g. "[Peer] at line 12". */
+  /** How log lines name it, e.g. "[Peer] at site-a.conf:12". */
   label?: string;
 }
 
@@ -181,7 +181,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     }
     const staticPeer = staticKeys.get(key);
     if (staticPeer) {
-      refuse('static-key', `refused: its public key is the static ${staticPeer.label ?? 'peer'}'s (static configuration wins)`);
+      refuse('static-key', `refused: static peer ${staticPeer.label ?? shortKey(key)} has the same public key (static configuration wins)`);
       outcomes.set(key, { publicKey: key, status: 'refused', accepted: [], refused: [...record.allowedIPs], vtepUsed: false });
       continue;
     }

@@ -13,7 +13,7 @@ export function meshInputs(config: QuickConfig, listenPort?: number): MeshInputs
   const table = config.interface.table;
   return {
     settings: config.mesh,
-    staticPeers: config.peers.map((p) => ({ publicKey: p.publicKey, allowedIPs: p.allowedIPs, label: `[Peer] at line ${p.line}` })),
+    staticPeers: config.peers.map((p) => ({ publicKey: p.publicKey, allowedIPs: p.allowedIPs, label: `[Peer] at ${config.file}:${p.line}` })),
     addresses: config.interface.addresses,
     ...(table !== 'off' && { routes: typeof table === 'number' ? { table } : {} }),
     ...(listenPort !== undefined && { listenPort }),

@@ -47,8 +47,8 @@ export interface MeshMemberStatus {
   refusedAllowedIPs: string[];
   vtep?: string;
   leaseAgeSeconds?: number;
-  /** Decimal etcd revision ('0' for this node's own record). */
-  createRevision: string;
+  /** Decimal etcd create revision of its key; absent for this node's own record. */
+  createRevision?: string;
   /** Wall ms of the latest handshake, when there was one. */
   latestHandshake?: number;
 }
@@ -85,7 +85,7 @@ function member(kind: 'self' | 'member', m: MeshMemberStatus): string {
   for (const p of m.refusedAllowedIPs) out += `refused_allowed_ip=${clean(p)}\n`;
   if (m.vtep !== undefined) out += `vtep=${clean(m.vtep)}\n`;
   if (m.leaseAgeSeconds !== undefined && Number.isSafeInteger(m.leaseAgeSeconds)) out += `lease_age=${m.leaseAgeSeconds}\n`;
-  out += `create_revision=${clean(m.createRevision)}\n`;
+  if (m.createRevision !== undefined) out += `create_revision=${clean(m.createRevision)}\n`;
   if (m.latestHandshake !== undefined && Number.isSafeInteger(m.latestHandshake)) out += `latest_handshake=${m.latestHandshake}\n`;
   return out;
 }
@@ -127,7 +127,7 @@ export function parseMeshReply(text: string): MeshStatus | null | undefined {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     if (key === 'self' || key === 'member') {
-      current = { name: '', publicKey: value, status: '', allowedIPs: [], refusedAllowedIPs: [], createRevision: '0' };
+      current = { name: '', publicKey: value, status: '', allowedIPs: [], refusedAllowedIPs: [] };
       if (key === 'self') status.self = current;
       else status.members.push(current);
       continue;
@@ -186,7 +186,8 @@ export function parseMeshReply(text: string): MeshStatus | null | undefined {
         break;
       }
       case 'refusal':
-        status.refusals.push(value);
+        // An abbreviated key went out as "AbCd...wxyz" (clean() writes ASCII): shown as the log writes it.
+        status.refusals.push(value.replace(/([A-Za-z0-9+/]{4})\.\.\.([A-Za-z0-9+/=]{4})/g, '$1…$2'));
         break;
       default:
         return undefined;

@@ -10,7 +10,7 @@ const view: MeshView = {
     state: 'synced',
     since: NOW - 125_000,
     vtepDevices: ['vx-lan'],
-    self: { name: 'site-a', publicKey: 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=', status: 'self', endpoint: '10.40.0.11:51820', allowedIPs: ['10.50.0.11/32'], refusedAllowedIPs: [], vtep: '10.50.0.11', createRevision: '0' },
+    self: { name: 'site-a', publicKey: 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=', status: 'self', endpoint: '10.40.0.11:51820', allowedIPs: ['10.50.0.11/32'], refusedAllowedIPs: [], vtep: '10.50.0.11' },
     members: [
       { name: 'site-b', publicKey: '3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=', status: 'peer', endpoint: '10.40.0.12:51820', allowedIPs: ['10.50.0.12/32'], refusedAllowedIPs: ['10.50.0.11/32'], leaseAgeSeconds: 3725, createRevision: '9', latestHandshake: NOW - 12_000 },
       { name: 'site-c', publicKey: 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=', status: 'peer', allowedIPs: [], refusedAllowedIPs: [], createRevision: '11' },

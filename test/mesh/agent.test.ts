@@ -161,7 +161,7 @@ test('static peers win: a member with a static key is refused, overlapping prefi
   t.is(a.target.peerOf(impostor.publicKey), undefined);
   t.false(a.target.calls.some((c) => c.includes('impostor')));
   t.deepEqual(a.target.peerOf(b.record.publicKey)!.allowedIPs, ['10.50.0.2/32', '10.61.0.0/16']);
-  t.is(count(a.logs, /impostor.*refused: its public key is the static \[Peer\] at line 12/), 1);
+  t.is(count(a.logs, /impostor.*refused: static peer \[Peer\] at line 12 has the same public key/), 1);
   t.is(count(a.logs, /site-b.*AllowedIPs 10\.70\.1\.0\/24 refused: overlaps 10\.70\.0\.0\/16 of static peer \[Peer\] at line 12/), 1);
   const snap = a.agent.snapshot();
   t.deepEqual(snap.members.find((m) => m.name === 'site-b')!.refusedAllowedIPs, ['10.70.1.0/24']);
