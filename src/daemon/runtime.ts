@@ -14,7 +14,6 @@ import { Device, type PeerSettings } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
 import type { Logger } from '../log.js';
 import type { Transaction } from './transaction.js';
-import { tuneTierUp } from './jit.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
 import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from './metrics.js';
@@ -62,7 +61,6 @@ export interface Runtime {
  */
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { ifname, log, tx } = opts;
-  tuneTierUp();
   const tun = await tx.step(`create TUN device ${ifname}`, () => {
     const t = LinuxTun.open({ name: ifname, logger: log });
     return { value: t, undo: () => t.close() };
