@@ -13,17 +13,15 @@
  * through tunvpnd configured by `wg set ... endpoint [fe80::b%veth0]:PORT` (the UAPI) against wireguard-go.
  */
 import type { ExecutionContext } from 'ava';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { systemRng } from '../../src/crypto/random.js';
-import { collect, ip, makeNs, spawnInNs, waitExit } from './harness.js';
-import { pingFirstReply, run, socketPath, waitFor } from './topology.js';
+import { ip, makeNs, waitExit } from './harness.js';
+import { run } from './topology.js';
+import { CLI, pingOnce, quickConf, sideKeys, uapiDaemon, upQuick, type Side } from './pair.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
 
-const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const DAEMON = join(process.cwd(), 'dist/src/cli/userspace.js');
 const rootTest = testWhen(
   skipReason({ root: true, commands: ['ip', 'wg', 'ping', 'wireguard-go'], files: ['/dev/net/tun', CLI, DAEMON] }),
@@ -32,28 +30,12 @@ const rootTest = testWhen(
 
 const PORT_A = 51_011;
 const PORT_B = 51_012;
-/** ping: one reply wanted, sent every 0.2 s until it comes (the first waits for the handshake), at most this long. */
-const PING_DEADLINE_S = 10;
-
-interface Side {
-  ns: string;
-  ifname: string;
-  privateKey: string;
-  publicKey: string;
-  tunnel: string;
-}
-
-function keys(): { privateKey: string; publicKey: string } {
-  const priv = generatePrivateKey(systemRng);
-  return { privateKey: encodeKey(priv), publicKey: encodeKey(publicKeyOf(priv)) };
-}
-
 /** Both namespaces, the veth with only fe80::a and fe80::b on it, and each side's keys and names. */
 function linkLocalPair(t: ExecutionContext, purpose: string): { a: Side; b: Side; dir: string } {
   const tag = randomBytes(3).toString('hex');
   const r = randomInt(1, 254);
-  const a: Side = { ns: makeNs(t, `${purpose}a`), ifname: `tvl${tag}a`, tunnel: `10.214.${r}.1`, ...keys() };
-  const b: Side = { ns: makeNs(t, `${purpose}b`), ifname: `tvl${tag}b`, tunnel: `10.214.${r}.2`, ...keys() };
+  const a: Side = { ns: makeNs(t, `${purpose}a`), ifname: `tvl${tag}a`, tunnel: `10.214.${r}.1`, ...sideKeys() };
+  const b: Side = { ns: makeNs(t, `${purpose}b`), ifname: `tvl${tag}b`, tunnel: `10.214.${r}.2`, ...sideKeys() };
   ip(a.ns, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth0', 'netns', b.ns);
   for (const [side, address] of [[a, 'fe80::a/64'], [b, 'fe80::b/64']] as const) {
     ip(side.ns, 'link', 'set', 'veth0', 'addrgenmode', 'none');
@@ -65,47 +47,6 @@ function linkLocalPair(t: ExecutionContext, purpose: string): { a: Side; b: Side
   return { a, b, dir };
 }
 
-function writeSecret(path: string, text: string): string {
-  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  return path;
-}
-
-function quickConf(dir: string, self: Side, peer: Side, port: number, endpoint?: string): string {
-  const lines = [
-    '[Interface]', `PrivateKey = ${self.privateKey}`, `ListenPort = ${port}`, `Address = ${self.tunnel}/32`, '',
-    '[Peer]', `PublicKey = ${peer.publicKey}`, `AllowedIPs = ${peer.tunnel}/32`, ...(endpoint ? [`Endpoint = ${endpoint}`] : []), '',
-  ];
-  return writeSecret(join(dir, `${self.ifname}.conf`), lines.join('\n'));
-}
-
-async function up(t: ExecutionContext, side: Side, conf: string) {
-  const child = spawnInNs(t, side.ns, process.execPath, [CLI, 'up', conf]);
-  const out = collect(child);
-  await out.wait(new RegExp(`${side.ifname} is up`));
-  return { child, out };
-}
-
-/** A userspace daemon (tunvpnd or wireguard-go) in the foreground, configured by `wg set`, with address and route. */
-async function daemon(t: ExecutionContext, side: Side, peer: Side, dir: string, cmd: string[], port: number, endpoint?: string) {
-  const child = spawnInNs(t, side.ns, 'env', ['WG_PROCESS_FOREGROUND=1', 'LOG_LEVEL=error', ...cmd, side.ifname]);
-  const out = collect(child);
-  await waitFor(() => existsSync(socketPath(side.ifname)), () => undefined, socketPath(side.ifname));
-  const key = writeSecret(join(dir, `${side.ifname}.key`), `${side.privateKey}\n`);
-  const args = ['set', side.ifname, 'private-key', key, 'listen-port', String(port), 'peer', peer.publicKey, 'allowed-ips', `${peer.tunnel}/32`];
-  const set = await run(side.ns, 'wg', endpoint ? [...args, 'endpoint', endpoint] : args);
-  t.is(set.code, 0, `wg ${args.join(' ')}: ${set.stderr}\n${out.text()}`);
-  ip(side.ns, 'address', 'add', `${side.tunnel}/32`, 'dev', side.ifname);
-  ip(side.ns, 'link', 'set', 'dev', side.ifname, 'up');
-  ip(side.ns, 'route', 'add', `${peer.tunnel}/32`, 'dev', side.ifname);
-  return { child, out };
-}
-
-async function pingOnce(t: ExecutionContext, from: Side, to: Side): Promise<void> {
-  const r = await pingFirstReply(from.ns, to.tunnel, PING_DEADLINE_S);
-  t.true(r.received >= 1, `${from.tunnel} → ${to.tunnel}:
-${r.output}`);
-}
-
 async function endpoints(t: ExecutionContext, side: Side): Promise<string> {
   const r = await run(side.ns, 'wg', ['show', side.ifname, 'endpoints']);
   t.is(r.code, 0, r.stderr);
@@ -114,8 +55,8 @@ async function endpoints(t: ExecutionContext, side: Side): Promise<string> {
 
 rootTest('up with Endpoint = [fe80::b%veth0]:PORT: the handshake runs over veth0, wg show endpoints names the zone', async (t) => {
   const { a, b, dir } = linkLocalPair(t, 'llq');
-  const atB = await up(t, b, quickConf(dir, b, a, PORT_B));
-  const atA = await up(t, a, quickConf(dir, a, b, PORT_A, `[fe80::b%veth0]:${PORT_B}`));
+  const atB = await upQuick(t, b, quickConf(dir, b, a, PORT_B));
+  const atA = await upQuick(t, a, quickConf(dir, a, b, PORT_A, `[fe80::b%veth0]:${PORT_B}`));
   await pingOnce(t, a, b);
   t.is(await endpoints(t, a), `${b.publicKey}\t[fe80::b%veth0]:${PORT_B}\n`);
   // b learned a's endpoint from a's packets: the source address and the interface they came in by.
@@ -131,8 +72,8 @@ rootTest('up with Endpoint = [fe80::b%veth0]:PORT: the handshake runs over veth0
 
 rootTest('tunvpnd with wg set endpoint [fe80::b%veth0]:PORT, wireguard-go at the other end', async (t) => {
   const { a, b, dir } = linkLocalPair(t, 'lld');
-  const atB = await daemon(t, b, a, dir, ['wireguard-go'], PORT_B);
-  const atA = await daemon(t, a, b, dir, [process.execPath, DAEMON, '-f'], PORT_A, `[fe80::b%veth0]:${PORT_B}`);
+  const atB = await uapiDaemon(t, b, a, dir, ['wireguard-go'], PORT_B);
+  const atA = await uapiDaemon(t, a, b, dir, [process.execPath, DAEMON, '-f'], PORT_A, `[fe80::b%veth0]:${PORT_B}`);
   t.is(await endpoints(t, a), `${b.publicKey}\t[fe80::b%veth0]:${PORT_B}\n`);
   await pingOnce(t, a, b);
   t.is(await endpoints(t, a), `${b.publicKey}\t[fe80::b%veth0]:${PORT_B}\n`);

@@ -16,17 +16,15 @@
  * sent again from the kernel's choice (counted in b's stats), a follows, and the tunnel keeps working both ways.
  */
 import type { ExecutionContext } from 'ava';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import { systemRng } from '../../src/crypto/random.js';
-import { collect, ip, ipJson, makeNs, spawnInNs, waitExit } from './harness.js';
-import { pingFirstReply, run, socketPath, waitFor } from './topology.js';
+import { ip, ipJson, makeNs, waitExit } from './harness.js';
+import { run } from './topology.js';
+import { CLI, pingOnce, quickConf, sideKeys, uapiDaemon, upQuick, type Side } from './pair.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
 
-const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const rootTest = testWhen(
   skipReason({ root: true, commands: ['ip', 'wg', 'ping', 'wireguard-go'], files: ['/dev/net/tun', CLI] }),
   { concurrent: true },
@@ -34,19 +32,8 @@ const rootTest = testWhen(
 
 const PORT_A = 51_031;
 const PORT_B = 51_032;
-/** ping: one reply wanted, sent every 0.2 s until it comes (the first waits for the handshake), at most this long. */
-const PING_DEADLINE_S = 10;
-
 type Initiator = 'tunvpn' | 'wireguard-go';
 type Underlay = 'ipv4' | 'link-local';
-
-interface Side {
-  ns: string;
-  ifname: string;
-  privateKey: string;
-  publicKey: string;
-  tunnel: string;
-}
 
 interface Pair {
   a: Side;
@@ -61,17 +48,12 @@ interface Pair {
   bits: number;
 }
 
-function keys(): { privateKey: string; publicKey: string } {
-  const priv = generatePrivateKey(systemRng);
-  return { privateKey: encodeKey(priv), publicKey: encodeKey(publicKeyOf(priv)) };
-}
-
 /** Both namespaces, the veth, a's one address and b's two; which of b's is the kernel's choice towards a. */
 function twoAddressPair(t: ExecutionContext, purpose: string, underlay: Underlay): Pair {
   const tag = randomBytes(3).toString('hex');
   const r = randomInt(1, 254);
-  const a: Side = { ns: makeNs(t, `${purpose}a`), ifname: `tvs${tag}a`, tunnel: `10.215.${r}.1`, ...keys() };
-  const b: Side = { ns: makeNs(t, `${purpose}b`), ifname: `tvs${tag}b`, tunnel: `10.215.${r}.2`, ...keys() };
+  const a: Side = { ns: makeNs(t, `${purpose}a`), ifname: `tvs${tag}a`, tunnel: `10.215.${r}.1`, ...sideKeys() };
+  const b: Side = { ns: makeNs(t, `${purpose}b`), ifname: `tvs${tag}b`, tunnel: `10.215.${r}.2`, ...sideKeys() };
   ip(a.ns, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth0', 'netns', b.ns);
   const v4 = underlay === 'ipv4';
   const bits = v4 ? 24 : 64;
@@ -92,45 +74,6 @@ function twoAddressPair(t: ExecutionContext, purpose: string, underlay: Underlay
   return { a, b, dir, contacted, preferred, endpoint, bits };
 }
 
-function writeSecret(path: string, text: string): string {
-  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  return path;
-}
-
-/** `tunvpn up` of a wg-quick file for `self` with `peer` (and its Endpoint, when given). */
-async function up(t: ExecutionContext, dir: string, self: Side, peer: Side, port: number, endpoint?: string) {
-  const lines = [
-    '[Interface]', `PrivateKey = ${self.privateKey}`, `ListenPort = ${port}`, `Address = ${self.tunnel}/32`, '',
-    '[Peer]', `PublicKey = ${peer.publicKey}`, `AllowedIPs = ${peer.tunnel}/32`, ...(endpoint ? [`Endpoint = ${endpoint}`] : []), '',
-  ];
-  const conf = writeSecret(join(dir, `${self.ifname}.conf`), lines.join('\n'));
-  const child = spawnInNs(t, self.ns, process.execPath, [CLI, 'up', conf]);
-  const out = collect(child);
-  await out.wait(new RegExp(`${self.ifname} is up`));
-  return { child, out };
-}
-
-/** wireguard-go in the foreground, configured by `wg set`, with the tunnel address and route. */
-async function wireguardGo(t: ExecutionContext, dir: string, self: Side, peer: Side, port: number, endpoint: string) {
-  const child = spawnInNs(t, self.ns, 'env', ['WG_PROCESS_FOREGROUND=1', 'LOG_LEVEL=error', 'wireguard-go', '-f', self.ifname]);
-  const out = collect(child);
-  await waitFor(() => existsSync(socketPath(self.ifname)), () => undefined, socketPath(self.ifname));
-  const key = writeSecret(join(dir, `${self.ifname}.key`), `${self.privateKey}\n`);
-  const args = ['set', self.ifname, 'private-key', key, 'listen-port', String(port), 'peer', peer.publicKey, 'allowed-ips', `${peer.tunnel}/32`, 'endpoint', endpoint];
-  const set = await run(self.ns, 'wg', args);
-  t.is(set.code, 0, `wg ${args.join(' ')}: ${set.stderr}\n${out.text()}`);
-  ip(self.ns, 'address', 'add', `${self.tunnel}/32`, 'dev', self.ifname);
-  ip(self.ns, 'link', 'set', 'dev', self.ifname, 'up');
-  ip(self.ns, 'route', 'add', `${peer.tunnel}/32`, 'dev', self.ifname);
-  return { child, out };
-}
-
-async function pingOnce(t: ExecutionContext, from: Side, to: Side): Promise<void> {
-  const r = await pingFirstReply(from.ns, to.tunnel, PING_DEADLINE_S);
-  t.true(r.received >= 1, `${from.tunnel} → ${to.tunnel}:
-${r.output}`);
-}
-
 async function endpointOf(t: ExecutionContext, side: Side): Promise<string> {
   const r = await run(side.ns, 'wg', ['show', side.ifname, 'endpoints']);
   t.is(r.code, 0, r.stderr);
@@ -149,15 +92,15 @@ async function statsOf(side: Side): Promise<Record<string, number>> {
 
 /** b (tunvpn) up, then a (the initiator) up with Endpoint = b's contacted address; one ping a → b. */
 async function start(t: ExecutionContext, p: Pair, initiator: Initiator) {
-  const atB = await up(t, p.dir, p.b, p.a, PORT_B);
+  const atB = await upQuick(t, p.b, quickConf(p.dir, p.b, p.a, PORT_B));
   const atA = initiator === 'tunvpn'
-    ? await up(t, p.dir, p.a, p.b, PORT_A, p.endpoint(p.contacted))
-    : await wireguardGo(t, p.dir, p.a, p.b, PORT_A, p.endpoint(p.contacted));
+    ? await upQuick(t, p.a, quickConf(p.dir, p.a, p.b, PORT_A, p.endpoint(p.contacted)))
+    : await uapiDaemon(t, p.a, p.b, p.dir, ['wireguard-go', '-f'], PORT_A, p.endpoint(p.contacted));
   await pingOnce(t, p.a, p.b);
   return [atA, atB];
 }
 
-async function stop(t: ExecutionContext, daemons: Array<Awaited<ReturnType<typeof up>>>): Promise<void> {
+async function stop(t: ExecutionContext, daemons: Array<Awaited<ReturnType<typeof upQuick>>>): Promise<void> {
   for (const d of daemons) {
     d.child.kill('SIGTERM');
     t.is(await waitExit(d.child), 0, d.out.text());
