@@ -88,7 +88,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   });
   const gone = new Promise<string>((resolve) => {
     tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));
-    uapi.once('removed', () => resolve('configuration socket removed'));
+    if (uapi.removed) resolve('configuration socket removed');
+    else uapi.once('removed', () => resolve('configuration socket removed'));
   });
   return { ifname, tun, device, uapi, control, gone, ...(metrics && { metrics }) };
 }

@@ -163,9 +163,10 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       server = await this.#bind(bindPath);
       await chmod(bindPath, SOCKET_MODE);
       await rename(bindPath, this.path);
-      // The socket may be removed the moment it appears (a daemon told to go away at once): then listen() fails
-      // and the bound server is closed, so nothing keeps the process alive.
-      this.#identity = await lstat(this.path);
+      this.#identity = await lstat(this.path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined; // removed the moment it appeared: see below
+        throw e;
+      });
     } catch (err) {
       server?.close();
       throw err;
@@ -173,8 +174,24 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
       await rm(privateDir, { recursive: true, force: true });
     }
     this.#server = server;
+    if (this.#identity === undefined) {
+      // The socket was removed the moment it appeared (a daemon told to go away at once): that is the same request
+      // as a removal later on, so the server counts as removed; `removed` says so to a caller that subscribes now.
+      this.#removed = true;
+      this.#log.warn({ path: this.path }, 'UAPI socket file removed');
+      return;
+    }
     this.#startWatching();
     this.#log.info({ path: this.path }, 'UAPI listening');
+  }
+
+  /**
+   * True once the socket file was deleted or replaced (also when that happened while listen() was still running);
+   * 'removed' has then been emitted, or never will be if it happened before listen() returned. Check this before
+   * or instead of subscribing.
+   */
+  get removed(): boolean {
+    return this.#removed;
   }
 
   /** Stop serving: close every connection, stop watching, remove the socket file if it is still ours. */

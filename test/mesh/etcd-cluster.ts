@@ -21,7 +21,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { collect, deleteNs, ip, ipJson, sh, uniqueNs } from '../netns/harness.js';
 import { skipReason } from '../helpers/skip.js';
 import { isAlive, run, sleep, type RunResult } from '../netns/topology.js';
@@ -38,6 +38,26 @@ const STOP_TIMEOUT_MS = 10_000;
 const POLL_MS = 200;
 
 export const ETCD_TOOLS = ['ip', 'etcd', 'etcdctl'] as const;
+
+/** How long a worker may outlive its last test before exitWhenDone ends it (ms). */
+const EXIT_GRACE_MS = 10_000;
+
+/**
+ * Call once at the top of a test file that talks to etcd. Should a gRPC channel or lease timer of the etcd client
+ * outlive every close(), the worker would never exit and ava would wait for it until its inactivity timeout (a CI
+ * run once ended that way, every test of the file passed). After the file's last hook, a timer that never keeps the
+ * process alive by itself waits EXIT_GRACE_MS; if the worker is still running then, it lists the open handles on
+ * stderr, so the leak can be found, and ends the worker.
+ */
+export function exitWhenDone(): void {
+  test.after.always(() => {
+    setTimeout(() => {
+      const open = process.getActiveResourcesInfo().join(', ');
+      process.stderr.write(`etcd test worker still running ${EXIT_GRACE_MS} ms after its tests; open: ${open}\n`);
+      process.exit(0);
+    }, EXIT_GRACE_MS).unref();
+  });
+}
 
 /** Why the etcd integration tests cannot run here, or undefined. */
 export function etcdSkipReason(extraTools: string[] = []): string | undefined {

@@ -17,8 +17,10 @@ import { parseMeshSection } from '../../src/config/mesh.js';
 import { parsePrefix } from '../../src/net/ip.js';
 import { closedOf, collect } from '../netns/harness.js';
 import { sleep } from '../netns/topology.js';
-import { etcdSkipReason, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
+import { etcdSkipReason, exitWhenDone, startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { nodeRecord, RecordingTarget } from './fakes.js';
+
+exitWhenDone();
 
 const HOLDER = fileURLToPath(new URL('./etcd-holder.js', import.meta.url));
 const PREFIX = '/tunvpn/';

@@ -15,8 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { collect, deleteNs, ip, RUN_TAG, spawnInNs } from '../netns/harness.js';
 import { pingUntilReply, ping, run, sleep, TUNVPN_MAIN } from '../netns/topology.js';
-import { etcdSkipReason, startEtcdCluster } from './etcd-cluster.js';
+import { etcdSkipReason, exitWhenDone, startEtcdCluster } from './etcd-cluster.js';
 import { buildMeshLab, peersOf, pollUntil, tunnelRoutes, type MeshLab, type MeshNode } from './mesh-nodes.js';
+
+exitWhenDone();
 
 /** tunvpnd, compiled next to this file's compiled form. */
 const TUNVPND_MAIN = fileURLToPath(new URL('../../src/cli/userspace.js', import.meta.url));

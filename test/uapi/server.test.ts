@@ -91,14 +91,16 @@ test('socket is mode 0600 in a created 0755 directory, and removed on close', as
   await t.throwsAsync(stat(server.path), { code: 'ENOENT' });
 });
 
-test("'removed' is emitted when the socket file is deleted", async (t) => {
+test("'removed' is emitted when the socket file is deleted, and `removed` says so to a late subscriber", async (t) => {
   const dir = await tempDir(t);
   const { server } = await started(t, dir);
+  t.false(server.removed);
   let count = 0;
   const removed = once(server, 'removed').then(() => count++);
   await unlink(server.path);
   await removed;
   t.is(count, 1);
+  t.true(server.removed);
 });
 
 test("'removed' is emitted when the socket file is replaced, and removeSocket() triggers it", async (t) => {
