@@ -30,6 +30,7 @@
  */
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { ConfigError, loadConfig, resolveEndpoints, type PeerConfig, type QuickConfig, type ResolvedEndpoint } from '../config/index.js';
+import { systemZones } from '../conn/zones.js';
 import type { Device } from '../device/device.js';
 import { shortKey, type Logger } from '../log.js';
 import { Endpoint } from '../net/endpoint.js';
@@ -170,11 +171,21 @@ export function peerChanges(
   return { ops, changes };
 }
 
-/** Loads and resolves the file, or throws ReloadRefused with every FILE:LINE problem. Touches nothing. */
-async function validate(path: string): Promise<{ config: QuickConfig; resolved: (ResolvedEndpoint | undefined)[] }> {
+/** A configuration file read and checked for a reload, its Endpoint names resolved: what applyReload takes. */
+export interface PreparedReload {
+  config: QuickConfig;
+  resolved: (ResolvedEndpoint | undefined)[];
+}
+
+/**
+ * Loads live.configPath and resolves its Endpoint names, retrying temporary resolver failures as `up` does (up
+ * to about 73 s with wg-quick's defaults, each retry logged). Touches nothing, so it runs outside the UAPI request
+ * queue: `wg` keeps being answered meanwhile. Throws ReloadRefused with every FILE:LINE problem.
+ */
+export async function prepareReload(live: Pick<LiveInterface, 'configPath' | 'log'>): Promise<PreparedReload> {
   try {
-    const config = await loadConfig(path);
-    const resolved = await resolveEndpoints(config);
+    const config = await loadConfig(live.configPath);
+    const resolved = await resolveEndpoints(config, { onRetry: (message) => live.log.warn(message), zones: systemZones });
     return { config, resolved };
   } catch (e) {
     if (e instanceof ConfigError) throw new ReloadRefused(e.errors.length ? e.message.split('\n') : [e.message]);
@@ -182,15 +193,19 @@ async function validate(path: string): Promise<{ config: QuickConfig; resolved: 
   }
 }
 
-/**
- * Re-reads live.configPath and applies the difference (see the header). Resolves with one line per change
- * (empty: the file matches what runs). Rejects with ReloadRefused when the file is invalid (nothing changed), or
- * with the error of a step that failed (what the reload had changed is undone). Run it where no `wg set` can
- * interleave (UapiServer.exclusive, or as the server's reload handler).
- */
+/** prepareReload, then applyReload at once: for callers that already hold the UAPI request queue (tests). */
 export async function reloadInterface(live: LiveInterface): Promise<string[]> {
+  return applyReload(live, await prepareReload(live));
+}
+
+/**
+ * Applies the difference between what runs and `next` (see the header). Resolves with one line per change
+ * (empty: the file matches what runs). Rejects with ReloadRefused when the file cannot be applied (nothing
+ * changed), or with the error of a step that failed (what the reload had changed is undone). Run it where no
+ * `wg set` can interleave (UapiServer.exclusive).
+ */
+export async function applyReload(live: LiveInterface, next: PreparedReload): Promise<string[]> {
   const { log, ifname } = live;
-  const next = await validate(live.configPath);
   for (const w of next.config.warnings) log.warn(w);
   const changes: string[] = [];
   const iface = next.config.interface;

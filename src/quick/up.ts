@@ -32,7 +32,7 @@ import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
-import { reloadInterface, type LiveInterface } from './reload.js';
+import { applyReload, prepareReload, type LiveInterface } from './reload.js';
 import { Transaction } from '../daemon/transaction.js';
 import { MeshService } from '../daemon/mesh.js';
 import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
@@ -145,16 +145,19 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     };
     const notifier = opts.notifier;
     const status = () => `${ifname} is up: UDP port ${device.listenPort}, ${live.config.peers.length} peer(s)`;
+    // The file is read and its names resolved outside the request queue (that can take a while: resolver
+    // retries), then applied inside it, where no `wg set` interleaves.
     const reload = async (): Promise<string[]> => {
       notifier?.reloading();
       try {
-        return await reloadInterface(live);
+        const next = await prepareReload(live);
+        return await runtime.uapi.exclusive(() => applyReload(live, next));
       } finally {
         notifier?.ready(status());
       }
     };
     runtime.uapi.setReloadHandler(reload);
-    const handle = running(live, () => runtime.uapi.exclusive(reload), () => {
+    const handle = running(live, reload, () => {
       runtime.uapi.setReloadHandler(undefined);
       notifier?.stopping(`${ifname} is going down`);
     });

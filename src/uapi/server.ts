@@ -50,7 +50,9 @@ export interface UapiServerOptions {
 
 /**
  * What answers tunvpn's `reload=1`: re-reads the configuration and applies it, resolving with lines that describe
- * what changed; rejects with a ReloadRefused (the file was refused: nothing changed) or any other error.
+ * what changed; rejects with a ReloadRefused (the file was refused: nothing changed) or any other error. It is
+ * called outside the request queue, so that reading the file and resolving its names (resolver retries can take
+ * a minute) does not hold up `wg`: it applies the changes through exclusive().
  */
 export type ReloadHandler = () => Promise<string[]>;
 
@@ -297,8 +299,12 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         while (!waitingDrain && !finished) {
           const req = framer.next();
           if (!req) break;
-          const reply = await this.#serialized(() => this.#handle(req));
+          // A request waiting in the queue or being handled is no idleness: the idle timeout waits meanwhile.
+          sock.setTimeout(0);
+          // A reload handler takes the queue itself, once the file is read (ReloadHandler).
+          const reply = req.kind === 'reload' ? await this.#handle(req) : await this.#serialized(() => this.#handle(req));
           if (sock.destroyed) return;
+          sock.setTimeout(this.#idleTimeoutMs);
           if (req.kind === 'error') {
             finished = true;
             sock.end(reply);
@@ -366,7 +372,10 @@ export class UapiServer extends EventEmitter<UapiServerEvents> {
         try {
           return formatReloadReply(0, await reload());
         } catch (err) {
-          if (err instanceof ReloadRefused) return formatReloadReply(EINVAL, err.problems);
+          if (err instanceof ReloadRefused) {
+            this.#log.warn(`reload refused, nothing changed: ${err.problems.join('; ')}`);
+            return formatReloadReply(EINVAL, err.problems);
+          }
           const e = toUapiError(err);
           this.#log.warn({ errno: e.errno }, `reload failed: ${(err as Error).message}`);
           return formatReloadReply(e.errno, [(err as Error).message]);

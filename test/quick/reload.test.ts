@@ -201,3 +201,32 @@ test('reload=1: framed like stats=1; the reply carries messages and errno; a dae
   server.setReloadHandler(() => Promise.resolve(['peer Ax6m…TeF8 added', 'mtu (1500 − 80)\u0007']));
   t.deepEqual(await c.reload(), { errno: 0, messages: ['peer Ax6m…TeF8 added', 'mtu (1500 − 80)?'] }, 'UTF-8 arrives whole; control characters do not');
 });
+
+test('a reload still reading its file (resolver retries) holds up neither wg nor its own connection: get is answered meanwhile, and the idle timeout waits for the reply', async (t) => {
+  const dir = await tempDir(t);
+  const server = new UapiServer({ iface: 'tvrs', control: new MemoryDeviceControl(), dir, idleTimeoutMs: 100 });
+  await server.listen();
+  t.teardown(() => server.close());
+  let finish: (lines: string[]) => void = () => undefined;
+  let applied = false;
+  // As up's handler: a slow preparation outside the queue, then the change inside it.
+  server.setReloadHandler(async () => {
+    const lines = await new Promise<string[]>((resolve) => (finish = resolve));
+    return server.exclusive(() => {
+      applied = true;
+      return Promise.resolve(lines);
+    });
+  });
+  const reloader = await UapiClient.connect('tvrs', { dir });
+  t.teardown(() => reloader.close());
+  const pending = reloader.reload();
+  const other = await UapiClient.connect('tvrs', { dir });
+  t.teardown(() => other.close());
+  t.is((await other.get()).listenPort, 0, 'get is answered while the reload is still preparing');
+  t.false(applied);
+  // Longer than the idle timeout: a connection waiting for its reply is not idle.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  finish(['peer x added']);
+  t.deepEqual(await pending, { errno: 0, messages: ['peer x added'] });
+  t.true(applied);
+});

@@ -8,10 +8,16 @@
  */
 import type { Command } from 'commander';
 import { withClient } from '../../uapi/client.js';
-import { EINVAL, EOPNOTSUPP, UapiError } from '../../uapi/errors.js';
+import { EINVAL, EIO, EOPNOTSUPP, EPROTO, UapiError } from '../../uapi/errors.js';
 import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
 import type { CliContext } from '../context.js';
 import { nameFromArgument } from './down.js';
+
+/**
+ * How long `tunvpn reload` waits for the daemon's answer (ms). Reading the file is quick, but resolving its
+ * Endpoint names retries temporary failures as wg-quick does: 15 tries over about 73 s by default.
+ */
+export const RELOAD_TIMEOUT_MS = 120_000;
 
 export function registerReload(program: Command, ctx: CliContext): void {
   program
@@ -28,11 +34,15 @@ export function registerReload(program: Command, ctx: CliContext): void {
       }
       let reply: { errno: number; messages: string[] };
       try {
-        reply = await withClient(name, { dir: opts.socketDir }, (c) => c.reload());
+        reply = await withClient(name, { dir: opts.socketDir, timeoutMs: RELOAD_TIMEOUT_MS }, (c) => c.reload());
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ECONNREFUSED') return ctx.fail(`${name} is not up (no daemon answers on its configuration socket)`);
-        if (e instanceof UapiError) return ctx.fail(`${name}: the daemon does not support reload (not tunvpn up?): ${e.message}`);
+        if (e instanceof UapiError && e.errno === EPROTO) return ctx.fail(`${name}: the daemon does not support reload (not tunvpn up?): ${e.message}`);
+        if (e instanceof UapiError && e.errno === EIO) {
+          return ctx.fail(`${name}: no answer within ${RELOAD_TIMEOUT_MS / 1000} s (still resolving an Endpoint name?); the daemon may yet apply the file or refuse it: its log says which`);
+        }
+        if (e instanceof UapiError) return ctx.fail(`${name}: reload: ${e.message}`);
         throw e;
       }
       if (reply.errno === 0) {
