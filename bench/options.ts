@@ -148,7 +148,7 @@ function threadList(text: string): number[] {
 export function parseBenchArgs(argv: readonly string[], writers: Writers): BenchArgs {
   let result: BenchArgs | undefined;
   const program = new Command('bench')
-    .description('tunvpn benchmarks (compare and flood need root: they build network namespaces)')
+    .description('tunvpn benchmarks (compare, flood and peers need root: they build network namespaces)')
     .configureOutput(writers)
     .exitOverride();
   program
@@ -182,7 +182,7 @@ export function parseBenchArgs(argv: readonly string[], writers: Writers): Bench
     .description('two tunvpn devices in one process over in-memory TUN and UDP: the crypto and protocol path alone')
     .option('--packets <n>', 'packets per direction and thread count', integer(1, 100_000_000), DEFAULT_INPROCESS_PACKETS)
     .option('--size <bytes>', 'IP packet size', integer(28, 9000), DEFAULT_INPROCESS_SIZE)
-    .option('--threads <list>', 'comma-separated thread counts, passed to the device as `threads`', threadList, [1])
+    .addOption(new Option('--threads <list>', 'comma-separated thread counts, passed to the device as `threads`').argParser(threadList).default([1], '1'))
     .addOption(listOption('--directions <list>', `comma-separated (${INPROCESS_DIRECTIONS.join(', ')})`, (t) => parseList('--directions', t, INPROCESS_DIRECTIONS), INPROCESS_DIRECTIONS))
     .option('--bind <kind>', `the in-memory UDP (${INPROCESS_BINDS.join(', ')})`, list((t) => parseOne('--bind', t, INPROCESS_BINDS)), 'pipe')
     .option('--json', 'print only the JSON report on stdout', false)
