@@ -7,6 +7,7 @@
  * Like wireguard-go, a running interface ends when its TUN device is deleted or its configuration socket is
  * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
  */
+import { warmDataPath } from './warmup.js';
 import { NativeBind } from '../conn/native-bind.js';
 import { systemZones } from '../conn/zones.js';
 import type { Bind } from '../conn/bind.js';
@@ -56,11 +57,18 @@ export interface Runtime {
 }
 
 /**
- * Creates the TUN device, starts the device on its UDP port and serves the UAPI socket. Throws (leaving the undo of
- * whatever was done in `tx`) when a step fails: the name is taken, the port is in use, no permission.
+ * Warms the data path (warmup.ts; unless TUNVPN_WARMUP=0), creates the TUN device, starts the device on its UDP
+ * port and serves the UAPI socket. Throws (leaving the undo of whatever was done in `tx`) when a step fails: the
+ * name is taken, the port is in use, no permission.
  */
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { ifname, log, tx } = opts;
+  // Before anything real exists: about a quarter of a second, paid once (warmup.ts). TUNVPN_WARMUP=0 skips it.
+  if (process.env.TUNVPN_WARMUP !== '0') {
+    const started = performance.now();
+    const n = await warmDataPath();
+    log.debug(`data path warmed up: ${n} round trips through two in-process devices in ${(performance.now() - started).toFixed(0)} ms`);
+  }
   const tun = await tx.step(`create TUN device ${ifname}`, () => {
     const t = LinuxTun.open({ name: ifname, logger: log });
     return { value: t, undo: () => t.close() };
