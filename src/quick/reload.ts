@@ -193,6 +193,30 @@ export async function prepareReload(live: Pick<LiveInterface, 'configPath' | 'lo
   }
 }
 
+/**
+ * A reload entry point where the latest request wins: each call prepares (reads the file, resolves names) outside
+ * `exclusive`, then applies inside it, unless another call started meanwhile; such an overtaken call rejects with
+ * ReloadRefused and changes nothing, since the later one applies the file as it is by then. Without this, a reload
+ * still retrying a resolver could apply an older version of the file after a newer one.
+ */
+export function latestReload<T>(
+  prepare: () => Promise<T>,
+  apply: (prepared: T) => Promise<string[]>,
+  exclusive: (fn: () => Promise<string[]>) => Promise<string[]>,
+): () => Promise<string[]> {
+  let started = 0;
+  return async () => {
+    const mine = ++started;
+    const prepared = await prepare();
+    return exclusive(() => {
+      if (mine !== started) {
+        return Promise.reject(new ReloadRefused(['a later reload started while this one was reading the file; that one applies the file as it is now']));
+      }
+      return apply(prepared);
+    });
+  };
+}
+
 /** prepareReload, then applyReload at once: for callers that already hold the UAPI request queue (tests). */
 export async function reloadInterface(live: LiveInterface): Promise<string[]> {
   return applyReload(live, await prepareReload(live));

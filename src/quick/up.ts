@@ -32,7 +32,7 @@ import { applySteps } from './apply.js';
 import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
-import { applyReload, prepareReload, type LiveInterface } from './reload.js';
+import { applyReload, latestReload, prepareReload, type LiveInterface } from './reload.js';
 import { Transaction } from '../daemon/transaction.js';
 import { MeshService } from '../daemon/mesh.js';
 import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
@@ -146,12 +146,12 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     const notifier = opts.notifier;
     const status = () => `${ifname} is up: UDP port ${device.listenPort}, ${live.config.peers.length} peer(s)`;
     // The file is read and its names resolved outside the request queue (that can take a while: resolver
-    // retries), then applied inside it, where no `wg set` interleaves.
+    // retries), then applied inside it, where no `wg set` interleaves; of overlapping reloads the latest applies.
+    const latest = latestReload(() => prepareReload(live), (next) => applyReload(live, next), (fn) => runtime.uapi.exclusive(fn));
     const reload = async (): Promise<string[]> => {
       notifier?.reloading();
       try {
-        const next = await prepareReload(live);
-        return await runtime.uapi.exclusive(() => applyReload(live, next));
+        return await latest();
       } finally {
         notifier?.ready(status());
       }

@@ -12,7 +12,7 @@ import { parseConfig, type QuickConfig, type ResolvedEndpoint } from '../../src/
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { shortKey, silentLogger } from '../../src/log.js';
 import { planReload, stepKey } from '../../src/quick/plan.js';
-import { peerChanges, type LivePeer } from '../../src/quick/reload.js';
+import { latestReload, peerChanges, type LivePeer } from '../../src/quick/reload.js';
 import { formatPrefix } from '../../src/net/ip.js';
 import { stripConfig } from '../../src/quick/strip.js';
 import { Transaction } from '../../src/daemon/transaction.js';
@@ -229,4 +229,35 @@ test('a reload still reading its file (resolver retries) holds up neither wg nor
   finish(['peer x added']);
   t.deepEqual(await pending, { errno: 0, messages: ['peer x added'] });
   t.true(applied);
+});
+
+test('overlapping reloads: the latest started applies; one overtaken while reading its file is refused and applies nothing', async (t) => {
+  const applied: string[] = [];
+  const slow: { release: () => void } = { release: () => undefined };
+  let calls = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = (fn: () => Promise<string[]>) => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const reload = latestReload(
+    async () => {
+      const n = ++calls;
+      if (n === 1) await new Promise<void>((resolve) => (slow.release = resolve)); // the first one retries a resolver
+      return `file version ${n}`;
+    },
+    (version) => {
+      applied.push(version);
+      return Promise.resolve([`applied ${version}`]);
+    },
+    exclusive,
+  );
+  const first = reload();
+  t.deepEqual(await reload(), ['applied file version 2']);
+  slow.release();
+  const err = await t.throwsAsync(first, { instanceOf: ReloadRefused });
+  t.regex(err.problems.join(' '), /a later reload started/);
+  t.deepEqual(applied, ['file version 2']);
+  t.deepEqual(await reload(), ['applied file version 3'], 'a reload after both applies as usual');
 });
