@@ -9,7 +9,7 @@
  * for no limit). Node's dns.lookup reports EAI_NONAME and EAI_NODATA as ENOTFOUND.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { zoneScopeId, type Zones } from '../net/endpoint.js';
+import { Endpoint, zoneScopeId, type Zones } from '../net/endpoint.js';
 import { parseIp } from '../net/ip.js';
 import { formatEndpoint } from './redact.js';
 import { ConfigError, type ConfigProblem, type QuickConfig } from './types.js';
@@ -21,6 +21,17 @@ export interface ResolvedEndpoint {
   port: number;
   /** The IPv6 scope id (interface index) the Endpoint's zone stands for; absent without a zone. */
   scopeId?: number;
+}
+
+/** The Endpoint a resolved one stands for, scope id (zone) included. */
+export function endpointFromResolved(r: ResolvedEndpoint): Endpoint {
+  return Endpoint.fromIp(parseIp(r.address)!, r.port, r.scopeId);
+}
+
+/** Whether two resolved endpoints are the same address, port and scope id (both absent counts as the same). */
+export function sameResolvedEndpoint(a: ResolvedEndpoint | undefined, b: ResolvedEndpoint | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.address === b.address && a.port === b.port && (a.scopeId ?? 0) === (b.scopeId ?? 0);
 }
 
 /** The subset of dns.promises.lookup we use; injectable for tests. */

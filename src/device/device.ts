@@ -357,7 +357,6 @@ export class Device {
     const keepalive = peer.timers.persistentKeepaliveIntervalMs > 0;
     if (keepalive && peer.endpoint !== undefined && (!hadKeepalive || !hadEndpoint) && this.started && !this.closed) {
       peer.sendKeepalive(this.clock(), true);
-      this.core.timersChanged(peer);
       this.flush();
     }
     this.core.timersChanged(peer);

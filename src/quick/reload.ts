@@ -29,11 +29,10 @@
  * PreUp and PostUp do not run again; PreDown and PostDown of the new file are the ones run at shutdown.
  */
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
-import { ConfigError, loadConfig, resolveEndpoints, type PeerConfig, type QuickConfig, type ResolvedEndpoint } from '../config/index.js';
+import { ConfigError, endpointFromResolved, loadConfig, resolveEndpoints, sameResolvedEndpoint, type PeerConfig, type QuickConfig, type ResolvedEndpoint } from '../config/index.js';
 import { systemZones } from '../conn/zones.js';
 import type { Device } from '../device/device.js';
 import { shortKey, type Logger } from '../log.js';
-import { Endpoint } from '../net/endpoint.js';
 import { formatPrefix, parseIp, type IpAddress } from '../net/ip.js';
 import type { DeviceControl, PeerOperation, SetOperation } from '../uapi/control.js';
 import { ReloadRefused } from '../uapi/server.js';
@@ -65,14 +64,6 @@ export interface LiveInterface {
 
 const ZERO_KEY = new Uint8Array(32);
 const MS_PER_S = 1000;
-
-function endpointOf(r: ResolvedEndpoint | undefined): Endpoint | undefined {
-  return r ? Endpoint.fromIp(parseIp(r.address)!, r.port) : undefined;
-}
-
-function sameEndpoint(a: ResolvedEndpoint | undefined, b: ResolvedEndpoint | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.address === b.address && a.port === b.port;
-}
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   return constantTimeEqual(a ?? ZERO_KEY, b ?? ZERO_KEY);
@@ -147,8 +138,8 @@ export function peerChanges(
       op.presharedKey = peer.presharedKey ?? ZERO_KEY;
       if (!full) what.push('PresharedKey');
     }
-    if ((full || was === undefined || !sameEndpoint(was.endpoint, endpoint)) && endpoint) {
-      op.endpoint = endpointOf(endpoint);
+    if ((full || was === undefined || !sameResolvedEndpoint(was.endpoint, endpoint)) && endpoint) {
+      op.endpoint = endpointFromResolved(endpoint);
       if (!full) what.push('Endpoint');
     }
     if (full || running.persistentKeepalive !== (peer.persistentKeepalive ?? 0)) {

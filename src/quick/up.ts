@@ -15,8 +15,7 @@
  */
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
-import { Endpoint } from '../net/endpoint.js';
+import { endpointFromResolved, interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
 import type { Bind } from '../conn/bind.js';
 import { systemZones } from '../conn/zones.js';
 import { startRuntime } from '../daemon/runtime.js';
@@ -108,7 +107,7 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
           publicKey: p.publicKey,
           presharedKey: p.presharedKey,
           allowedIPs: p.allowedIPs,
-          endpoint: r ? Endpoint.fromIp(parseIp(r.address)!, r.port, r.scopeId) : undefined,
+          endpoint: r ? endpointFromResolved(r) : undefined,
           persistentKeepalive: p.persistentKeepalive,
         };
       }),

@@ -5,7 +5,7 @@
  * ENOTFOUND; EAI_FAIL) fail at once with FILE:LINE. The resolver and the sleep are injected: no DNS, no waiting.
  */
 import test from 'ava';
-import { ConfigError, parseConfig, resolutionRetries, resolveEndpoints, type LookupFn } from '../../src/config/index.js';
+import { ConfigError, endpointFromResolved, parseConfig, resolutionRetries, resolveEndpoints, sameResolvedEndpoint, type LookupFn } from '../../src/config/index.js';
 import { retryDelayUs } from '../../src/config/resolve.js';
 
 const PRIV = 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=';
@@ -147,4 +147,14 @@ test('a zone name resolves to that interface\'s index, a number stays as is; an 
   ]);
   const e = await t.throwsAsync(resolveEndpoints(scoped('[fe80::b%veth9]:51820'), { lookup: never, zones }), { instanceOf: ConfigError });
   t.is(e.message, 'wg0.conf:4: Endpoint [fe80::b%veth9]:51820: no interface named "veth9" for its zone');
+});
+
+test('a resolved endpoint keeps its zone: the Endpoint carries the scope id, and a change of zone alone is a change', (t) => {
+  const a = { family: 6 as const, address: 'fe80::1', port: 51820, scopeId: 3 };
+  t.is(endpointFromResolved(a).scopeId, 3);
+  t.false(sameResolvedEndpoint(a, { ...a, scopeId: 4 }));
+  t.false(sameResolvedEndpoint(a, { family: 6, address: 'fe80::1', port: 51820 }));
+  t.true(sameResolvedEndpoint({ family: 4, address: '192.0.2.1', port: 1 }, { family: 4, address: '192.0.2.1', port: 1, scopeId: 0 }));
+  t.true(sameResolvedEndpoint(undefined, undefined));
+  t.false(sameResolvedEndpoint(a, undefined));
 });
