@@ -28,7 +28,7 @@ import { EtcdRegistry, etcdOptionsFromSettings } from '../mesh/etcd-registry.js'
 import type { MemberRecord } from '../mesh/member.js';
 import { emptyMeshState, type MeshPeer, type MeshState, type StaticPeer } from '../mesh/reconcile.js';
 import type { Registry } from '../mesh/registry.js';
-import { buildSelfRecord, MeshSelfError, type SelfContext } from '../mesh/self.js';
+import { buildSelfRecord, meshAllowedIPs, MeshSelfError, type SelfContext } from '../mesh/self.js';
 import type { MeshStatus, VtepRequest } from '../uapi/mesh-format.js';
 import { VtepRefused, type MeshHandler } from '../uapi/server.js';
 import { EOPNOTSUPP, UapiError } from '../uapi/errors.js';
@@ -85,7 +85,6 @@ export interface PreparedMesh {
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const hostRoute = (a: Prefix): Prefix => ({ family: a.family, bytes: a.bytes, bits: a.family === 4 ? 32 : 128 });
 
 /** The settings that reach etcd: a change here needs a new registry and a new registration. */
 function connectionOf(s: MeshSettings): unknown {
@@ -183,7 +182,7 @@ export class MeshService implements MeshHandler {
       return [`${req.device} no longer follows the mesh of ${this.opts.ifname}`];
     }
     const inputs = this.inputs;
-    const own = this.currentSelf()?.allowedIPs ?? inputs?.settings.allowedIPs ?? inputs?.addresses.map(hostRoute) ?? [];
+    const own = this.currentSelf()?.allowedIPs ?? (inputs ? meshAllowedIPs(inputs.settings, inputs.addresses) : []);
     if (!own.some((p) => prefixMatches(p, req.address.bytes) && p.family === req.address.family)) {
       throw new VtepRefused(
         `VTEP ${formatIp(req.address)} is not inside this node's mesh AllowedIPs (${own.map(formatPrefix).join(', ') || 'none'}): the others could not route vxlan to it`,

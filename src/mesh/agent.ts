@@ -334,11 +334,6 @@ export class MeshAgent {
     return this.applied;
   }
 
-  /** VTEPs of the members currently configured (site `Remote = mesh`). */
-  vteps(): IpAddress[] {
-    return [...this.applied.vteps.values()];
-  }
-
   /** The peers the mesh has configured, by base64 key. */
   peers(): ReadonlyMap<string, MeshPeer> {
     return this.applied.peers;

@@ -49,6 +49,14 @@ const systemLookup = async (host: string): Promise<IpAddress> => {
   return ip;
 };
 
+/**
+ * What this node routes into the mesh: [Mesh] AllowedIPs, or by default the interface's Address entries as host
+ * routes (/32, /128), as the issue's [Mesh] section defines it.
+ */
+export function meshAllowedIPs(settings: Pick<MeshSettings, 'allowedIPs'>, addresses: readonly Prefix[]): Prefix[] {
+  return settings.allowedIPs ?? addresses.map((a) => ({ family: a.family, bytes: a.bytes, bits: a.family === 4 ? 32 : 128 }));
+}
+
 /** Builds our record (without registeredAt: the agent sets it). Throws MeshSelfError. */
 export async function buildSelfRecord(settings: MeshSettings, ctx: SelfContext): Promise<MemberRecord> {
   const name = settings.name ?? ctx.hostname ?? osHostname();
@@ -58,7 +66,7 @@ export async function buildSelfRecord(settings: MeshSettings, ctx: SelfContext):
   const record: MemberRecord = {
     name,
     publicKey: ctx.publicKey,
-    allowedIPs: settings.allowedIPs ?? ctx.addresses.map((a) => ({ family: a.family, bytes: a.bytes, bits: a.family === 4 ? 32 : 128 })),
+    allowedIPs: meshAllowedIPs(settings, ctx.addresses),
   };
   if (settings.endpoint) {
     const { host, port } = settings.endpoint;

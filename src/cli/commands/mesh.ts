@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { loadConfig, type QuickConfig } from '../../config/index.js';
 import { EtcdRegistry, etcdOptionsFromSettings } from '../../mesh/etcd-registry.js';
 import type { MemberRecord } from '../../mesh/member.js';
-import { buildSelfRecord } from '../../mesh/self.js';
+import { buildSelfRecord, meshAllowedIPs } from '../../mesh/self.js';
 import { surveyMesh } from '../../mesh/survey.js';
 import { shortKey } from '../../log.js';
 import { withClient } from '../../uapi/client.js';
@@ -106,7 +106,7 @@ async function survey(config: QuickConfig): Promise<MeshStatus> {
   try {
     self = await buildSelfRecord(settings, { publicKey: iface.publicKey, addresses: iface.addresses, ...(iface.listenPort && { listenPort: iface.listenPort }) });
   } catch {
-    self = { name: settings.name ?? hostname(), publicKey: iface.publicKey, allowedIPs: settings.allowedIPs ?? iface.addresses.map((a) => ({ ...a, bits: a.family === 4 ? 32 : 128 })) };
+    self = { name: settings.name ?? hostname(), publicKey: iface.publicKey, allowedIPs: meshAllowedIPs(settings, iface.addresses) };
   }
   const registry = new EtcdRegistry({ ...(await etcdOptionsFromSettings(settings)), requestTimeoutMs: SURVEY_TIMEOUT_MS });
   try {
