@@ -29,14 +29,14 @@ import { decodeKey } from '../crypto/keys.js';
 import { systemRng, type Rng } from '../crypto/random.js';
 import { ADDR_SLOT, native, type NativeAddon } from '../native/addon.js';
 import { CookieGenerator } from '../protocol/cookie.js';
-import { INITIATION_BYTES } from '../protocol/constants.js';
-import { formatInitiation, INIT_OFF_MAC1 } from '../protocol/messages.js';
+import { INITIATION_BYTES, KEY_BYTES, TAG_BYTES, TIMESTAMP_BYTES } from '../protocol/constants.js';
+import { formatInitiation, INIT_OFF_MAC1, readU32LE } from '../protocol/messages.js';
 import { formatIp, parseIp } from '../net/ip.js';
 
-/** Field sizes of an initiation (whitepaper §5.4.2): ephemeral 32, static 32+16 (AEAD tag), timestamp 12+16. */
-const EPHEMERAL_BYTES = 32;
-const ENCRYPTED_STATIC_BYTES = 48;
-const ENCRYPTED_TIMESTAMP_BYTES = 28;
+/** Field sizes of an initiation (whitepaper §5.4.2): ephemeral key, static key + AEAD tag, timestamp + tag. */
+const EPHEMERAL_BYTES = KEY_BYTES;
+const ENCRYPTED_STATIC_BYTES = KEY_BYTES + TAG_BYTES;
+const ENCRYPTED_TIMESTAMP_BYTES = TIMESTAMP_BYTES + TAG_BYTES;
 
 export const DEFAULT_RATE = 100_000;
 export const DEFAULT_SECONDS = 10;
@@ -102,9 +102,8 @@ export function buildInitiationPool(victimPublicKey: Uint8Array, count: number, 
   for (let i = 0; i < count; i++) {
     rng(random);
     o = 0;
-    const idx = take(4);
     const msg = formatInitiation({
-      senderIndex: (idx[0]! | (idx[1]! << 8) | (idx[2]! << 16) | (idx[3]! << 24)) >>> 0,
+      senderIndex: readU32LE(take(4), 0),
       ephemeral: take(EPHEMERAL_BYTES),
       encryptedStatic: take(ENCRYPTED_STATIC_BYTES),
       encryptedTimestamp: take(ENCRYPTED_TIMESTAMP_BYTES),

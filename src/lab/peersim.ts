@@ -31,7 +31,8 @@ import { TransportAead } from '../crypto/transport-aead.js';
 import { formatIp, parseIp } from '../net/ip.js';
 import { splitHostPort } from '../net/endpoint.js';
 import { internetChecksum } from '../packet/checksum.js';
-import { DeviceCore, type Peer } from '../protocol/index.js';
+import { ICMP_ECHO_HEADER_BYTES, ICMPV4_ECHO_REPLY, ICMPV4_ECHO_REQUEST, IPPROTO_ICMP, IPV4_MIN_HEADER_BYTES } from '../packet/ip-header.js';
+import { DeviceCore, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, type Peer } from '../protocol/index.js';
 import { transportMessageLength } from '../protocol/session.js';
 import { sourceAddresses } from './flood.js';
 
@@ -41,18 +42,10 @@ export const DEFAULT_SIM_SECONDS = 30;
 /** The most peers one run simulates (sockets and cores are per peer). */
 export const MAX_SIM_PEERS = 20_000;
 /** IPv4 header (no options) + ICMP echo header + 8 bytes of payload: the peer's index and a marker. */
-const IPV4_HEADER_BYTES = 20;
-const ICMP_HEADER_BYTES = 8;
 const ECHO_PAYLOAD_BYTES = 8;
-const ECHO_PACKET_BYTES = IPV4_HEADER_BYTES + ICMP_HEADER_BYTES + ECHO_PAYLOAD_BYTES;
-/** RFC 792: echo request and reply types; RFC 791: protocol 1 = ICMP; a usual TTL. */
-const ICMP_ECHO_REQUEST = 8;
-const ICMP_ECHO_REPLY = 0;
-const IPPROTO_ICMP = 1;
+const ECHO_PACKET_BYTES = IPV4_MIN_HEADER_BYTES + ICMP_ECHO_HEADER_BYTES + ECHO_PAYLOAD_BYTES;
+/** A usual TTL. */
 const TTL = 64;
-/** WireGuard message type 3 (whitepaper §5.4.7), counted as the daemon's cookie replies. */
-const COOKIE_REPLY_TYPE = 3;
-const INITIATION_TYPE = 1;
 
 export interface PeerSimOptions {
   /** The daemon's address and port (IPv4). */
@@ -133,13 +126,13 @@ export function echoRequest(src: Uint8Array, dst: Uint8Array, id: number): Uint8
   p[9] = IPPROTO_ICMP;
   p.set(src, 12);
   p.set(dst, 16);
-  v.setUint16(10, internetChecksum(p, 0, IPV4_HEADER_BYTES));
-  const icmp = IPV4_HEADER_BYTES;
-  p[icmp] = ICMP_ECHO_REQUEST;
+  v.setUint16(10, internetChecksum(p, 0, IPV4_MIN_HEADER_BYTES));
+  const icmp = IPV4_MIN_HEADER_BYTES;
+  p[icmp] = ICMPV4_ECHO_REQUEST;
   v.setUint16(icmp + 4, id & 0xffff);
   v.setUint16(icmp + 6, 1);
-  v.setUint32(icmp + ICMP_HEADER_BYTES, id >>> 0);
-  v.setUint16(icmp + 2, internetChecksum(p, icmp, ICMP_HEADER_BYTES + ECHO_PAYLOAD_BYTES));
+  v.setUint32(icmp + ICMP_ECHO_HEADER_BYTES, id >>> 0);
+  v.setUint16(icmp + 2, internetChecksum(p, icmp, ICMP_ECHO_HEADER_BYTES + ECHO_PAYLOAD_BYTES));
   return p;
 }
 
@@ -147,8 +140,8 @@ export function echoRequest(src: Uint8Array, dst: Uint8Array, id: number): Uint8
 export function isEchoReply(p: Uint8Array, off: number, len: number, dst: Uint8Array, id: number): boolean {
   if (len < ECHO_PACKET_BYTES || p[off] !== 0x45 || p[off + 9] !== IPPROTO_ICMP) return false;
   for (let i = 0; i < 4; i++) if (p[off + 16 + i] !== dst[i]) return false;
-  const icmp = off + IPV4_HEADER_BYTES;
-  return p[icmp] === ICMP_ECHO_REPLY && ((p[icmp + 4]! << 8) | p[icmp + 5]!) === (id & 0xffff);
+  const icmp = off + IPV4_MIN_HEADER_BYTES;
+  return p[icmp] === ICMPV4_ECHO_REPLY && ((p[icmp + 4]! << 8) | p[icmp + 5]!) === (id & 0xffff);
 }
 
 interface SimPeer {
@@ -166,6 +159,8 @@ export class PeerSimulator {
   private readonly peers: SimPeer[] = [];
   private readonly aead = new TransportAead(nativeAeadBackend());
   private readonly buf = new Uint8Array(2048);
+  /** opts.target's bytes, parsed once by open(). */
+  private target: Uint8Array | undefined;
   private start = 0;
   private initiations = 0;
   private cookieReplies = 0;
@@ -181,6 +176,7 @@ export class PeerSimulator {
     const daemonKey = opts.publicKey;
     const target = parseIp(opts.target);
     if (!target || target.family !== 4) throw new Error(`target must be IPv4, got "${opts.target}"`);
+    this.target = target.bytes;
     const epochOffsetMs = Date.now() - performance.now();
     const encoder = new TextEncoder();
     for (const [index, privateKey] of opts.privateKeys.entries()) {
@@ -211,7 +207,7 @@ export class PeerSimulator {
 
   private flush(p: SimPeer): void {
     for (const out of p.core.takeOutbound()) {
-      if (out.data[0] === INITIATION_TYPE) this.initiations++;
+      if (out.data[0] === MESSAGE_INITIATION) this.initiations++;
       this.send(p, out.data);
     }
   }
@@ -222,8 +218,8 @@ export class PeerSimulator {
 
   private receive(p: SimPeer, msg: Buffer): void {
     const now = performance.now();
-    if (msg[0] === COOKIE_REPLY_TYPE) this.cookieReplies++;
-    const r = p.core.decapsulate(msg, 0, msg.length, `${this.opts.to.host}:${this.opts.to.port}`, now, this.buf, 0);
+    if (msg[0] === MESSAGE_COOKIE_REPLY) this.cookieReplies++;
+    const r = p.core.decapsulate(msg, 0, msg.length, p.daemon.endpoint!, now, this.buf, 0);
     if (r.kind === 'error') this.count(r.error);
     if (p.handshakeAt === null && p.daemon.current !== null) p.handshakeAt = now - this.start;
     if (r.kind === 'tunnel' && p.packetAt === null && isEchoReply(this.buf, r.offset, r.length, p.tunnelAddress, p.index)) {
@@ -244,8 +240,8 @@ export class PeerSimulator {
   /** Starts every peer (at opts.rate per second, or all at once) and resolves with the report. */
   async run(onStart: () => void): Promise<PeerSimReport> {
     const { opts } = this;
-    const target = parseIp(opts.target);
-    if (!target || target.family !== 4) throw new Error(`target must be IPv4, got "${opts.target}"`);
+    const target = this.target;
+    if (!target) throw new Error('open() the simulator before run()');
     const cpu0 = process.cpuUsage();
     this.start = performance.now();
     this.remaining = this.peers.length;
@@ -253,7 +249,7 @@ export class PeerSimulator {
     let started = 0;
     const startSome = (now: number) => {
       const due = opts.rate > 0 ? Math.min(this.peers.length, Math.floor(((now - this.start) / 1000) * opts.rate) + 1) : this.peers.length;
-      for (; started < due; started++) this.sendEcho(this.peers[started]!, target.bytes, now);
+      for (; started < due; started++) this.sendEcho(this.peers[started]!, target, now);
     };
     startSome(this.start);
     onStart();
@@ -262,7 +258,9 @@ export class PeerSimulator {
       startSome(now);
       for (const p of this.peers) {
         if (p.packetAt !== null) continue;
-        if (p.core.nextDeadline() <= now) p.core.tick(now);
+        // Only a tick makes datagrams here; receive and sendEcho flush their own.
+        if (p.core.nextDeadline() > now) continue;
+        p.core.tick(now);
         this.flush(p);
       }
     }, TICK_MS);
