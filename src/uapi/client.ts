@@ -82,10 +82,9 @@ export class UapiClient {
    * with errno 0 and what changed, or the errno and the daemon's messages (FILE:LINE problems for a refused file).
    */
   async reload(): Promise<{ errno: number; messages: string[] }> {
-    const reply = parseReloadReply(await this.#request('reload=1\n\n'));
+    const reply = parseReloadReply(await this.#requestUtf8('reload=1\n\n'));
     if (!reply) throw new UapiError(EPROTO, 'malformed reload reply');
-    // The socket is read as latin1 (one char per byte); the daemon's messages are UTF-8.
-    return { errno: reply.errno, messages: reply.messages.map((m) => Buffer.from(m, 'latin1').toString('utf8')) };
+    return reply;
   }
 
   /**
@@ -93,14 +92,14 @@ export class UapiClient {
    * Rejects with UapiError(EPROTO) when the reply is not a mesh reply (a daemon that does not know the extension).
    */
   async mesh(): Promise<MeshStatus | null> {
-    const reply = parseMeshReply(await this.#request('mesh=1\n\n'));
+    const reply = parseMeshReply(await this.#requestUtf8('mesh=1\n\n'));
     if (reply === undefined) throw new UapiError(EPROTO, 'malformed mesh reply');
     return reply;
   }
 
   /** tunvpn's `vtep=1` extension: a vxlan's FDB follows the daemon's mesh (or stops following it). */
   async vtep(request: VtepRequest): Promise<{ errno: number; messages: string[] }> {
-    const reply = parseVtepReply(await this.#request(formatVtepRequest(request)));
+    const reply = parseVtepReply(await this.#requestUtf8(formatVtepRequest(request)));
     if (!reply) throw new UapiError(EPROTO, 'malformed vtep reply');
     return reply;
   }
@@ -126,6 +125,11 @@ export class UapiClient {
     const run = this.#queue.then(() => this.#exchange(text));
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** #request for tunvpn's extensions, whose text values are UTF-8 (the socket is read as latin1, a char a byte). */
+  async #requestUtf8(text: string): Promise<string> {
+    return Buffer.from(await this.#request(text), 'latin1').toString('utf8');
   }
 
   /** Throws the connection's failure, if it has failed. (A method, so the check is fresh after every await.) */

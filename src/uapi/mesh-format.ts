@@ -28,10 +28,11 @@
  * answered like reload=1: `message=` lines, then `errno=N` (0 done; EINVAL refused, nothing changed; EOPNOTSUPP no
  * mesh here) and the empty line.
  *
- * Every text value is written on one line of printable ASCII (an ellipsis becomes "...", anything else '?'): some
- * come from etcd and are not trusted. Parsers return undefined for anything that is not such a reply; they never throw.
+ * Every text value is written on one line, as UTF-8, with control characters (newlines included) replaced by '?':
+ * some come from etcd and are not trusted. Parsers return undefined for anything that is not such a reply; they never
+ * throw.
  */
-import { formatErrnoReply, formatReloadReply, parseReloadReply } from './text-format.js';
+import { CONTROL_CHARACTERS, formatErrnoReply, formatReloadReply, parseReloadReply } from './text-format.js';
 import { EOPNOTSUPP } from './errors.js';
 import { ifnameProblem } from '../net/ifname.js';
 import { formatIp, parseIp, type IpAddress } from '../net/ip.js';
@@ -72,9 +73,9 @@ export type VtepRequest = { device: string; remove: false; address: IpAddress } 
 /** Longest text value written, in characters (a refusal line is well under 200). */
 const MAX_VALUE_CHARS = 1024;
 
-/** One line of printable ASCII: the ellipsis of abbreviated keys becomes "...", anything else unprintable '?'. */
+/** One line: control characters (newlines included) become '?', as in reload replies; the rest goes as UTF-8. */
 function clean(text: string): string {
-  const one = text.replaceAll('…', '...').replace(/[^\x20-\x7e]/g, '?');
+  const one = text.replace(CONTROL_CHARACTERS, '?');
   return one.length > MAX_VALUE_CHARS ? one.slice(0, MAX_VALUE_CHARS) : one;
 }
 
@@ -186,8 +187,7 @@ export function parseMeshReply(text: string): MeshStatus | null | undefined {
         break;
       }
       case 'refusal':
-        // An abbreviated key went out as "AbCd...wxyz" (clean() writes ASCII): shown as the log writes it.
-        status.refusals.push(value.replace(/([A-Za-z0-9+/]{4})\.\.\.([A-Za-z0-9+/=]{4})/g, '$1…$2'));
+        status.refusals.push(value);
         break;
       default:
         return undefined;

@@ -341,7 +341,8 @@ export function parseStatsReply(text: string): Record<string, number> | undefine
 }
 
 /** C0 and C1 control characters and DEL (Unicode category Cc). */
-const CONTROL_CHARACTERS = /\p{Cc}/gu;
+/** Control characters (Unicode category Cc): never written into a reply's value. */
+export const CONTROL_CHARACTERS = /\p{Cc}/gu;
 
 /**
  * Reply to tunvpn's `reload=1` extension: one `message=TEXT` line per line of `messages` (what changed, or every

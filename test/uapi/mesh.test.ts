@@ -61,9 +61,9 @@ test('mesh=1 is framed like get=1; vtep=1 carries a short body like set=1', (t) 
   t.is(long.next()?.kind, 'error');
 });
 
-test('the mesh reply (ASCII: an abbreviated key\'s ellipsis goes as "...") parses back to the same status; a daemon without a mesh answers errno 95', (t) => {
+test('the mesh reply (UTF-8 values, one line each) parses back to the same status; a daemon without a mesh answers errno 95', (t) => {
   const text = formatMeshReply(STATUS);
-  t.true(text.includes('refusal=member site-b (3p7b...IK08=): '));
+  t.true(text.includes('refusal=member site-b (3p7b…IK08=): '));
   t.true(text.startsWith('state=synced\nsince=1767225600000\nvtep_device=vx-lan\nself=hSDw'));
   t.true(text.endsWith('errno=0\n\n'));
   t.deepEqual(parseMeshReply(text), STATUS);
