@@ -3,8 +3,7 @@
  * typed value or throws BadValue with a message meant to follow "FILE:LINE: ". Messages may quote the text the
  * user wrote, shortened, except for key values (those callers use keyValue, which never quotes).
  */
-import { isLinkLocalIPv6, MAX_PORT, splitHostPort } from '../net/endpoint.js';
-import { ifnameProblem } from '../net/ifname.js';
+import { MAX_PORT, splitHostPort, zoneProblem } from '../net/endpoint.js';
 import { MAX_PERSISTENT_KEEPALIVE_S, MAX_TUNNEL_MTU_BYTES } from '../protocol/constants.js';
 import { decodeKey, KeyFormatError } from '../crypto/keys.js';
 import { networkOf, parseIPv4, parseIPv6, parseIp, parsePrefix, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
@@ -167,15 +166,8 @@ export function endpointValue(text: string): { host: string; port: number; zone?
   if (hp.bracketed) {
     const v6 = parseIPv6(host);
     if (!v6) throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv6 address`);
-    if (zone !== undefined && !/^[0-9]+$/.test(zone)) {
-      const bad = ifnameProblem(zone);
-      if (bad) throw new BadValue(`Endpoint ${quote(text)}: after %, ${bad}`);
-      if (!isLinkLocalIPv6(v6)) {
-        throw new BadValue(`Endpoint ${quote(text)}: a zone name (%${zone}) only qualifies a link-local address (fe80::/10)`);
-      }
-    } else if (zone !== undefined && !(Number(zone) <= MAX_U32)) {
-      throw new BadValue(`Endpoint ${quote(text)}: the zone after % must be an interface name or a number 0..${MAX_U32}`);
-    }
+    const bad = zone === undefined ? undefined : zoneProblem(zone, v6);
+    if (bad) throw new BadValue(`Endpoint ${quote(text)}: ${bad}`);
   } else {
     if (/^[0-9.]+$/.test(host) && !parseIPv4(host)) {
       throw new BadValue(`Endpoint ${quote(text)}: ${quote(host)} is not an IPv4 address`);

@@ -15,6 +15,7 @@ import {
   ADDR_SLOT, localSlotEquals, readScope, slotAddress, slotEquals, slotFamily, slotIsValid, slotKey, slotPort, writeSlot,
   type EndpointKey,
 } from './addr-slot.js';
+import { ifnameProblem } from './ifname.js';
 import { formatIp, parseIPv4, parseIPv6, type Family, type IpAddress } from './ip.js';
 
 /** The largest UDP port (a 16-bit field, RFC 768). */
@@ -241,6 +242,23 @@ export function zoneScopeId(zone: string, address: Uint8Array, zones?: Pick<Zone
   if (NUMERIC_ZONE.test(zone)) return Number(zone) <= MAX_SCOPE_ID ? Number(zone) : undefined;
   if (!isLinkLocalIPv6(address)) return undefined;
   return zones?.indexOf(zone);
+}
+
+/**
+ * Why `zone` (the text after % in "[v6%zone]") cannot qualify the IPv6 address `address`, or undefined when it can:
+ * a scope id 0..2^32-1 in decimal (scope_id of sockaddr_in6, RFC 3493 §3.3), or an interface name, which only
+ * qualifies a link-local address (fe80::/10, RFC 4007 §6). The form only: a name is not looked up here.
+ */
+export function zoneProblem(zone: string, address: Uint8Array): string | undefined {
+  if (/^[0-9]+$/.test(zone)) {
+    return NUMERIC_ZONE.test(zone) && Number(zone) <= MAX_SCOPE_ID
+      ? undefined
+      : `the zone after % must be an interface name or a number 0..${MAX_SCOPE_ID}`;
+  }
+  const bad = ifnameProblem(zone);
+  if (bad) return `after %, ${bad}`;
+  if (!isLinkLocalIPv6(address)) return `a zone name (%${zone}) only qualifies a link-local address (fe80::/10)`;
+  return undefined;
 }
 
 /**

@@ -5,17 +5,13 @@
  * 0..65535), allowed IPs need "/bits". wg(8) writes a link-local endpoint's zone as the interface's name
  * ("[fe80::1%eth0]:51820", getnameinfo's form), wireguard-go answers with names too.
  */
-import { Endpoint, isLinkLocalIPv6, MAX_PORT, parseEndpoint, splitHostPort, type Zones } from '../net/endpoint.js';
-import { ifnameProblem } from '../net/ifname.js';
+import { Endpoint, MAX_PORT, parseEndpoint, splitHostPort, zoneProblem, type Zones } from '../net/endpoint.js';
 import { formatIp, networkOf, parseIPv4, parseIPv6, parsePrefix, type Prefix } from '../net/ip.js';
 
 /** Longest decimal we bother converting: more digits than any accepted value needs. */
 const MAX_DECIMAL_DIGITS = 20;
 const DECIMAL_RE = /^[0-9]+$/;
 export const MAX_FWMARK = 0xffffffff;
-/** Largest IPv6 scope id (u32). */
-const MAX_ZONE_ID = 0xffffffff;
-
 /**
  * A UDP endpoint as the UAPI writes it (port 0 allowed, as wireguard-go accepts it), or undefined. A zone name is
  * turned into its interface index by `zones` (the daemon's namespace); without `zones`, or when no interface has
@@ -40,8 +36,7 @@ export function uapiEndpointText(text: string): string | undefined {
   const v6 = parseIPv6(hp.host);
   if (!v6) return undefined;
   if (hp.zone === undefined) return `[${formatIp(v6)}]:${hp.port}`;
-  const numeric = /^[0-9]{1,10}$/.test(hp.zone) && Number(hp.zone) <= MAX_ZONE_ID;
-  if (!numeric && (ifnameProblem(hp.zone) !== undefined || !isLinkLocalIPv6(v6))) return undefined;
+  if (zoneProblem(hp.zone, v6) !== undefined) return undefined;
   return `[${formatIp(v6)}%${hp.zone}]:${hp.port}`;
 }
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ADDR_SLOT, slotEquals, slotKey, writeSlot } from '../../src/net/addr-slot.js';
-import { Endpoint, parseEndpoint, type Zones } from '../../src/net/endpoint.js';
+import { Endpoint, parseEndpoint, zoneProblem, type Zones } from '../../src/net/endpoint.js';
+import { parseIPv6 } from '../../src/net/ip.js';
 
 test('IPv4 endpoint parses into the slot layout and prints back', (t) => {
   const ep = Endpoint.fromString('1.2.3.4:51820');
@@ -81,4 +82,17 @@ test('IPv4 comparison ignores bytes outside the IPv4 part of the slot', (t) => {
 
 test('fromSlot rejects an empty slot', (t) => {
   t.throws(() => Endpoint.fromSlot(new Uint8Array(ADDR_SLOT)), { message: /no IPv4\/IPv6/ });
+});
+
+test('zoneProblem: one rule for the config file, the UAPI and get replies', (t) => {
+  const ll = parseIPv6('fe80::1')!;
+  const global = parseIPv6('2001:db8::1')!;
+  t.is(zoneProblem('3', global), undefined, 'a scope id qualifies any address');
+  t.is(zoneProblem('4294967295', ll), undefined);
+  t.regex(zoneProblem('4294967296', ll)!, /a number 0\.\.4294967295/);
+  t.regex(zoneProblem('00000000001', ll)!, /a number/, 'eleven digits are refused here as parseEndpoint refuses them');
+  t.is(parseEndpoint('[fe80::1%00000000001]:1'), undefined);
+  t.is(zoneProblem('eth0', ll), undefined);
+  t.regex(zoneProblem('eth0', global)!, /only qualifies a link-local address/);
+  t.regex(zoneProblem('a/b', ll)!, /^after %, /);
 });
