@@ -7,7 +7,7 @@
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { publicKeyOfB, startFreshPeer, timeFirstHandshake, type FreshPeer, type Lab } from '../src/lab/index.js';
-import { inLab } from './in-lab.js';
+import { firstLineOf, inLab } from './in-lab.js';
 import type { LabProcess } from '../src/lab/exec.js';
 import type { FloodReport } from '../src/lab/flood.js';
 import { sourceAddresses } from '../src/lab/flood.js';
@@ -71,7 +71,7 @@ async function phase(ctx: PhaseContext): Promise<PhaseResult> {
     const seg1 = await cpuAround(lab, () =>
       Promise.all([
         lab.pingReplies('a', lab.addr.c, Math.round(seconds / PING_INTERVAL_S)),
-        timeFirstHandshake(lab, ctx.fresh, ctx.publicKey, HANDSHAKE_CAP_MS).catch((e: Error) => ({ error: e.message.split('\n')[0] ?? String(e) })),
+        timeFirstHandshake(lab, ctx.fresh, ctx.publicKey, HANDSHAKE_CAP_MS).catch((e: unknown) => ({ error: firstLineOf(e) })),
       ]),
     );
     const floodPing = f1 && (await stopFlooder(flooders.pop()!));
@@ -81,7 +81,7 @@ async function phase(ctx: PhaseContext): Promise<PhaseResult> {
     const seg2 = await cpuAround(lab, () =>
       lab.iperf({ duration: seconds }).then(
         (r) => ({ bitsPerSecond: r.bitsPerSecond, retransmits: r.retransmits ?? null }),
-        (e: Error) => ({ error: e.message.split('\n')[0] ?? String(e) }),
+        (e: unknown) => ({ error: firstLineOf(e) }),
       ),
     );
     const floodThroughput = f2 && (await stopFlooder(flooders.pop()!));

@@ -83,11 +83,6 @@ export class Lab {
     return lab;
   }
 
-  /** The host on b's LAN (namespace f), when the lab was built with lanHost. */
-  get lanHost(): { ns: string; address: string } | undefined {
-    return this.opts.lanHost ? { ns: this.plan.lanHost.ns, address: this.plan.lanHost.address } : undefined;
-  }
-
   /** The wireguard-go executable the lab runs (a path or a name on $PATH). */
   get wireguardGo(): string {
     return this.opts.wireguardGo ?? DEFAULT_WIREGUARD_GO;
