@@ -90,9 +90,9 @@ export class DeviceControlAdapter implements DeviceControl {
       presharedKey: p.presharedKey,
       endpoint: p.endpoint,
       persistentKeepalive: p.persistentKeepaliveInterval,
+      replaceAllowedIPs: p.replaceAllowedIps,
     });
     const trie = d.core.allowedIps;
-    if (p.replaceAllowedIps) trie.removeByValue(peer);
     for (const a of p.allowedIps) {
       if (a.remove) {
         if (trie.entriesFor(peer).some((e) => e.cidr === a.prefix.bits && constantTimeEqual(e.address, a.prefix.bytes))) {

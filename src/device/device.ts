@@ -38,6 +38,8 @@ export interface PeerSettings {
   publicKey: Uint8Array;
   presharedKey?: Uint8Array;
   allowedIPs?: Prefix[];
+  /** Drop the peer's allowed IPs before adding `allowedIPs` (UAPI replace_allowed_ips). */
+  replaceAllowedIPs?: boolean;
   endpoint?: Endpoint;
   /** Seconds; 0 or absent = off. */
   persistentKeepalive?: number;
@@ -349,6 +351,7 @@ export class Device {
     const hadKeepalive = peer.timers.persistentKeepaliveIntervalMs > 0;
     const hadEndpoint = peer.endpoint !== undefined;
     if (s.endpoint) peer.endpoint = this.endpoints.canonical(s.endpoint);
+    if (s.replaceAllowedIPs) this.core.allowedIps.removeByValue(peer);
     for (const p of s.allowedIPs ?? []) this.core.allowedIps.insert(p.family, p.bytes, p.bits, peer);
     if (s.persistentKeepalive !== undefined) {
       peer.timers.persistentKeepaliveIntervalMs = s.persistentKeepalive * MS_PER_S;

@@ -49,11 +49,11 @@ export function deviceMeshTarget(opts: DeviceTargetOptions): MeshTarget {
     },
     updatePeer(peer: MeshPeer, changed: PeerChanges): void {
       const existing = device.peer(peer.publicKey);
-      if (existing && changed.allowedIPs) device.core.allowedIps.removeByValue(existing);
       device.setPeer({
         publicKey: peer.publicKey,
         endpoint: changed.endpoint && peer.endpoint ? endpointOf(peer.endpoint) : undefined,
         allowedIPs: changed.allowedIPs || !existing ? peer.allowedIPs : undefined,
+        replaceAllowedIPs: changed.allowedIPs,
         persistentKeepalive: changed.persistentKeepalive || !existing ? (peer.persistentKeepalive ?? 0) : undefined,
       });
     },
