@@ -22,6 +22,7 @@
  */
 import { decodeKey, encodeKey, isZeroKey, KEY_BYTES, KeyFormatError } from '../crypto/keys.js';
 import { formatIp, formatPrefix, networkOf, parseIp, parsePrefix, type IpAddress, type Prefix } from '../net/ip.js';
+import { parseEndpoint } from '../net/endpoint.js';
 import { isMeshName } from '../config/mesh.js';
 
 export const MEMBER_SCHEMA_VERSION = 1;
@@ -36,7 +37,6 @@ const MAX_REGISTERED_AT_S = 2 ** 40;
 /** Characters of a 32-byte key in base64url without padding: ceil(256 / 6). */
 const KEY_BASE64URL_LENGTH = 43;
 const BASE64URL_KEY = /^[A-Za-z0-9_-]{43}$/;
-const MAX_PORT = 65535;
 const FIELDS: ReadonlySet<string> = new Set(['version', 'name', 'publicKey', 'endpoint', 'allowedIPs', 'vtep', 'registeredAt']);
 
 /** A UDP endpoint as an address literal and a port. */
@@ -96,28 +96,14 @@ export function formatMemberEndpoint(ep: MemberEndpoint): string {
   return ep.address.family === 6 ? `[${formatIp(ep.address)}]:${ep.port}` : `${formatIp(ep.address)}:${ep.port}`;
 }
 
-/** Parses formatMemberEndpoint's output (IP literals only, port 1..65535). */
+/**
+ * Parses formatMemberEndpoint's output: an IP literal (IPv6 in brackets, no zone: a zone means nothing on another
+ * host) and a port 1..65535 without leading zeros, through the project's one endpoint parser.
+ */
 export function parseMemberEndpoint(text: string): MemberEndpoint | undefined {
-  let host: string;
-  let portText: string;
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0 || text[close + 1] !== ':') return undefined;
-    host = text.slice(1, close);
-    portText = text.slice(close + 2);
-  } else {
-    const colon = text.lastIndexOf(':');
-    if (colon < 0) return undefined;
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(':')) return undefined;
-  }
-  const address = parseIp(host);
-  if (!address || (address.family === 6) !== text.startsWith('[')) return undefined;
-  if (!/^[1-9][0-9]{0,4}$/.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port > MAX_PORT) return undefined;
-  return { address, port };
+  const ep = parseEndpoint(text);
+  if (ep === undefined || ep.scopeId !== 0 || !/:[1-9][0-9]*$/.test(text)) return undefined;
+  return { address: ep.ip, port: ep.port };
 }
 
 /** The JSON value stored for `record` (see the file comment). Throws RangeError on a record decodeMember would refuse. */
