@@ -22,7 +22,7 @@ import type { MeshSettings } from '../config/mesh.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { formatIp, formatPrefix, prefixMatches, type Prefix } from '../net/ip.js';
-import { MeshAgent, type Backoff, type MeshAgentOptions, type MeshClock, systemClock } from '../mesh/agent.js';
+import { backoffCeiling, MeshAgent, type Backoff, type MeshAgentOptions, type MeshClock, systemClock } from '../mesh/agent.js';
 import { deviceMeshTarget, type MeshRouteOps } from '../mesh/device-target.js';
 import { EtcdRegistry, etcdOptionsFromSettings } from '../mesh/etcd-registry.js';
 import type { MemberRecord } from '../mesh/member.js';
@@ -479,7 +479,7 @@ export class MeshService implements MeshHandler {
   }
 
   private scheduleRetry(inputs: MeshInputs, registry: Registry, state: MeshState): void {
-    const d = Math.min(SELF_RETRY.maxMs, SELF_RETRY.initialMs * 2 ** Math.min(this.retryAttempt++, 30));
+    const d = backoffCeiling(SELF_RETRY, this.retryAttempt++);
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (this.stopped || this.inputs !== inputs) return;

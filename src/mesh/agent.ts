@@ -91,6 +91,11 @@ export interface Backoff {
  */
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
 
+/** The n-th retry's ceiling, ms: min(maxMs, initialMs·2^n) (n = 0, 1, ...); callers may jitter below it. */
+export function backoffCeiling(backoff: Backoff, attempt: number): number {
+  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
+}
+
 /** How long stop() waits for the lease revocation, ms (after that the lease expires on its own in TTL s). */
 export const REVOKE_TIMEOUT_MS = 3000;
 
@@ -635,7 +640,7 @@ export class MeshAgent {
   /* ---------------- helpers ---------------- */
 
   private delay(attempt: number): number {
-    const d = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(attempt, 30));
+    const d = backoffCeiling(this.backoff, attempt);
     return Math.round(d / 2 + this.random() * (d / 2));
   }
 
