@@ -20,15 +20,16 @@
  *
  * Keys are case-insensitive (as in wg-quick). Values are parsed here and only here: consumers never re-read text.
  */
-import { formatPrefix, networkOf, parseIp, type Prefix } from '../net/ip.js';
+import { MAX_PORT } from '../net/endpoint.js';
+import { formatPrefix, parseIp, type Prefix } from '../net/ip.js';
 import {
+  allowedIpValue,
   BadValue,
   endpointValue,
   integerValue,
   isHostname,
   listItems,
   persistentKeepaliveValue,
-  prefixValue,
   quote,
 } from './values.js';
 import { nearest } from './suggest.js';
@@ -197,15 +198,15 @@ export function parseMeshSection(entries: readonly MeshEntry[], sectionLine = 0)
       case 'AllowedIPs':
         sawAllowedIPs = true;
         for (const item of listItems(value)) {
-          const given = attempt(line, () => prefixValue('AllowedIPs', item));
-          if (!given) continue;
-          const prefix = networkOf(given);
+          const value = attempt(line, () => allowedIpValue(item));
+          if (!value) continue;
+          const { prefix, masked } = value;
           const text = formatPrefix(prefix);
           if (prefix.bits === 0) {
             errors.push({ line, message: `AllowedIPs ${text}: a mesh member may not claim a default route (the others refuse it)` });
             continue;
           }
-          if (text !== formatPrefix(given)) warnings.push({ line, message: `AllowedIPs ${item} has host bits set; using ${text}` });
+          if (masked) warnings.push({ line, message: `AllowedIPs ${item} has host bits set; using ${text}` });
           const dup = allowedIPs.findIndex((p) => formatPrefix(p) === text);
           if (dup >= 0) {
             warnings.push({ line, message: `AllowedIPs ${text} is listed twice (also at line ${allowedLines[dup]})` });
@@ -336,8 +337,8 @@ export function etcdUrlValue(text: string): EtcdEndpoint {
     if (/^[0-9.]+$/.test(host) && !addr) throw new BadValue(`Etcd ${quote(text)}: ${quote(host)} is not an IPv4 address`);
     if (!addr && !isHostname(host)) throw new BadValue(`Etcd ${quote(text)}: ${quote(host)} is not an IP address or host name`);
   }
-  if (!DECIMAL_PORT.test(portText)) throw new BadValue(`Etcd ${quote(text)}: port must be a number 1..65535`);
-  const port = integerValue('Etcd port', portText, 1, 65535);
+  if (!DECIMAL_PORT.test(portText)) throw new BadValue(`Etcd ${quote(text)}: port must be a number 1..${MAX_PORT}`);
+  const port = integerValue('Etcd port', portText, 1, MAX_PORT);
   const hostPart = host.includes(':') ? `[${host}]` : host.toLowerCase();
   return { scheme, host: host.includes(':') ? host : host.toLowerCase(), port, url: `${scheme}://${hostPart}:${port}` };
 }
