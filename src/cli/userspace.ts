@@ -140,13 +140,9 @@ async function runMesh(runtime: Runtime, settings: MeshSettings, log: Logger, tx
   runtime.uapi.setMeshHandler(mesh);
   const staticPeers = (): StaticPeer[] => {
     const owned = mesh.ownedPeers();
-    return [...device.core.allPeers()]
+    return runtime.control.get().peers
       .filter((p) => !owned.has(encodeKey(p.publicKey)))
-      .map((p) => ({
-        publicKey: Uint8Array.from(p.publicKey),
-        allowedIPs: device.core.allowedIps.entriesFor(p).map((e) => ({ family: e.family, bytes: e.address, bits: e.cidr })),
-        label: `${shortKey(encodeKey(p.publicKey))} (set by wg)`,
-      }));
+      .map((p) => ({ publicKey: p.publicKey, allowedIPs: p.allowedIps, label: `${shortKey(encodeKey(p.publicKey))} (set by wg)` }));
   };
   const inputs = () => ({ settings, staticPeers: staticPeers(), addresses: [], routes: {}, listenPort: device.listenPort });
   /** The key and port the mesh runs with (the default Endpoint carries the port). */

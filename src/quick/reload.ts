@@ -63,7 +63,6 @@ export interface LiveInterface {
 }
 
 const ZERO_KEY = new Uint8Array(32);
-const MS_PER_S = 1000;
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   return constantTimeEqual(a ?? ZERO_KEY, b ?? ZERO_KEY);
@@ -93,14 +92,14 @@ export interface LivePeer {
   allowedIps: readonly string[];
 }
 
-/** The device's peers as reload compares them, by base64 public key. */
-export function livePeers(device: Device): Map<string, LivePeer> {
+/** The running peers as reload compares them, by base64 public key, from the device's configuration snapshot. */
+function livePeers(control: Pick<DeviceControl, 'get'>): Map<string, LivePeer> {
   const out = new Map<string, LivePeer>();
-  for (const p of device.core.allPeers()) {
+  for (const p of control.get().peers) {
     out.set(encodeKey(p.publicKey), {
-      presharedKey: p.handshake.presharedKey,
-      persistentKeepalive: Math.round(p.timers.persistentKeepaliveIntervalMs / MS_PER_S),
-      allowedIps: device.core.allowedIps.entriesFor(p).map((e) => formatPrefix({ family: e.family, bytes: e.address, bits: e.cidr })),
+      presharedKey: p.presharedKey,
+      persistentKeepalive: p.persistentKeepaliveInterval,
+      allowedIps: p.allowedIps.map((prefix) => formatPrefix(prefix)),
     });
   }
   return out;
@@ -312,7 +311,7 @@ async function reloadStatic(
 
   // 4. The WireGuard part, as wg syncconf. The mesh's peers are not the file's to remove or change.
   const meshPeers = live.mesh?.ownedPeers() ?? new Set<string>();
-  const running = livePeers(device);
+  const running = livePeers(live.control);
   for (const k of meshPeers) running.delete(k);
   const peers = peerChanges(live, next, running);
   const op: SetOperation = { replacePeers: false, peers: peers.ops };
