@@ -20,3 +20,10 @@ export function packageVersion(): string {
     return 'unknown';
   }
 }
+
+/**
+ * What `--version` prints, the same form for both executables: "tunvpn 0.1.0", "tunvpnd 0.1.0" (no newline).
+ */
+export function versionLine(program: 'tunvpn' | 'tunvpnd'): string {
+  return `${program} ${packageVersion()}`;
+}

@@ -3,7 +3,7 @@
  * The `tunvpn` command line. `run(argv, io)` does all the work and returns the exit status without exiting,
  * so tests can call it in-process; the few lines at the bottom are the executable's entry point.
  */
-import { isMainModule, packageVersion } from '../entry.js';
+import { isMainModule, versionLine } from '../entry.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../config/types.js';
@@ -23,10 +23,17 @@ class CliFailure extends Error {
   }
 }
 
-/** $TUNVPN_LOG_LEVEL when it names a level, else 'info'. */
-function defaultLogLevel(): string {
+/**
+ * $TUNVPN_LOG_LEVEL when set and not empty (undefined otherwise). Throws CliFailure when it names no level, so a
+ * typo is reported rather than quietly logging at info.
+ */
+function envLogLevel(): string | undefined {
   const env = process.env.TUNVPN_LOG_LEVEL;
-  return env && LOG_LEVELS.includes(env) ? env : 'info';
+  if (!env) return undefined;
+  if (!LOG_LEVELS.includes(env)) {
+    throw new CliFailure(`TUNVPN_LOG_LEVEL=${env} is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return env;
 }
 
 /** The real process streams. */
@@ -56,11 +63,11 @@ export function processIo(): CliIo {
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('tunvpn')
     .description('a userspace WireGuard-compatible VPN for Linux')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(versionLine('tunvpn'), '-V, --version', 'print the version')
     .addOption(
-      new Option('--log-level <level>', 'log verbosity (default: $TUNVPN_LOG_LEVEL or info)')
+      new Option('--log-level <level>', 'log verbosity')
         .choices(LOG_LEVELS)
-        .default(defaultLogLevel()),
+        .default(envLogLevel() ?? 'info', '$TUNVPN_LOG_LEVEL or info'),
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) })
@@ -80,7 +87,13 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       throw new CliFailure(message);
     },
   };
-  const program: Command = buildProgram(ctx);
+  let program: Command;
+  try {
+    program = buildProgram(ctx);
+  } catch (e) {
+    io.err(`${(e as Error).message}\n`);
+    return 1;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -24,9 +24,9 @@ interface Result {
   stderr: string;
 }
 
-function tunvpn(args: string[], stdin = ''): Promise<Result> {
+function tunvpn(args: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'pipe', env: { ...process.env, TUNVPN_LOG_LEVEL: '' } });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'pipe', env: { ...process.env, TUNVPN_LOG_LEVEL: '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -238,13 +238,23 @@ test('usage errors, --help and --version', async (t) => {
   const badLevel = await tunvpn(['--log-level', 'loud', 'genkey']);
   t.is(badLevel.code, 1);
   t.regex(badLevel.stderr, /Allowed choices are trace, debug, info, warn, error, fatal, silent/);
+  // A level from the environment that names no level is refused, not quietly replaced by info.
+  const badEnv = await tunvpn(['genkey'], '', { TUNVPN_LOG_LEVEL: 'bogus' });
+  t.is(badEnv.code, 1);
+  t.is(badEnv.stdout, '');
+  t.regex(badEnv.stderr, /^TUNVPN_LOG_LEVEL=bogus is not a log level: use one of trace, debug, info, warn, error, fatal, silent\n$/);
+  const envLevel = await tunvpn(['--help'], '', { TUNVPN_LOG_LEVEL: 'debug' });
+  t.is(envLevel.code, 0);
   const help = await tunvpn(['--help']);
   t.is(help.code, 0);
   for (const cmd of ['check', 'genkey', 'pubkey', 'genpsk']) t.regex(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
+  // The default is said once (commander's "default:"), with where it comes from.
+  t.is(help.stdout.match(/default/g)?.length, 1);
+  t.regex(help.stdout.replace(/\s+/g, ' '), /default: \$TUNVPN_LOG_LEVEL or info/);
   const version = await tunvpn(['--version']);
   t.is(version.code, 0);
   const pkg = JSON.parse(await readFile(PACKAGE_JSON, 'utf8')) as { version: string };
-  t.is(version.stdout, `${pkg.version}\n`);
+  t.is(version.stdout, `tunvpn ${pkg.version}\n`);
 });
 
 test('run() works in-process with fake streams and never exits', async (t) => {
