@@ -7,17 +7,17 @@
  * Like wireguard-go, a running interface ends when its TUN device is deleted or its configuration socket is
  * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
  */
-import { warmDataPath } from './warmup.js';
+import { warmDataPath } from '../device/warmup.js';
 import { NativeBind } from '../conn/native-bind.js';
 import { systemZones } from '../conn/zones.js';
 import type { Bind } from '../conn/bind.js';
 import { Device, type PeerSettings } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
 import type { Logger } from '../log.js';
-import type { Transaction } from './transaction.js';
+import type { Transaction } from '../system/transaction.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
-import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from './metrics.js';
+import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/prometheus.js';
 
 export interface RuntimeOptions {
   /** The TUN device to create (a valid interface name; see net/ifname.ts). */

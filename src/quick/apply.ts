@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { Logger } from '../log.js';
 import { formatPrefix, type Family, type IpAddress, type Prefix } from '../net/ip.js';
 import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, stepKey, type Step } from './plan.js';
-import type { Transaction } from '../daemon/transaction.js';
+import type { Transaction } from '../system/transaction.js';
 
 export interface RuleSpec {
   family: Family;

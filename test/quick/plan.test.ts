@@ -8,7 +8,7 @@ import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/key
 import { silentLogger } from '../../src/log.js';
 import { applySteps, type InterfaceOps, type RuleSpec } from '../../src/quick/apply.js';
 import { autoMtu, planUp, type Step } from '../../src/quick/plan.js';
-import { Transaction } from '../../src/daemon/transaction.js';
+import { Transaction } from '../../src/system/transaction.js';
 import { formatPrefix, parseIp, type IpAddress, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
 
