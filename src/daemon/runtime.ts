@@ -71,7 +71,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
   const tun = await tx.step(`create TUN device ${ifname}`, () => {
     const t = LinuxTun.open({ name: ifname, logger: log });
-    return { value: t, undo: () => t.close() };
+    return { value: t, undo: () => t.close(), undoWhat: `ip link delete dev ${ifname}` };
   });
   const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
   const device = new Device({
@@ -81,18 +81,18 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   for (const p of opts.peers ?? []) device.setPeer(p);
   await tx.step(`listen on UDP port ${opts.listenPort || '(random)'}`, async () => {
     await device.start();
-    return { value: undefined, undo: () => device.close() };
+    return { value: undefined, undo: () => device.close(), undoWhat: `close UDP port ${device.listenPort}` };
   });
   const control = new DeviceControlAdapter(device, log, systemZones);
   const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
     const server = new UapiServer({ iface: ifname, control, dir: opts.uapiDir, logger: log, zones: systemZones });
     await server.listen();
-    return { value: server, undo: () => server.close() };
+    return { value: server, undo: () => server.close(), undoWhat: `rm -f ${server.path}` };
   });
   const at = opts.metrics;
   const metrics = at && await tx.step(`serve metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}/metrics`, async () => {
     const server = await serveMetrics(deviceRegistry(ifname, device), at, log);
-    return { value: server, undo: () => server.close() };
+    return { value: server, undo: () => server.close(), undoWhat: 'stop serving metrics' };
   });
   const gone = new Promise<string>((resolve) => {
     tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));

@@ -193,7 +193,7 @@ async function writePidFile(tx: Transaction, ifname: string, dir: string, log: L
       log.warn(`[!] ${why.message}; \`tunvpn down ${ifname}\` will delete the interface instead of signalling this process`);
       return { value: undefined };
     }
-    return { value: undefined, undo: () => unlink(path).catch(() => undefined) };
+    return { value: undefined, undo: () => unlink(path).catch(() => undefined), undoWhat: `rm -f ${path}` };
   });
 }
 
