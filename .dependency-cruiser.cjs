@@ -24,7 +24,7 @@ module.exports = {
       severity: 'error',
       comment: 'protocol/ reaches no I/O layer: not the addon, TUN, binds, netlink, the device or the UAPI.',
       from: { path: '^src/protocol/' },
-      to: { path: '^src/(native|tun|conn|netlink|device|uapi|quick|cli|daemon|site|lab|config|mesh)/' },
+      to: { path: '^src/(native|tun|conn|netlink|device|uapi|quick|cli|daemon|site|lab|config|mesh|system|metrics|systemd)/' },
     },
     {
       name: 'tun-and-conn-are-siblings',
@@ -52,30 +52,55 @@ module.exports = {
       severity: 'error',
       comment: 'net/ and packet/ are used by everyone and use nothing above them, not even the addon.',
       from: { path: '^src/(net|packet)/' },
-      to: { path: '^src/(crypto|protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|native)/' },
+      to: { path: '^src/(crypto|protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|native|system|metrics|systemd)/' },
     },
     {
       name: 'crypto-stays-low',
       severity: 'error',
       comment: 'crypto/ wraps ciphers (the native AEAD through the addon); it knows nothing of the layers above.',
       from: { path: '^src/crypto/' },
-      to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh)/' },
+      to: { path: '^src/(protocol|tun|conn|device|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|system|metrics|systemd)/' },
     },
     {
       name: 'mesh-sits-above-the-device',
       severity: 'error',
       comment:
         'mesh/ (registry in, device changes out) uses config/, device/, netlink/ and below; the daemon, `up`, sites, ' +
-        'the UAPI and the CLI use it, never the other way round.',
+        'the UAPI and the CLI use it, never the other way round. It may record its changes in a system/ Transaction.',
       from: { path: '^src/mesh/' },
-      to: { path: '^src/(quick|daemon|cli|site|lab|uapi)/' },
+      to: { path: '^src/(quick|daemon|cli|site|lab|uapi|metrics|systemd)/' },
     },
     {
       name: 'below-the-mesh',
       severity: 'error',
       comment: 'The layers the mesh stands on know nothing of it (the [Mesh] section parser lives in config/).',
-      from: { path: '^src/(native|tun|conn|device|netlink|uapi|config)/' },
+      from: { path: '^src/(native|tun|conn|device|netlink|uapi|config|system|systemd)/' },
       to: { path: '^src/mesh/' },
+    },
+    {
+      name: 'system-transaction-knows-no-layer',
+      severity: 'error',
+      comment:
+        'system/ (the Transaction: announce each system change, undo in reverse) takes its changes as callbacks; ' +
+        'it imports no folder of src/, so `up`, the daemon, sites and the mesh can all record into it.',
+      from: { path: '^src/system/' },
+      to: { path: '^src/[^/]+/' },
+    },
+    {
+      name: 'systemd-speaks-only-sd-notify',
+      severity: 'error',
+      comment: 'systemd/ sends sd_notify(3) datagrams through the addon; it knows nothing of the tunnel it reports on.',
+      from: { path: '^src/systemd/' },
+      to: { path: '^src/(?!native/)[^/]+/' },
+    },
+    {
+      name: 'metrics-read-the-device',
+      severity: 'error',
+      comment:
+        'metrics/ exposes a Device\'s counters to Prometheus; it reads device/ (and crypto/, net/ below it), and ' +
+        'the layers that run an interface (daemon/, quick/, cli/) start it, never the other way round.',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/(native|tun|conn|netlink|uapi|quick|cli|daemon|site|lab|config|mesh|system|systemd)/' },
     },
   ],
   options: {

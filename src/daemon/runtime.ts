@@ -7,17 +7,17 @@
  * Like wireguard-go, a running interface ends when its TUN device is deleted or its configuration socket is
  * removed: `gone` resolves with the reason, and the caller takes everything down by rolling its Transaction back.
  */
-import { warmDataPath } from './warmup.js';
+import { warmDataPath } from '../device/warmup.js';
 import { NativeBind } from '../conn/native-bind.js';
 import { systemZones } from '../conn/zones.js';
 import type { Bind } from '../conn/bind.js';
 import { Device, type PeerSettings } from '../device/device.js';
 import { DeviceControlAdapter } from '../device/control.js';
 import type { Logger } from '../log.js';
-import type { Transaction } from './transaction.js';
+import type { Transaction } from '../system/transaction.js';
 import { LinuxTun } from '../tun/linux-tun.js';
 import { UapiServer } from '../uapi/server.js';
-import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from './metrics.js';
+import { deviceRegistry, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/prometheus.js';
 
 export interface RuntimeOptions {
   /** The TUN device to create (a valid interface name; see net/ifname.ts). */
@@ -71,7 +71,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
   const tun = await tx.step(`create TUN device ${ifname}`, () => {
     const t = LinuxTun.open({ name: ifname, logger: log });
-    return { value: t, undo: () => t.close() };
+    return { value: t, undo: () => t.close(), undoWhat: `ip link delete dev ${ifname}` };
   });
   const bind = opts.makeBind ? opts.makeBind(log) : new NativeBind({ logger: log });
   const device = new Device({
@@ -81,18 +81,18 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   for (const p of opts.peers ?? []) device.setPeer(p);
   await tx.step(`listen on UDP port ${opts.listenPort || '(random)'}`, async () => {
     await device.start();
-    return { value: undefined, undo: () => device.close() };
+    return { value: undefined, undo: () => device.close(), undoWhat: `close UDP port ${device.listenPort}` };
   });
   const control = new DeviceControlAdapter(device, log, systemZones);
   const uapi = await tx.step(`serve the configuration socket for ${ifname}`, async () => {
     const server = new UapiServer({ iface: ifname, control, dir: opts.uapiDir, logger: log, zones: systemZones });
     await server.listen();
-    return { value: server, undo: () => server.close() };
+    return { value: server, undo: () => server.close(), undoWhat: `rm -f ${server.path}` };
   });
   const at = opts.metrics;
   const metrics = at && await tx.step(`serve metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}/metrics`, async () => {
     const server = await serveMetrics(deviceRegistry(ifname, device), at, log);
-    return { value: server, undo: () => server.close() };
+    return { value: server, undo: () => server.close(), undoWhat: 'stop serving metrics' };
   });
   const gone = new Promise<string>((resolve) => {
     tun.once('closed', (why: string) => resolve(`TUN device closed: ${why}`));

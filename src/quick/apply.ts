@@ -4,9 +4,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../log.js';
-import { formatPrefix, type Family, type IpAddress, type Prefix } from '../net/ip.js';
-import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, stepKey, type Step } from './plan.js';
-import type { Transaction } from '../daemon/transaction.js';
+import { RT_TABLE_MAIN } from '../netlink/constants.js';
+import type { Family, IpAddress, Prefix } from '../net/ip.js';
+import { autoMtu, describe, DEFAULT_TUNNEL_TABLE, ipAddress, ipLinkSetDown, ipRoute, stepKey, type Step } from './plan.js';
+import type { Transaction } from '../system/transaction.js';
 
 export interface RuleSpec {
   family: Family;
@@ -15,6 +16,17 @@ export interface RuleSpec {
   /** `not fwmark`: the rule matches packets WITHOUT the mark. */
   invert?: boolean;
   suppressPrefixLength?: number;
+}
+
+/**
+ * `ip rule` as iproute2 spells it: "ip -4 rule add not fwmark 51820 table 51820",
+ * "ip -4 rule delete table main suppress_prefixlength 0".
+ */
+export function ipRule(verb: 'add' | 'delete', rule: RuleSpec): string {
+  const table = rule.table === RT_TABLE_MAIN ? 'main' : String(rule.table);
+  const mark = rule.fwMark !== undefined ? `${rule.invert ? 'not ' : ''}fwmark ${rule.fwMark} ` : '';
+  const suppress = rule.suppressPrefixLength !== undefined ? ` suppress_prefixlength ${rule.suppressPrefixLength}` : '';
+  return `ip -${rule.family} rule ${verb} ${mark}table ${table}${suppress}`;
 }
 
 /** The rtnetlink operations `up` needs, on the interface with index `ifindex`. */
@@ -79,7 +91,7 @@ export async function applySteps(steps: Step[], ctx: ApplyContext, prior: ApplyR
       case 'address':
         await tx.step(describe(step, ifname), async () => {
           await ops.addAddress(ifindex, step.prefix);
-          return { value: undefined, undo: () => ops.deleteAddress(ifindex, step.prefix) };
+          return { value: undefined, undo: () => ops.deleteAddress(ifindex, step.prefix), undoWhat: ipAddress('delete', step.prefix, ifname) };
         }, group);
         break;
       case 'mtu':
@@ -100,13 +112,13 @@ export async function applySteps(steps: Step[], ctx: ApplyContext, prior: ApplyR
       case 'up':
         await tx.step(describe(step, ifname), async () => {
           await ops.setUp(ifindex, true);
-          return { value: undefined, undo: () => ops.setUp(ifindex, false) };
+          return { value: undefined, undo: () => ops.setUp(ifindex, false), undoWhat: ipLinkSetDown(ifname) };
         }, group);
         break;
       case 'route':
         await tx.step(describe(step, ifname), async () => {
           await ops.addRoute(ifindex, step.prefix, step.table);
-          return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, step.table) };
+          return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, step.table), undoWhat: ipRoute('delete', step.prefix, ifname, step.table) };
         }, group);
         break;
       case 'default-route': {
@@ -123,20 +135,17 @@ export async function applySteps(steps: Step[], ctx: ApplyContext, prior: ApplyR
         result.table = table;
         const rules: RuleSpec[] = [
           { family: fam, table, fwMark: table, invert: true },
-          { family: fam, table: 254, suppressPrefixLength: 0 },
+          { family: fam, table: RT_TABLE_MAIN, suppressPrefixLength: 0 },
         ];
         for (const rule of rules) {
-          const text = rule.invert
-            ? `ip -${fam} rule add not fwmark ${table} table ${table}`
-            : `ip -${fam} rule add table main suppress_prefixlength 0`;
-          await tx.step(text, async () => {
+          await tx.step(ipRule('add', rule), async () => {
             await ops.addRule(rule);
-            return { value: undefined, undo: () => ops.deleteRule(rule) };
+            return { value: undefined, undo: () => ops.deleteRule(rule), undoWhat: ipRule('delete', rule) };
           }, group);
         }
-        await tx.step(`ip -${fam} route add ${formatPrefix(step.prefix)} dev ${ifname} table ${table}`, async () => {
+        await tx.step(ipRoute('add', step.prefix, ifname, table), async () => {
           await ops.addRoute(ifindex, step.prefix, table);
-          return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, table) };
+          return { value: undefined, undo: () => ops.deleteRoute(ifindex, step.prefix, table), undoWhat: ipRoute('delete', step.prefix, ifname, table) };
         }, group);
         break;
       }
@@ -163,7 +172,7 @@ function applyDns(step: Extract<Step, { op: 'dns' }>, ctx: ApplyContext, group: 
     ctx.log.warn(`resolvconf failed: ${(add.stderr || '').trim()}`);
     return;
   }
-  ctx.tx.onRollback(`resolvconf -d ${name}`, () => {
+  ctx.tx.onRollback(`resolvconf -d ${name} -f`, () => {
     spawnSync('resolvconf', ['-d', name, '-f'], { encoding: 'utf8' });
   }, group);
 }

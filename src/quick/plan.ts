@@ -32,10 +32,26 @@ export type Step =
   | { op: 'default-route'; prefix: Prefix; fwMark?: number }
   | { op: 'dns'; servers: string[]; search: string[] };
 
+/** `ip address` as iproute2 spells it: "ip -4 address add 10.0.0.1/24 dev wg0" (or delete). */
+export function ipAddress(verb: 'add' | 'delete', prefix: Prefix, ifname: string): string {
+  return `ip -${prefix.family} address ${verb} ${formatPrefix(prefix)} dev ${ifname}`;
+}
+
+/** `ip route` as iproute2 spells it: "ip -4 route add 10.0.0.0/24 dev wg0 table 51820" (no table: main). */
+export function ipRoute(verb: 'add' | 'delete', prefix: Prefix, ifname: string, table?: number): string {
+  return `ip -${prefix.family} route ${verb} ${formatPrefix(prefix)} dev ${ifname}${table !== undefined ? ` table ${table}` : ''}`;
+}
+
+/** The undo of the 'up' step, as iproute2 spells it. */
+export function ipLinkSetDown(ifname: string): string {
+  return `ip link set down dev ${ifname}`;
+}
+
+/** How a step is announced before apply.ts makes it, in the words of `ip` where it has some. */
 export function describe(step: Step, ifname: string): string {
   switch (step.op) {
     case 'address':
-      return `ip -${step.prefix.family} address add ${formatPrefix(step.prefix)} dev ${ifname}`;
+      return ipAddress('add', step.prefix, ifname);
     case 'mtu':
       return `ip link set mtu ${step.mtu} dev ${ifname}`;
     case 'mtu-auto':
@@ -43,7 +59,7 @@ export function describe(step: Step, ifname: string): string {
     case 'up':
       return `ip link set up dev ${ifname}`;
     case 'route':
-      return `ip -${step.prefix.family} route add ${formatPrefix(step.prefix)} dev ${ifname}${step.table !== undefined ? ` table ${step.table}` : ''}`;
+      return ipRoute('add', step.prefix, ifname, step.table);
     case 'default-route':
       return `full tunnel for ${formatPrefix(step.prefix)}: fwmark, table, rules 'not fwmark' and 'suppress_prefixlength 0'`;
     case 'dns':
@@ -189,15 +205,15 @@ export function planReload(running: QuickConfig, next: QuickConfig): ReloadPlan 
 export function describeRemoval(step: Step, ifname: string): string {
   switch (step.op) {
     case 'address':
-      return `ip -${step.prefix.family} address del ${formatPrefix(step.prefix)} dev ${ifname}`;
+      return ipAddress('delete', step.prefix, ifname);
     case 'route':
-      return `ip -${step.prefix.family} route del ${formatPrefix(step.prefix)} dev ${ifname}${step.table !== undefined ? ` table ${step.table}` : ''}`;
+      return ipRoute('delete', step.prefix, ifname, step.table);
     case 'default-route':
       return `remove the full tunnel for ${formatPrefix(step.prefix)}: its route, and the rules 'not fwmark' and 'suppress_prefixlength 0'`;
     case 'dns':
       return `resolvconf -d tun.${ifname}`;
     case 'up':
-      return `ip link set down dev ${ifname}`;
+      return ipLinkSetDown(ifname);
     case 'mtu':
     case 'mtu-auto':
       return `(MTU of ${ifname} stays)`;

@@ -38,7 +38,7 @@ import type { DeviceControl, PeerOperation, SetOperation } from '../uapi/control
 import { ReloadRefused } from '../uapi/server.js';
 import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
 import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
-import { Transaction } from '../daemon/transaction.js';
+import { Transaction } from '../system/transaction.js';
 import type { MeshService, PreparedMesh } from '../daemon/mesh.js';
 import type { StaticPeer } from '../mesh/reconcile.js';
 import { meshInputs } from './mesh.js';

@@ -19,8 +19,8 @@ import { endpointFromResolved, interfaceNameFromPath, loadConfig, resolveEndpoin
 import type { Bind } from '../conn/bind.js';
 import { systemZones } from '../conn/zones.js';
 import { startRuntime } from '../daemon/runtime.js';
-import type { MetricsAddress } from '../daemon/metrics.js';
-import type { ServiceNotifier } from '../daemon/notify.js';
+import type { MetricsAddress } from '../metrics/prometheus.js';
+import type { ServiceNotifier } from '../systemd/notify.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { Rtnl } from '../netlink/index.js';
@@ -32,7 +32,7 @@ import { runHook, type HookPhase } from './hooks.js';
 import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
 import { applyReload, latestReload, prepareReload, type LiveInterface } from './reload.js';
-import { Transaction } from '../daemon/transaction.js';
+import { Transaction } from '../system/transaction.js';
 import { MeshService } from '../daemon/mesh.js';
 import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
 import { meshInputs } from './mesh.js';
@@ -193,7 +193,7 @@ async function writePidFile(tx: Transaction, ifname: string, dir: string, log: L
       log.warn(`[!] ${why.message}; \`tunvpn down ${ifname}\` will delete the interface instead of signalling this process`);
       return { value: undefined };
     }
-    return { value: undefined, undo: () => unlink(path).catch(() => undefined) };
+    return { value: undefined, undo: () => unlink(path).catch(() => undefined), undoWhat: `rm -f ${path}` };
   });
 }
 

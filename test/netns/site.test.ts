@@ -141,8 +141,8 @@ serial('up builds a bridge with two container namespaces that ping each other; u
   const first = capture();
   const up = await siteUp(w.site, w.system, first.log);
   t.true(up.changes.length > 20, up.changes.join('\n'));
-  t.true(first.lines.includes('[+] create vxlan vx-lan id 42 local 10.213.0.1 dstport 4789'));
-  t.true(first.lines.includes('[+] set mtu 1450 on br-lan'));
+  t.true(first.lines.includes('[#] create vxlan vx-lan id 42 local 10.213.0.1 dstport 4789'));
+  t.true(first.lines.includes('[#] set mtu 1450 on br-lan'));
   t.deepEqual(listNetns().filter((n) => n === c1 || n === c2).sort(), [c1, c2]);
 
   t.true(ping(c1, '192.168.50.12'), 'c1 → c2 over the bridge');
@@ -202,7 +202,7 @@ serial('a failure half-way undoes everything this run made, in the kernel too', 
   const { log, lines } = capture();
   const err = await t.throwsAsync(siteUp(w.site, sys, log), { instanceOf: SiteApplyError });
   t.regex(err.message, /failed to append fdb .* injected failure; undone$/);
-  t.true(lines.some((l) => l.startsWith('[-] delete link br-lan')));
+  t.true(lines.some((l) => l.startsWith('[#] delete link br-lan')));
   t.deepEqual(listNetns().filter((n) => n.startsWith(`${w.tag}-c`)), []);
   t.deepEqual(await hostLinks(w.host), baseline);
 });

@@ -3,12 +3,13 @@
  * wg-quick's rules for routes, tables and MTU, and undo in reverse order on failure.
  */
 import test from 'ava';
+import { pino } from 'pino';
 import { parseConfig } from '../../src/config/index.js';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { silentLogger } from '../../src/log.js';
 import { applySteps, type InterfaceOps, type RuleSpec } from '../../src/quick/apply.js';
 import { autoMtu, planUp, type Step } from '../../src/quick/plan.js';
-import { Transaction } from '../../src/daemon/transaction.js';
+import { Transaction } from '../../src/system/transaction.js';
 import { formatPrefix, parseIp, type IpAddress, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
 
@@ -144,6 +145,35 @@ test('full tunnel: the next free table becomes the fwmark, rules go in before th
     'rule- v4 not fwmark 51821 table 51821',
     'down',
     'addr- 10.0.0.1/24',
+  ]);
+});
+
+test('each change and each undo is announced in the words of ip; rollback reads as wg-quick down', async (t) => {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push((JSON.parse(s) as { msg: string }).msg) });
+  const ops = new FakeOps(); // table 51820 is in use there: the full tunnel takes 51821
+  const tx = new Transaction(log);
+  const c = { ifname: 'wg0', ifindex: 7, ops, log, tx, endpoints: [], setFwMark: () => undefined };
+  await applySteps(planUp(conf('Address = 10.0.0.1/24\nMTU = 1420', 'AllowedIPs = 10.8.0.0/16, 0.0.0.0/0')), c);
+  t.deepEqual(lines.splice(0), [
+    '[#] ip -4 address add 10.0.0.1/24 dev wg0',
+    '[#] ip link set mtu 1420 dev wg0',
+    '[#] ip link set up dev wg0',
+    '[#] ip -4 route add 10.8.0.0/16 dev wg0',
+    "[#] set fwmark 51821 on the tunnel's UDP socket",
+    '[#] sysctl -q net.ipv4.conf.all.src_valid_mark=1',
+    '[#] ip -4 rule add not fwmark 51821 table 51821',
+    '[#] ip -4 rule add table main suppress_prefixlength 0',
+    '[#] ip -4 route add 0.0.0.0/0 dev wg0 table 51821',
+  ]);
+  await tx.rollback();
+  t.deepEqual(lines, [
+    '[#] ip -4 route delete 0.0.0.0/0 dev wg0 table 51821',
+    '[#] ip -4 rule delete table main suppress_prefixlength 0',
+    '[#] ip -4 rule delete not fwmark 51821 table 51821',
+    '[#] ip -4 route delete 10.8.0.0/16 dev wg0',
+    '[#] ip link set down dev wg0',
+    '[#] ip -4 address delete 10.0.0.1/24 dev wg0',
   ]);
 });
 

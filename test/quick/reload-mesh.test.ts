@@ -13,7 +13,7 @@ import { MemoryNetwork } from '../../src/conn/memory-bind.js';
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { MeshService } from '../../src/daemon/mesh.js';
-import { Transaction } from '../../src/daemon/transaction.js';
+import { Transaction } from '../../src/system/transaction.js';
 import { DeviceControlAdapter } from '../../src/device/control.js';
 import { Device } from '../../src/device/device.js';
 import { silentLogger } from '../../src/log.js';

@@ -15,7 +15,7 @@ import { planReload, stepKey } from '../../src/quick/plan.js';
 import { latestReload, peerChanges, type LivePeer } from '../../src/quick/reload.js';
 import { formatPrefix } from '../../src/net/ip.js';
 import { stripConfig } from '../../src/quick/strip.js';
-import { Transaction } from '../../src/daemon/transaction.js';
+import { Transaction } from '../../src/system/transaction.js';
 import { RequestFramer } from '../../src/uapi/framing.js';
 import { formatReloadReply, parseReloadReply } from '../../src/uapi/text-format.js';
 import { UapiServer, ReloadRefused } from '../../src/uapi/server.js';

@@ -28,10 +28,10 @@ test('up logs every change, a second up changes nothing and says so', async (t) 
   const first = capture();
   const r1 = await siteUp(site, sys, first.log);
   t.true(r1.changes.length > 10);
-  t.true(first.lines.includes('[+] create vxlan vx-lan id 42 local 10.213.0.1 dstport 4789 dev tun0'));
-  t.true(first.lines.includes('[+] create netns c1'));
+  t.true(first.lines.includes('[#] create vxlan vx-lan id 42 local 10.213.0.1 dstport 4789 dev tun0'));
+  t.true(first.lines.includes('[#] create netns c1'));
   t.is(first.lines.at(-1), `site up: ${r1.changes.length} changes`);
-  t.is(first.lines.filter((l) => l.startsWith('[+] ')).length, r1.changes.length);
+  t.is(first.lines.filter((l) => l.startsWith('[#] ')).length, r1.changes.length);
 
   const performed = sys.performed.length;
   const second = capture();
@@ -76,10 +76,24 @@ test('a failure half-way undoes what this run created, in reverse order, and ret
   t.deepEqual(err.undoFailures, []);
   t.deepEqual(await sys.snapshot(['c1', 'c2']), before);
   t.deepEqual(sys.namespaceNames(), ['c1']);
-  const undos = lines.filter((l) => l.startsWith('[-] '));
+  // The undos are announced after the failure, each before it runs.
+  const undos = lines.slice(lines.findIndex((l) => l.startsWith('failed: '))).filter((l) => l.startsWith('[#] '));
   t.true(undos.length > 0);
-  t.is(undos.at(-1), '[-] delete netns c2', 'the namespace created first is removed last');
-  t.false(undos.includes('[-] delete netns c1'), 'pre-existing namespace stays');
+  t.is(undos.at(-1), '[#] delete netns c2', 'the namespace created first is removed last');
+  t.false(undos.includes('[#] delete netns c1'), 'pre-existing namespace stays');
+});
+
+test('an undo that fails is announced, logged, collected in SiteApplyError, and the other undos still run', async (t) => {
+  const site = parseSite(SITE, 'a.conf');
+  const sys = await fresh();
+  sys.failWhen = (a) => a.op === 'route-add' || (a.op === 'netns-del' && a.name === 'c2');
+  const { log, lines } = capture();
+  const err = await t.throwsAsync(siteUp(site, sys, log), { instanceOf: SiteApplyError });
+  t.deepEqual(err.undoFailures, ['delete netns c2']);
+  t.regex(err.message, /; undo also failed for: delete netns c2$/);
+  t.true(lines.includes('[#] delete netns c2'));
+  t.true(lines.includes('[!] undo failed: delete netns c2'));
+  t.deepEqual(sys.namespaceNames(), ['c2'], 'c1 was still removed after c2 failed');
 });
 
 test('conflicting state: up refuses before changing anything', async (t) => {

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { up } from '../../quick/up.js';
-import { parseMetricsAddress, type MetricsAddress } from '../../daemon/metrics.js';
-import { ServiceNotifier } from '../../daemon/notify.js';
+import { parseMetricsAddress, type MetricsAddress } from '../../metrics/prometheus.js';
+import { ServiceNotifier } from '../../systemd/notify.js';
 import { DEFAULT_AEAD_THREADS, MAX_AEAD_THREADS, parseThreads } from '../../crypto/native-aead.js';
 import type { CliContext } from '../context.js';
 

@@ -24,7 +24,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { encodeKey } from '../crypto/keys.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
-import { splitHostPort } from '../net/endpoint.js';
+import { MAX_PORT, splitHostPort } from '../net/endpoint.js';
 import { formatPrefix, parseIp } from '../net/ip.js';
 
 /** The exporter's port (wireguard_exporter's default, registered with Prometheus for WireGuard). */
@@ -34,7 +34,6 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const METRICS_PATH = '/metrics';
 
 const MS_PER_S = 1000;
-const MAX_PORT = 65535;
 
 export interface MetricsAddress {
   /** An IP literal (no brackets). */
@@ -52,12 +51,12 @@ export function parseMetricsAddress(text: string): MetricsAddress {
   };
   if (/^[0-9]{1,5}$/.test(text)) {
     const port = Number(text);
-    if (port < 1 || port > MAX_PORT) bad('the port must be 1..65535');
+    if (port < 1 || port > MAX_PORT) bad(`the port must be 1..${MAX_PORT}`);
     return { host: DEFAULT_METRICS_HOST, port };
   }
   const hp = splitHostPort(text);
   if (typeof hp === 'string') return bad(hp.replace(/^: /, ''));
-  if (!(hp.port >= 1 && hp.port <= MAX_PORT)) bad('the port must be 1..65535');
+  if (!(hp.port >= 1 && hp.port <= MAX_PORT)) bad(`the port must be 1..${MAX_PORT}`);
   if (hp.zone !== undefined) bad('zones are not supported');
   const ip = parseIp(hp.host);
   if (!ip || (ip.family === 6) !== hp.bracketed) bad('the address must be an IPv4 address or a bracketed IPv6 address');

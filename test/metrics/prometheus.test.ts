@@ -1,5 +1,5 @@
 /**
- * /metrics (daemon/metrics.ts) for two devices over an in-memory network: the text parses as Prometheus
+ * /metrics (metrics/prometheus.ts) for two devices over an in-memory network: the text parses as Prometheus
  * exposition, the WireGuard exporter's names and labels are there, and the counters move with traffic.
  */
 import test from 'ava';
@@ -12,7 +12,7 @@ import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { buildUdp } from '../helpers/packets.js';
 import { parsePrefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
-import { deviceRegistry, parseMetricsAddress, serveMetrics } from '../../src/daemon/metrics.js';
+import { deviceRegistry, parseMetricsAddress, serveMetrics } from '../../src/metrics/prometheus.js';
 import { parseExposition } from '../helpers/prometheus.js';
 
 async function pair(pskB?: Uint8Array) {

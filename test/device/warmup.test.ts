@@ -1,6 +1,6 @@
 /** warmDataPath: two in-process devices complete the round trips asked for, and leave nothing running. */
 import test from 'ava';
-import { warmDataPath } from '../../src/daemon/warmup.js';
+import { warmDataPath } from '../../src/device/warmup.js';
 
 test('every round trip asked for completes (a broken data path would stop it short), and nothing keeps running', async (t) => {
   t.is(await warmDataPath(25), 25);

@@ -9,7 +9,7 @@
 import { MemoryNetwork } from '../conn/memory-bind.js';
 import { generatePrivateKey, publicKeyOf } from '../crypto/keys.js';
 import { systemRng } from '../crypto/random.js';
-import { Device } from '../device/device.js';
+import { Device } from './device.js';
 import { silentLogger } from '../log.js';
 import { Endpoint } from '../net/endpoint.js';
 import { parsePrefix } from '../net/ip.js';
