@@ -9,7 +9,7 @@
  */
 import { encodeKey } from '../crypto/keys.js';
 import type { Prefix } from '../net/ip.js';
-import { byNameThenKey, memberView, type MeshSnapshot } from './agent.js';
+import { byNameThenKey, memberView, selfView, type MeshSnapshot } from './member-view.js';
 import { decodeMember, memberKey, membersPrefix, publicKeyOfMemberKey, type MemberRecord } from './member.js';
 import { emptyMeshState, reconcile, type MemberEntry, type StaticPeer } from './reconcile.js';
 import type { Registry } from './registry.js';
@@ -54,11 +54,10 @@ export async function surveyMesh(registry: Registry, input: SurveyInput): Promis
     ...(input.routes && { routes: input.routes }),
   });
   const ctx = { nowMs: input.nowMs, ownKey: encodeKey(self.publicKey), applied: emptyMeshState() };
-  const own = encodeKey(self.publicKey);
   return {
     state: 'stopped',
     since: input.nowMs,
-    self: memberView(ctx, self, undefined, { publicKey: own, status: 'self', accepted: self.allowedIPs, refused: [], vtepUsed: false }),
+    self: selfView(ctx, self),
     members: members.map((m) => memberView(ctx, m.record, m.createRevision, result.outcomes.get(encodeKey(m.record.publicKey)))).sort(byNameThenKey),
     invalid,
     refusals: result.refusals.map((r) => r.message),

@@ -39,9 +39,10 @@ import { ReloadRefused } from '../uapi/server.js';
 import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
 import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
 import { Transaction } from '../daemon/transaction.js';
-import type { MeshService, PreparedMesh } from '../daemon/mesh.js';
+import type { MeshService } from '../mesh/service.js';
+import type { PreparedMesh } from '../mesh/reload-plan.js';
 import type { StaticPeer } from '../mesh/reconcile.js';
-import { meshInputs } from './mesh.js';
+import { meshInputs } from '../mesh/inputs.js';
 
 /** What a running `up` knows about its interface, updated by each successful reload. */
 export interface LiveInterface {

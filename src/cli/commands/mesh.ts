@@ -18,7 +18,7 @@ import { shortKey } from '../../log.js';
 import { withClient } from '../../uapi/client.js';
 import type { MeshMemberStatus, MeshStatus } from '../../uapi/mesh-format.js';
 import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
-import { meshInputs } from '../../quick/mesh.js';
+import { meshInputs } from '../../mesh/inputs.js';
 import type { CliContext } from '../context.js';
 import { nameFromArgument } from './down.js';
 
