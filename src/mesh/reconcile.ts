@@ -131,8 +131,6 @@ export interface MemberOutcome {
 export interface ReconcileResult {
   actions: MeshAction[];
   refusals: Refusal[];
-  /** The state once every action is applied. */
-  next: MeshState;
   outcomes: Map<string, MemberOutcome>;
 }
 
@@ -268,18 +266,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   for (const [text, prefix] of desiredRoutes) if (!prev.routes.has(text)) actions.push({ type: 'add-route', prefix });
   for (const [text, v] of desiredVteps) if (!prev.vteps.has(text)) actions.push({ type: 'add-vtep', address: v.address });
 
-  // The next state: desired peers, except that an absent endpoint keeps the one applied before (see peerChanges).
-  const nextPeers = new Map<string, MeshPeer>();
-  for (const [key, peer] of desiredPeers) {
-    const before = prev.peers.get(key);
-    nextPeers.set(key, before && !peer.endpoint && before.endpoint ? { ...peer, endpoint: before.endpoint } : peer);
-  }
-  const next: MeshState = {
-    peers: nextPeers,
-    routes: desiredRoutes,
-    vteps: new Map([...desiredVteps].map(([k, v]) => [k, v.address])),
-  };
-  return { actions, refusals, next, outcomes };
+  return { actions, refusals, outcomes };
 }
 
 /**
