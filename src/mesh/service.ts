@@ -38,6 +38,7 @@ import type { Registry } from './registry.js';
 import { buildSelfRecord, meshAllowedIPs, MeshSelfError, type SelfContext } from './self.js';
 import { VtepFollowers, type VtepFdb } from './vteps.js';
 
+/** What a MeshService runs over: the interface, its Device, its routes and FDB, and the seams tests replace. */
 export interface MeshServiceOptions {
   ifname: string;
   device: Device;
@@ -52,6 +53,7 @@ export interface MeshServiceOptions {
   /** Resolver and source-address lookup for our record (tests). */
   selfContext?: Pick<SelfContext, 'hostname' | 'lookup' | 'sourceAddress'>;
   clock?: MeshClock;
+  /** The agent's retries (default DEFAULT_BACKOFF, backoff.ts); our record's are SELF_RETRY's. */
   backoff?: Backoff;
   /** How long start/apply wait for the agent's first attempt, ms (it carries on in the background after). */
   firstAttemptMs?: number;
@@ -62,6 +64,10 @@ export const FIRST_ATTEMPT_MS = 10_000;
 /** Retry delays for building our record: 1 s doubling to 30 s. */
 const SELF_RETRY: Backoff = { initialMs: 1000, maxMs: 30_000 };
 
+/**
+ * The mesh of one running interface, from start to stop (see the file comment); answers `mesh=1` and `vtep=1` as the
+ * UAPI server's MeshHandler. Calls are expected one at a time (the UAPI server's queue, a reload, tunvpnd's queue).
+ */
 export class MeshService implements MeshHandler {
   private readonly log: Logger;
   private readonly clock: MeshClock;
