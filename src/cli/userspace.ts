@@ -10,7 +10,7 @@
  * WG_PROCESS_FOREGROUND=1 is given (the parent returns once the interface and socket exist), logs nothing unless
  * LOG_LEVEL is set (verbose|debug|error|silent), and exits when its TUN device or its socket is removed, or on
  * SIGINT/SIGTERM. `--metrics ADDR:PORT` (or a port alone, on loopback) also serves Prometheus metrics (see
- * daemon/metrics.ts). `--threads N` shares packet encryption and decryption among N threads (default 1).
+ * metrics/prometheus.ts). `--threads N` shares packet encryption and decryption among N threads (default 1).
  *
  * `--mesh FILE` (or TUNVPND_MESH=FILE in the environment, as wg-quick passes no arguments) joins the mesh that
  * FILE's [Mesh] section describes (it holds that section only; wg-quick's own file cannot, `wg setconf` refuses it;
@@ -23,21 +23,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isMainModule, packageVersion } from '../entry.js';
 import { createWriteStream, readFileSync, realpathSync } from 'node:fs';
-import { startRuntime } from '../daemon/runtime.js';
-import { createLogger, shortKey, silentLogger, type Logger } from '../log.js';
+import { attachMesh, startRuntime } from '../daemon/runtime.js';
+import { createLogger, silentLogger, type Logger } from '../log.js';
 import { isWgQuickIfname, WG_QUICK_IFNAME_RULE } from '../net/ifname.js';
 import { Transaction } from '../system/transaction.js';
 import { parseMetricsAddress, type MetricsAddress } from '../metrics/prometheus.js';
 import { ServiceNotifier } from '../systemd/notify.js';
 import { MAX_AEAD_THREADS, parseThreads } from '../crypto/native-aead.js';
 import { ConfigError, parseMeshFile, type MeshSettings } from '../config/index.js';
-import { encodeKey, isZeroKey } from '../crypto/keys.js';
-import { MeshService } from '../daemon/mesh.js';
-import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
-import type { Runtime } from '../daemon/runtime.js';
-import { Rtnl } from '../netlink/index.js';
-import { netlinkInterfaceOps } from '../quick/netlink-ops.js';
-import type { StaticPeer } from '../mesh/reconcile.js';
 
 const READY = 'ready\n';
 const LOG_LEVELS: Record<string, string> = { verbose: 'debug', debug: 'debug', error: 'error', silent: 'silent' };
@@ -125,48 +118,6 @@ export function loadMeshFile(path: string): { settings: MeshSettings; warnings: 
   }
 }
 
-/**
- * The mesh of a tunvpnd interface, driven by what `wg` sets: started at the first private key, restarted at a new
- * one, told of every other change (static peers, mesh peers removed or changed). Changes are handled one at a
- * time, in order.
- */
-async function runMesh(runtime: Runtime, settings: MeshSettings, log: Logger, tx: Transaction): Promise<void> {
-  const { ifname, device } = runtime;
-  const rtnl = Rtnl.open();
-  tx.onRollback('close the netlink socket', () => rtnl.close());
-  const ifindex = (await rtnl.links.get(ifname)).index;
-  const mesh = new MeshService({ ifname, device, log, routeOps: netlinkInterfaceOps(rtnl, ifname), ifindex, fdb: netlinkVtepFdb(rtnl) });
-  tx.onRollback('leave the mesh', () => mesh.stop());
-  runtime.uapi.setMeshHandler(mesh);
-  const staticPeers = (): StaticPeer[] => {
-    const owned = mesh.ownedPeers();
-    return runtime.control.get().peers
-      .filter((p) => !owned.has(encodeKey(p.publicKey)))
-      .map((p) => ({ publicKey: p.publicKey, allowedIPs: p.allowedIps, label: `${shortKey(encodeKey(p.publicKey))} (set by wg)` }));
-  };
-  const inputs = () => ({ settings, staticPeers: staticPeers(), addresses: [], routes: {}, listenPort: device.listenPort });
-  /** The key and port the mesh runs with (the default Endpoint carries the port). */
-  let running: string | undefined;
-  let queue = Promise.resolve();
-  const onChange = async () => {
-    if (isZeroKey(device.privateKeyCopy())) return;
-    const now = `${encodeKey(device.publicKey)} ${device.listenPort}`;
-    if (running === undefined) {
-      running = now;
-      log.info(`${ifname}: a private key is set; joining the mesh`);
-      await mesh.start(inputs());
-    } else if (running !== now) {
-      running = now;
-      await mesh.apply(await mesh.prepare(inputs(), device.publicKey));
-    } else {
-      await mesh.deviceChanged(staticPeers());
-    }
-  };
-  runtime.uapi.on('applied', () => {
-    queue = queue.then(onChange).catch((e: unknown) => log.error(`${ifname}: mesh: ${(e as Error).message}`));
-  });
-}
-
 /** Runs the interface in this process until it is told to stop; resolves with the exit status. */
 async function serve(
   ifname: string,
@@ -180,7 +131,7 @@ async function serve(
   try {
     // No key until `wg` sets one (all zeros, as wireguard-go starts): nothing can complete a handshake before then.
     runtime = await startRuntime({ ifname, log, tx, privateKey: new Uint8Array(32), ...extra });
-    if (mesh) await runMesh(runtime, mesh, log, tx);
+    if (mesh) await attachMesh(runtime, { tx, follows: { kind: 'wg', settings: mesh } });
   } catch (e) {
     await tx.rollback();
     notifyReady((e as Error).message);

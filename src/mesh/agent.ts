@@ -17,84 +17,27 @@
  * device alone (the interface is going away, or the caller decides).
  *
  * Everything runs on the event loop; actions are applied strictly one at a time. Time and randomness are
- * injected (MeshClock, random), so tests run without real sleeps.
+ * injected (MeshClock, random), so tests run without real sleeps. Beside this sync loop: the member set and its
+ * views (member-view.ts), the device side (target.ts, device-target.ts), the retries (backoff.ts).
  */
 import { encodeKey } from '../crypto/keys.js';
-import { shortKey, silentLogger, type Logger } from '../log.js';
-import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
-import {
-  decodeMember,
-  encodeMember,
-  formatMemberEndpoint,
-  memberKey,
-  membersPrefix,
-  publicKeyOfMemberKey,
-  type MemberRecord,
-} from './member.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { Prefix } from '../net/ip.js';
+import { DEFAULT_BACKOFF, Retry, systemClock, withTimeout, type Backoff, type MeshClock } from './backoff.js';
+import { encodeMember, memberKey, membersPrefix, type MemberRecord } from './member.js';
+import { byNameThenKey, memberView, MemberSet, selfView, type MeshAgentState, type MeshSnapshot } from './member-view.js';
 import {
   advance,
   describeAction,
   emptyMeshState,
   reconcile,
   type MemberOutcome,
-  type MeshAction,
   type MeshPeer,
   type MeshState,
-  type PeerChanges,
   type StaticPeer,
 } from './reconcile.js';
-import type { Registration, Registry, RegistryKv, RegistryState, RegistryWatch, WatchEvent } from './registry.js';
-
-/** The device side: what the agent changes. Methods may be async; a throw/rejection is logged and retried later. */
-export interface MeshTarget {
-  /** A new peer with exactly these settings (device: setPeer). */
-  addPeer(peer: MeshPeer): void | Promise<void>;
-  /**
-   * The peer exists; change it in place, keeping its session: set the endpoint if `changed.endpoint`, replace its
-   * AllowedIPs by `peer.allowedIPs` if `changed.allowedIPs` (UAPI replace_allowed_ips), set the keepalive if
-   * `changed.persistentKeepalive`.
-   */
-  updatePeer(peer: MeshPeer, changed: PeerChanges): void | Promise<void>;
-  removePeer(peer: MeshPeer): void | Promise<void>;
-  /** A route for `prefix` through the interface (the table is the target's business: Table = N). */
-  addRoute(prefix: Prefix): void | Promise<void>;
-  removeRoute(prefix: Prefix): void | Promise<void>;
-  /** VXLAN head-end replication: an all-zeros FDB entry towards `address` (site `Remote = mesh`). Optional. */
-  addVtep?(address: IpAddress): void | Promise<void>;
-  removeVtep?(address: IpAddress): void | Promise<void>;
-}
-
-/** Time for the agent. */
-export interface MeshClock {
-  /** Wall clock, ms since the Unix epoch (registeredAt, lease age, timestamps in snapshots). */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: MeshClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
-/** Retry delays, ms. The n-th retry (n = 0, 1, ...) waits d/2 + random·d/2 with d = min(maxMs, initialMs·2^n). */
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-/**
- * Default backoff: 250 ms doubling to 10 s. The ceiling bounds how long after etcd's return a node notices when
- * no 'up' signal comes (its lease was lost meanwhile); 10 s is the default TTL, well inside "TTL + 2 s" for
- * everything that does not depend on etcd's return.
- */
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
-
-/** The n-th retry's ceiling, ms: min(maxMs, initialMs·2^n) (n = 0, 1, ...); callers may jitter below it. */
-export function backoffCeiling(backoff: Backoff, attempt: number): number {
-  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
-}
+import type { Registration, Registry, RegistryState, RegistryWatch, WatchEvent } from './registry.js';
+import { performAction, type MeshTarget } from './target.js';
 
 /** How long stop() waits for the lease revocation, ms (after that the lease expires on its own in TTL s). */
 export const REVOKE_TIMEOUT_MS = 3000;
@@ -135,55 +78,11 @@ export interface MeshAgentChanges {
   routes?: { interfaceAddresses: readonly Prefix[] } | null;
 }
 
-export type MeshAgentState = 'idle' | 'syncing' | 'synced' | 'outage' | 'stopped';
-
-/** A member as `tunvpn mesh show` lists it. */
-export interface MeshMemberView {
-  name: string;
-  /** base64 */
-  publicKey: string;
-  /** "AbCd…WxYz" */
-  shortKey: string;
-  endpoint?: string;
-  /** Prefixes configured for it. */
-  allowedIPs: string[];
-  /** Prefixes it announced and was refused. */
-  refusedAllowedIPs: string[];
-  vtep?: string;
-  status: MemberOutcome['status'];
-  /** Seconds since the member's lease was granted, by its clock against ours (≥ 0), when it says. */
-  leaseAgeSeconds?: number;
-  /** etcd create revision of its key (decimal); absent for this node's own record, which the daemon does not read back. */
-  createRevision?: string;
-  /** Wall ms of the last handshake, when the caller supplied them. */
-  latestHandshake?: number;
-}
-
-export interface MeshSnapshot {
-  state: MeshAgentState;
-  /** Wall ms when the state last changed. */
-  since: number;
-  self: MeshMemberView;
-  /** Every other member, by name then key. */
-  members: MeshMemberView[];
-  /** Values under the members prefix that were refused, with the reason. */
-  invalid: { key: string; reason: string }[];
-  /** Current refusals, one log line each. */
-  refusals: string[];
-}
-
-interface Member {
-  record: MemberRecord;
-  kv: Omit<RegistryKv, 'value'>;
-}
-
 export class MeshAgent {
   private readonly registry: Registry;
   private readonly target: MeshTarget;
   private readonly log: Logger;
   private readonly clock: MeshClock;
-  private readonly random: () => number;
-  private readonly backoff: Backoff;
   private opts: MeshAgentOptions;
   private readonly ownKey: string;
   private readonly ownKeyB64: string;
@@ -201,19 +100,17 @@ export class MeshAgent {
   private unsubscribe: (() => void) | undefined;
   private syncing = false;
   private syncAgain = false;
-  private retryTimer: unknown;
-  private attempt = 0;
-  private reconcileTimer: unknown;
-  private reconcileAttempt = 0;
+  /** Re-reads of an unreachable registry. */
+  private readonly syncRetry: Retry;
+  /** Re-applies after a device change failed. */
+  private readonly reconcileRetry: Retry;
 
-  private readonly members = new Map<string, Member>();
-  private readonly invalid = new Map<string, string>();
+  private readonly members: MemberSet;
   private applied: MeshState;
   private outcomes = new Map<string, MemberOutcome>();
   private refusals = new Map<string, string>();
   private applying: Promise<void> = Promise.resolve();
   private reconcilePending = false;
-  private warnedForeignOwnKey = false;
   /** Whether a sync has succeeded since start (the first success is "joined"). */
   private joined = false;
   /** Whether the member set has been read at least once: before that, reconciling would remove every peer. */
@@ -225,11 +122,13 @@ export class MeshAgent {
     this.target = opts.target;
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? Math.random;
-    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    const retry = { clock: this.clock, backoff: opts.backoff ?? DEFAULT_BACKOFF, jitter: opts.random ?? Math.random };
+    this.syncRetry = new Retry(retry);
+    this.reconcileRetry = new Retry(retry);
     this.self = opts.self;
     this.dir = membersPrefix(opts.prefix);
     this.ownKey = memberKey(opts.prefix, opts.self.publicKey);
+    this.members = new MemberSet(opts.prefix, this.ownKey, this.log);
     this.ownKeyB64 = encodeKey(opts.self.publicKey);
     this.applied = opts.initialState ?? emptyMeshState();
     this.stateSince = this.clock.now();
@@ -260,8 +159,8 @@ export class MeshAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.generation++;
-    this.clearTimer('retry');
-    this.clearTimer('reconcile');
+    this.syncRetry.cancel();
+    this.reconcileRetry.cancel();
     this.unsubscribe?.();
     const watch = this.watch;
     this.watch = undefined;
@@ -271,7 +170,7 @@ export class MeshAgent {
     this.registration = undefined;
     if (reg && opts.revoke !== false) {
       try {
-        await this.withTimeout(reg.revoke(), REVOKE_TIMEOUT_MS, 'revoking the lease');
+        await withTimeout(this.clock, reg.revoke(), REVOKE_TIMEOUT_MS, 'revoking the lease');
         this.log.info('mesh: lease revoked; left the mesh');
       } catch (e) {
         this.log.warn(`mesh: could not revoke the lease (${errorText(e)}); the others drop this node within ${this.opts.ttlSeconds} s`);
@@ -347,18 +246,15 @@ export class MeshAgent {
   /** For `tunvpn mesh show`: members, what each got, lease ages; `handshakes` adds handshake times. */
   snapshot(handshakes?: (publicKey: Uint8Array) => number | undefined): MeshSnapshot {
     const ctx = { nowMs: this.clock.now(), ownKey: this.ownKeyB64, applied: this.applied, ...(handshakes && { handshakes }) };
-    const members = [...this.members.values()]
+    const members = [...this.members.members.values()]
       .map((m) => memberView(ctx, m.record, m.kv.createRevision, this.outcomes.get(encodeKey(m.record.publicKey))))
       .sort(byNameThenKey);
-    const selfView = memberView(ctx, this.self, undefined, {
-      publicKey: this.ownKeyB64, status: 'self', accepted: this.self.allowedIPs, refused: [], vtepUsed: false,
-    });
     return {
       state: this.agentState,
       since: this.stateSince,
-      self: selfView,
+      self: selfView(ctx, this.self),
       members,
-      invalid: [...this.invalid].map(([key, reason]) => ({ key, reason })),
+      invalid: [...this.members.invalid].map(([key, reason]) => ({ key, reason })),
       refusals: [...this.refusals.values()],
     };
   }
@@ -380,7 +276,7 @@ export class MeshAgent {
       this.syncAgain = true;
       return;
     }
-    if (this.agentState === 'outage' && this.retryTimer !== undefined) return; // the scheduled retry will do
+    if (this.agentState === 'outage' && this.syncRetry.pending) return; // the scheduled retry will do
     this.log.debug(`mesh: re-reading the registry: ${reason}`);
     void this.sync(reason);
   }
@@ -389,7 +285,7 @@ export class MeshAgent {
   private async sync(reason: string): Promise<boolean> {
     this.syncing = true;
     this.syncAgain = false;
-    this.clearTimer('retry');
+    this.syncRetry.cancel();
     const gen = ++this.generation;
     const stale = () => gen !== this.generation || this.stopped;
     if (this.agentState !== 'outage') this.setState('syncing');
@@ -412,7 +308,8 @@ export class MeshAgent {
         snap = await this.registry.list(this.dir);
         if (stale()) return false;
       }
-      this.loadSnapshot(snap.kvs);
+      this.members.load(snap.kvs, this.registration?.lease);
+      this.haveRead = true;
       await this.enqueueReconcile();
       if (stale()) return false;
       this.watch = this.registry.watch(this.dir, snap.revision + 1n, {
@@ -427,7 +324,7 @@ export class MeshAgent {
       });
       ok = true;
       const wasOutage = this.agentState === 'outage';
-      this.attempt = 0;
+      this.syncRetry.reset();
       this.setState('synced');
       if (wasOutage) {
         this.log.info(`mesh: registry reachable again; re-read at revision ${snap.revision}, ${this.members.size} other member(s)`);
@@ -459,11 +356,9 @@ export class MeshAgent {
     } else {
       this.log.debug(`mesh: registry still unreachable (${errorText(e)})`);
     }
-    const delay = this.delay(this.attempt++);
-    this.retryTimer = this.clock.setTimeout(() => {
-      this.retryTimer = undefined;
+    this.syncRetry.schedule(() => {
       if (!this.stopped) void this.sync('retry');
-    }, delay);
+    });
   }
 
   private async registerSelf(): Promise<void> {
@@ -502,60 +397,25 @@ export class MeshAgent {
       this.requestSync(`registry down: ${reason}`);
     } else if (this.agentState === 'outage') {
       // Retry now rather than when the backoff timer fires.
-      this.clearTimer('retry');
-      this.attempt = 0;
+      this.syncRetry.cancel();
+      this.syncRetry.reset();
       this.requestSync(`registry up: ${reason}`);
     }
   }
 
   /* ---------------- member set ---------------- */
 
-  private loadSnapshot(kvs: readonly RegistryKv[]): void {
-    this.haveRead = true;
-    const seen = new Set<string>();
-    for (const kv of kvs) {
-      seen.add(kv.key);
-      this.acceptKv(kv);
-    }
-    for (const key of [...this.members.keys()]) if (!seen.has(key)) this.members.delete(key);
-    for (const key of [...this.invalid.keys()]) if (!seen.has(key)) this.invalid.delete(key);
-  }
-
   private onWatchEvent(e: WatchEvent): void {
     if (e.type === 'put') {
-      this.acceptKv(e.kv);
+      this.members.accept(e.kv, this.registration?.lease);
     } else if (e.key === this.ownKey) {
       this.log.warn('mesh: our registration was deleted from the registry; registering again');
       this.requestSync('own key deleted');
       return;
     } else {
       this.members.delete(e.key);
-      this.invalid.delete(e.key);
     }
     this.scheduleReconcile();
-  }
-
-  /** One pair from the registry into the member set: validated, our own key checked, hostile values refused. */
-  private acceptKv(kv: RegistryKv): void {
-    const { value, ...meta } = kv;
-    if (kv.key === this.ownKey) {
-      if (this.registration && kv.lease !== this.registration.lease && !this.warnedForeignOwnKey) {
-        this.warnedForeignOwnKey = true;
-        this.log.warn(`mesh: ${kv.key} was written under another lease: is this private key used by a second node?`);
-      }
-      return;
-    }
-    const fail = (reason: string) => {
-      this.members.delete(kv.key);
-      if (this.invalid.get(kv.key) !== reason) this.log.warn(`mesh: ignoring ${kv.key}: ${reason}`);
-      this.invalid.set(kv.key, reason);
-    };
-    const key = publicKeyOfMemberKey(this.opts.prefix, kv.key);
-    if (!key.ok) return fail(key.reason);
-    const decoded = decodeMember(key.value, value);
-    if (!decoded.ok) return fail(decoded.reason);
-    this.invalid.delete(kv.key);
-    this.members.set(kv.key, { record: decoded.value, kv: meta });
   }
 
   /* ---------------- reconcile and apply ---------------- */
@@ -583,7 +443,7 @@ export class MeshAgent {
       ownAllowedIPs: this.self.allowedIPs,
       ownVtep: this.self.vtep,
       staticPeers: this.opts.staticPeers ?? [],
-      members: [...this.members.values()].map((m) => ({ record: m.record, createRevision: m.kv.createRevision })),
+      members: [...this.members.members.values()].map((m) => ({ record: m.record, createRevision: m.kv.createRevision })),
       previous: this.applied,
       persistentKeepalive: this.opts.persistentKeepalive,
       routes: this.opts.routes,
@@ -597,7 +457,7 @@ export class MeshAgent {
     for (const action of result.actions) {
       if (this.stopped) return;
       try {
-        await this.perform(action);
+        await performAction(this.target, action);
         this.applied = advance(this.applied, action);
         this.log.info(`[#] mesh: ${describeAction(action)}`);
       } catch (e) {
@@ -607,110 +467,21 @@ export class MeshAgent {
     }
     if (failed > 0) {
       // Whatever failed is still wanted: try again after a while (the next event would retry it too).
-      this.clearTimer('reconcile');
-      this.reconcileTimer = this.clock.setTimeout(() => {
-        this.reconcileTimer = undefined;
-        this.scheduleReconcile();
-      }, this.delay(this.reconcileAttempt++));
+      this.reconcileRetry.schedule(() => this.scheduleReconcile());
     } else {
-      this.reconcileAttempt = 0;
-    }
-  }
-
-  private async perform(action: MeshAction): Promise<void> {
-    const t = this.target;
-    switch (action.type) {
-      case 'add-peer':
-        return t.addPeer(action.peer);
-      case 'update-peer':
-        return t.updatePeer(action.peer, action.changed);
-      case 'remove-peer':
-        return t.removePeer(action.peer);
-      case 'add-route':
-        return t.addRoute(action.prefix);
-      case 'remove-route':
-        return t.removeRoute(action.prefix);
-      case 'add-vtep':
-        return t.addVtep?.(action.address);
-      case 'remove-vtep':
-        return t.removeVtep?.(action.address);
+      this.reconcileRetry.reset();
     }
   }
 
   /* ---------------- helpers ---------------- */
-
-  private delay(attempt: number): number {
-    const d = backoffCeiling(this.backoff, attempt);
-    return Math.round(d / 2 + this.random() * (d / 2));
-  }
 
   private setState(state: MeshAgentState): void {
     if (state === this.agentState) return;
     this.agentState = state;
     this.stateSince = this.clock.now();
   }
-
-  private clearTimer(which: 'retry' | 'reconcile'): void {
-    const h = which === 'retry' ? this.retryTimer : this.reconcileTimer;
-    if (h !== undefined) this.clock.clearTimeout(h);
-    if (which === 'retry') this.retryTimer = undefined;
-    else this.reconcileTimer = undefined;
-  }
-
-  private withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const h = this.clock.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          this.clock.clearTimeout(h);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.clock.clearTimeout(h);
-          reject(e instanceof Error ? e : new Error(String(e)));
-        },
-      );
-    });
-  }
 }
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** What a member view is computed against: the clock, our key, what is applied, handshake times. */
-export interface ViewContext {
-  /** Wall ms. */
-  nowMs: number;
-  /** Our public key, base64. */
-  ownKey: string;
-  applied: MeshState;
-  handshakes?: (publicKey: Uint8Array) => number | undefined;
-}
-
-/** One member as `mesh show` lists it (agent snapshots and one-shot reads, survey.ts, alike). Pure. */
-export function memberView(ctx: ViewContext, record: MemberRecord, createRevision: bigint | undefined, outcome: MemberOutcome | undefined): MeshMemberView {
-  const key = encodeKey(record.publicKey);
-  const applied = ctx.applied.peers.get(key);
-  const v: MeshMemberView = {
-    name: record.name,
-    publicKey: key,
-    shortKey: shortKey(key),
-    allowedIPs: (applied?.allowedIPs ?? outcome?.accepted ?? []).map((p) => formatPrefix(p)),
-    refusedAllowedIPs: (outcome?.refused ?? []).map((p) => formatPrefix(p)),
-    status: outcome?.status ?? (key === ctx.ownKey ? 'self' : 'refused'),
-  };
-  if (createRevision !== undefined) v.createRevision = createRevision.toString();
-  const ep = applied?.endpoint ?? record.endpoint;
-  if (ep) v.endpoint = formatMemberEndpoint(ep);
-  if (record.vtep) v.vtep = formatIp(record.vtep);
-  if (record.registeredAt !== undefined) v.leaseAgeSeconds = Math.max(0, Math.floor(ctx.nowMs / 1000 - record.registeredAt));
-  const hs = ctx.handshakes && applied ? ctx.handshakes(record.publicKey) : undefined;
-  if (hs !== undefined) v.latestHandshake = hs;
-  return v;
-}
-
-/** The order of `mesh show`: by name, then key. */
-export function byNameThenKey(a: MeshMemberView, b: MeshMemberView): number {
-  return a.name.localeCompare(b.name) || a.publicKey.localeCompare(b.publicKey);
 }

@@ -15,7 +15,7 @@ import { Endpoint } from '../net/endpoint.js';
 import type { Device } from '../device/device.js';
 import { isNetlinkError } from '../netlink/errors.js';
 import type { IpAddress, Prefix } from '../net/ip.js';
-import type { MeshTarget } from './agent.js';
+import type { MeshTarget } from './target.js';
 import type { MemberEndpoint } from './member.js';
 import type { MeshPeer, PeerChanges } from './reconcile.js';
 

@@ -69,7 +69,7 @@ export type MeshAction =
    * Same key, changed settings, applied in place: endpoint set when `changed.endpoint`, the peer's AllowedIPs
    * replaced by `peer.allowedIPs` when `changed.allowedIPs`, keepalive set when `changed.persistentKeepalive`.
    */
-  | { type: 'update-peer'; peer: MeshPeer; previous: MeshPeer; changed: PeerChanges }
+  | { type: 'update-peer'; peer: MeshPeer; changed: PeerChanges }
   | { type: 'remove-peer'; peer: MeshPeer }
   | { type: 'add-route'; prefix: Prefix }
   | { type: 'remove-route'; prefix: Prefix }
@@ -126,14 +126,11 @@ export interface MemberOutcome {
   status: 'peer' | 'refused' | 'self';
   accepted: Prefix[];
   refused: Prefix[];
-  vtepUsed: boolean;
 }
 
 export interface ReconcileResult {
   actions: MeshAction[];
   refusals: Refusal[];
-  /** The state once every action is applied. */
-  next: MeshState;
   outcomes: Map<string, MemberOutcome>;
 }
 
@@ -176,13 +173,13 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       refusals.push({ id, reason, publicKey: key, name: record.name, message: `${who}: ${message}`, ...(prefix ? { prefix } : {}) });
     };
     if (key === ownKey) {
-      outcomes.set(key, { publicKey: key, status: 'self', accepted: [], refused: [], vtepUsed: false });
+      outcomes.set(key, { publicKey: key, status: 'self', accepted: [], refused: [] });
       continue;
     }
     const staticPeer = staticKeys.get(key);
     if (staticPeer) {
       refuse('static-key', `refused: static peer ${staticPeer.label ?? shortKey(key)} has the same public key (static configuration wins)`);
-      outcomes.set(key, { publicKey: key, status: 'refused', accepted: [], refused: [...record.allowedIPs], vtepUsed: false });
+      outcomes.set(key, { publicKey: key, status: 'refused', accepted: [], refused: [...record.allowedIPs] });
       continue;
     }
 
@@ -217,7 +214,6 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     }
     for (const prefix of accepted) memberClaims.add(prefix, who);
 
-    let vtepUsed = false;
     if (record.vtep) {
       const text = formatIp(record.vtep);
       const taken = desiredVteps.get(text);
@@ -225,7 +221,6 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       else if (taken) refuse('member-vtep', `VTEP ${text} refused: already the VTEP of ${taken.owner}, registered earlier`, undefined, taken.owner);
       else {
         desiredVteps.set(text, { address: record.vtep, owner: who });
-        vtepUsed = true;
       }
     }
 
@@ -233,7 +228,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     if (record.endpoint) peer.endpoint = record.endpoint;
     if (input.persistentKeepalive) peer.persistentKeepalive = input.persistentKeepalive;
     desiredPeers.set(key, peer);
-    outcomes.set(key, { publicKey: key, status: 'peer', accepted, refused, vtepUsed });
+    outcomes.set(key, { publicKey: key, status: 'peer', accepted, refused });
   }
 
   // Routes wanted: every accepted prefix not covered by an interface address network.
@@ -265,24 +260,13 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     if (!changed.endpoint && !changed.allowedIPs && !changed.persistentKeepalive) continue;
     const now = new Set(peer.allowedIPs.map((p) => formatPrefix(p)));
     const gives = before.allowedIPs.some((p) => !now.has(formatPrefix(p)));
-    (gives ? shrinking : growing).push({ type: 'update-peer', peer, previous: before, changed });
+    (gives ? shrinking : growing).push({ type: 'update-peer', peer, changed });
   }
   actions.push(...shrinking, ...growing, ...adds);
   for (const [text, prefix] of desiredRoutes) if (!prev.routes.has(text)) actions.push({ type: 'add-route', prefix });
   for (const [text, v] of desiredVteps) if (!prev.vteps.has(text)) actions.push({ type: 'add-vtep', address: v.address });
 
-  // The next state: desired peers, except that an absent endpoint keeps the one applied before (see peerChanges).
-  const nextPeers = new Map<string, MeshPeer>();
-  for (const [key, peer] of desiredPeers) {
-    const before = prev.peers.get(key);
-    nextPeers.set(key, before && !peer.endpoint && before.endpoint ? { ...peer, endpoint: before.endpoint } : peer);
-  }
-  const next: MeshState = {
-    peers: nextPeers,
-    routes: desiredRoutes,
-    vteps: new Map([...desiredVteps].map(([k, v]) => [k, v.address])),
-  };
-  return { actions, refusals, next, outcomes };
+  return { actions, refusals, outcomes };
 }
 
 /**

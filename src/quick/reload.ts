@@ -16,7 +16,7 @@
  *      roamed endpoint, learned from authenticated packets, stays. Peers that already match are not touched at
  *      all: they keep their sessions, counters and handshake times.
  *
- * With a mesh (a [Mesh] section before or after), around these steps (daemon/mesh.ts):
+ * With a mesh (a [Mesh] section before or after), around these steps (mesh/service.ts):
  *   1b. the mesh's part is prepared first: our new record built, the registry's files read; a failure refuses the
  *       reload, nothing changed;
  *   1c. while static peers change, the mesh gives up whatever clashes with the old or the new [Peer]s (so a key or
@@ -39,9 +39,10 @@ import { ReloadRefused } from '../uapi/server.js';
 import { applySteps, type ApplyResult, type InterfaceOps } from './apply.js';
 import { describe, describeRemoval, planReload, planUp, stepKey } from './plan.js';
 import { Transaction } from '../system/transaction.js';
-import type { MeshService, PreparedMesh } from '../daemon/mesh.js';
+import type { MeshService } from '../mesh/service.js';
+import type { PreparedMesh } from '../mesh/reload-plan.js';
 import type { StaticPeer } from '../mesh/reconcile.js';
-import { meshInputs } from './mesh.js';
+import { meshInputs } from '../mesh/inputs.js';
 
 /** What a running `up` knows about its interface, updated by each successful reload. */
 export interface LiveInterface {

@@ -2,8 +2,8 @@
  * `tunvpn up`: wg-quick's `up` and wireguard-go's daemon in one process.
  *
  *   validate → PreUp → TUN device, device (UDP socket, peers), UAPI socket (daemon/runtime.ts) → addresses, MTU,
- *   link up, routes (plan.ts) → the mesh, with a [Mesh] section (daemon/mesh.ts: register, read, watch; etcd out
- *   of reach is no failure) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI socket's
+ *   link up, routes (plan.ts) → the mesh, with a [Mesh] section (daemon/runtime.ts attachMesh, mesh/service.ts:
+ *   register, read, watch; etcd out of reach is no failure) → pid file → PostUp → run until a signal, the TUN device's removal or the UAPI socket's
  *   removal → PreDown → undo everything in reverse (the mesh's lease is revoked before the device closes) →
  *   PostDown.
  *
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { endpointFromResolved, interfaceNameFromPath, loadConfig, resolveEndpoints, type QuickConfig } from '../config/index.js';
 import type { Bind } from '../conn/bind.js';
 import { systemZones } from '../conn/zones.js';
-import { startRuntime } from '../daemon/runtime.js';
+import { attachMesh, startRuntime, type MeshAttachOptions } from '../daemon/runtime.js';
 import type { MetricsAddress } from '../metrics/prometheus.js';
 import type { ServiceNotifier } from '../systemd/notify.js';
 import type { Device } from '../device/device.js';
@@ -33,9 +33,7 @@ import { netlinkInterfaceOps } from './netlink-ops.js';
 import { planUp } from './plan.js';
 import { applyReload, latestReload, prepareReload, type LiveInterface } from './reload.js';
 import { Transaction } from '../system/transaction.js';
-import { MeshService } from '../daemon/mesh.js';
-import { netlinkVtepFdb } from '../daemon/mesh-vteps.js';
-import { meshInputs } from './mesh.js';
+import { meshInputs } from '../mesh/inputs.js';
 
 /** Where `up` records its pid, for `tunvpn down`. */
 export const PID_DIR = '/run/tunvpn';
@@ -50,14 +48,14 @@ export interface UpOptions {
   pidDir?: string;
   /** The UDP bind; the batched native one by default. */
   makeBind?: (log: Logger) => Bind;
-  /** Serve Prometheus metrics here (daemon/metrics.ts); off when absent. */
+  /** Serve Prometheus metrics here (metrics/prometheus.ts); off when absent. */
   metrics?: MetricsAddress;
   /** Threads sharing each batch of packet encryption and decryption (see daemon/runtime.ts). */
   threads?: number;
   /** Tells systemd READY=1 once up, RELOADING=1/READY=1 around reloads, STOPPING=1 at shutdown. */
   notifier?: ServiceNotifier;
   /** Options of the mesh service (tests: registry, clock); the defaults talk to etcd. */
-  mesh?: Pick<ConstructorParameters<typeof MeshService>[0], 'openRegistry' | 'selfContext' | 'backoff' | 'firstAttemptMs'>;
+  mesh?: MeshAttachOptions['service'];
 }
 
 export interface RunningInterface {
@@ -130,13 +128,8 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
     });
     // The mesh: always there to serve a reload that adds [Mesh]; its undo (leave: revoke the lease) runs before the
     // routes, addresses and device are taken down.
-    const mesh = new MeshService({ ifname, device, log, routeOps: ops, ifindex, fdb: netlinkVtepFdb(rtnl), ...opts.mesh });
-    tx.onRollback('leave the mesh', () => mesh.stop());
     const inputs = meshInputs(config);
-    if (inputs) await mesh.start(inputs);
-    runtime.uapi.setMeshHandler(mesh);
-    // A `wg set` or `wg syncconf` that removes or changes a mesh peer: the mesh puts it back as etcd has it.
-    runtime.uapi.on('applied', () => void mesh.deviceChanged().catch((e: unknown) => log.error(`mesh: ${(e as Error).message}`)));
+    const mesh = await attachMesh(runtime, { tx, rtnl, follows: { kind: 'file', ...(inputs && { inputs }) }, ...(opts.mesh && { service: opts.mesh }) });
     await writePidFile(tx, ifname, opts.pidDir ?? PID_DIR, log);
     await runHooks(tx, 'PostUp', config.interface.postUp, ifname);
     const live: LiveInterface = {

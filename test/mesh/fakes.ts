@@ -3,7 +3,8 @@
  * MeshTarget that keeps a model of the device (peers, AllowedIPs, routes, VTEPs), and helpers to build nodes.
  */
 import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
-import type { MeshClock, MeshTarget } from '../../src/mesh/agent.js';
+import type { MeshClock } from '../../src/mesh/backoff.js';
+import type { MeshTarget } from '../../src/mesh/target.js';
 import type { MemberRecord } from '../../src/mesh/member.js';
 import { formatMemberEndpoint } from '../../src/mesh/member.js';
 import type { MeshPeer, PeerChanges } from '../../src/mesh/reconcile.js';

@@ -7,18 +7,13 @@
  * - A CONF whose interface is not up: one read of the registry, reconciled against the file's static peers as the
  *   agent would (mesh/survey.ts); nothing is written to etcd. No handshakes, of course.
  */
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { loadConfig, type QuickConfig } from '../../config/index.js';
-import { EtcdRegistry, etcdOptionsFromSettings } from '../../mesh/etcd-registry.js';
-import type { MemberRecord } from '../../mesh/member.js';
-import { buildSelfRecord, meshAllowedIPs } from '../../mesh/self.js';
-import { surveyMesh } from '../../mesh/survey.js';
+import { loadConfig } from '../../config/index.js';
+import { surveyConfig } from '../../mesh/survey.js';
 import { shortKey } from '../../log.js';
 import { withClient } from '../../uapi/client.js';
 import type { MeshMemberStatus, MeshStatus } from '../../uapi/mesh-format.js';
 import { DEFAULT_SOCKET_DIR } from '../../uapi/paths.js';
-import { meshInputs } from '../../quick/mesh.js';
 import type { CliContext } from '../context.js';
 import { nameFromArgument } from './down.js';
 
@@ -97,33 +92,6 @@ export function meshViewJson(view: MeshView): unknown {
   };
 }
 
-/** One read of the registry for a configuration that is not running. */
-async function survey(config: QuickConfig): Promise<MeshStatus> {
-  const inputs = meshInputs(config)!;
-  const settings = inputs.settings;
-  const iface = config.interface;
-  let self: MemberRecord;
-  try {
-    self = await buildSelfRecord(settings, { publicKey: iface.publicKey, addresses: iface.addresses, ...(iface.listenPort && { listenPort: iface.listenPort }) });
-  } catch {
-    self = { name: settings.name ?? hostname(), publicKey: iface.publicKey, allowedIPs: meshAllowedIPs(settings, iface.addresses) };
-  }
-  const registry = new EtcdRegistry({ ...(await etcdOptionsFromSettings(settings)), requestTimeoutMs: SURVEY_TIMEOUT_MS });
-  try {
-    const snap = await surveyMesh(registry, {
-      prefix: settings.prefix,
-      self,
-      staticPeers: inputs.staticPeers,
-      ...(inputs.routes && { routes: { interfaceAddresses: inputs.addresses } }),
-      ...(settings.persistentKeepalive !== undefined && { persistentKeepalive: settings.persistentKeepalive }),
-      nowMs: Date.now(),
-    });
-    return { ...snap, vtepDevices: [] };
-  } finally {
-    await registry.close();
-  }
-}
-
 export function registerMesh(program: Command, ctx: CliContext): void {
   const mesh = program.command('mesh').description('the mesh on etcd: members of an interface with a [Mesh] section (docs/mesh.md)');
   mesh
@@ -155,7 +123,7 @@ export function registerMesh(program: Command, ctx: CliContext): void {
         for (const w of config.warnings) ctx.io.err(`warning: ${w}\n`);
         if (!config.mesh) return ctx.fail(`${arg} has no [Mesh] section`);
         try {
-          view = { interface: name, source: 'registry', status: await survey(config) };
+          view = { interface: name, source: 'registry', status: { ...(await surveyConfig(config, SURVEY_TIMEOUT_MS)), vtepDevices: [] } };
         } catch (e) {
           return ctx.fail(`${arg}: cannot read the mesh from etcd: ${(e as Error).message}`);
         }

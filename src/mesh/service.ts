@@ -1,13 +1,14 @@
 /**
- * The mesh in a running daemon: one MeshAgent (mesh/agent.ts) over the interface's Device, its routes and the
- * vxlan devices that follow it, with what `up`, a reload and the UAPI need around it.
+ * The mesh's lifecycle in a running interface: one MeshAgent (agent.ts) over the interface's Device, its routes and
+ * the vxlan devices that follow it, with what `up`, tunvpnd, a reload and the UAPI need around it (daemon/runtime.ts
+ * wires it for both).
  *
  *   start       build our record (mesh/self.ts), open the registry (EtcdRegistry: TLS, auth), start the agent. A
  *               registry that cannot be reached is no failure: the agent retries with backoff and `up` goes on.
  *               A record that cannot be built yet (no route towards etcd to choose the default Endpoint, an
  *               Endpoint host that does not resolve) is retried the same way; an invalid Name is a failure.
  *   status      the agent's snapshot with handshake times, for `mesh=1` (`tunvpn mesh show`)
- *   vtep        a vxlan follows the mesh, or stops (`vtep=1`, from `tunvpn site up|down`; mesh-vteps.ts)
+ *   vtep        a vxlan follows the mesh, or stops (`vtep=1`, from `tunvpn site up|down`; vteps.ts)
  *   prepare →   a reload: everything that can fail (our new record, the registry's files) is done first, and a
  *   apply       failure refuses the reload before anything changes; apply then changes in place what it can (our
  *               record: Name, Endpoint, AllowedIPs; keepalive; static peers; interface addresses) and restarts
@@ -21,32 +22,23 @@ import { encodeKey } from '../crypto/keys.js';
 import type { MeshSettings } from '../config/mesh.js';
 import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
-import { formatIp, formatPrefix, prefixMatches, type Prefix } from '../net/ip.js';
-import { backoffCeiling, MeshAgent, type Backoff, type MeshAgentOptions, type MeshClock, systemClock } from '../mesh/agent.js';
-import { deviceMeshTarget, type MeshRouteOps } from '../mesh/device-target.js';
-import { EtcdRegistry, etcdOptionsFromSettings } from '../mesh/etcd-registry.js';
-import type { MemberRecord } from '../mesh/member.js';
-import { emptyMeshState, type MeshPeer, type MeshState, type StaticPeer } from '../mesh/reconcile.js';
-import type { Registry } from '../mesh/registry.js';
-import { buildSelfRecord, meshAllowedIPs, MeshSelfError, type SelfContext } from '../mesh/self.js';
+import { formatIp, formatPrefix, prefixMatches } from '../net/ip.js';
 import type { MeshStatus, VtepRequest } from '../uapi/mesh-format.js';
 import { VtepRefused, type MeshHandler } from '../uapi/server.js';
 import { EOPNOTSUPP, UapiError } from '../uapi/errors.js';
-import { VtepFollowers, type VtepFdb } from './mesh-vteps.js';
+import { MeshAgent, type MeshAgentOptions } from './agent.js';
+import { Retry, systemClock, type Backoff, type MeshClock } from './backoff.js';
+import { deviceMeshTarget, type MeshRouteOps } from './device-target.js';
+import { EtcdRegistry, etcdOptionsFromSettings } from './etcd-registry.js';
+import type { MeshInputs } from './inputs.js';
+import { connectionChanged, recordInputsChanged, routesMovedBetween, sameRecord, type PreparedMesh } from './reload-plan.js';
+import type { MemberRecord } from './member.js';
+import { emptyMeshState, type MeshPeer, type MeshState, type StaticPeer } from './reconcile.js';
+import type { Registry } from './registry.js';
+import { buildSelfRecord, meshAllowedIPs, MeshSelfError, type SelfContext } from './self.js';
+import { VtepFollowers, type VtepFdb } from './vteps.js';
 
-/** What the mesh is built from: the [Mesh] section and the parts of the interface it depends on. */
-export interface MeshInputs {
-  settings: MeshSettings;
-  /** The file's [Peer]s: a member never overrides one (mesh/reconcile.ts). */
-  staticPeers: readonly StaticPeer[];
-  /** The interface's Address entries: the default AllowedIPs, and networks that need no route. */
-  addresses: readonly Prefix[];
-  /** Routes for members' AllowedIPs: absent = none (Table = off); `table` absent = main (Table = auto). */
-  routes?: { table?: number };
-  /** The UDP port of the default Endpoint when it is about to change (a reload); default: the device's port. */
-  listenPort?: number;
-}
-
+/** What a MeshService runs over: the interface, its Device, its routes and FDB, and the seams tests replace. */
 export interface MeshServiceOptions {
   ifname: string;
   device: Device;
@@ -61,6 +53,7 @@ export interface MeshServiceOptions {
   /** Resolver and source-address lookup for our record (tests). */
   selfContext?: Pick<SelfContext, 'hostname' | 'lookup' | 'sourceAddress'>;
   clock?: MeshClock;
+  /** The agent's retries (default DEFAULT_BACKOFF, backoff.ts); our record's are SELF_RETRY's. */
   backoff?: Backoff;
   /** How long start/apply wait for the agent's first attempt, ms (it carries on in the background after). */
   firstAttemptMs?: number;
@@ -71,37 +64,10 @@ export const FIRST_ATTEMPT_MS = 10_000;
 /** Retry delays for building our record: 1 s doubling to 30 s. */
 const SELF_RETRY: Backoff = { initialMs: 1000, maxMs: 30_000 };
 
-/** A reload's mesh part, checked and ready: apply() cannot fail for a reason prepare() could have found. */
-export interface PreparedMesh {
-  inputs: MeshInputs | undefined;
-  /** Our new record (undefined: to be built later, or no mesh). */
-  self?: MemberRecord;
-  /** What apply() will do, one line each (for the reload's report). */
-  plan: string[];
-  restart: boolean;
-  /** A restart leaves the old lease to expire rather than revoking it (same key, same prefix). */
-  handOver: boolean;
-  routesMoved: boolean;
-}
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** The settings that reach etcd: a change here needs a new registry and a new registration. */
-function connectionOf(s: MeshSettings): unknown {
-  return { etcd: s.etcd.map((e) => e.url), tls: s.tls ?? null, auth: s.auth ?? null, prefix: s.prefix, ttl: s.ttl };
-}
-
-function recordText(r: MemberRecord): string {
-  const { registeredAt: _ignored, ...rest } = r;
-  return JSON.stringify({
-    ...rest,
-    publicKey: encodeKey(r.publicKey),
-    allowedIPs: r.allowedIPs.map(formatPrefix),
-    endpoint: r.endpoint && `${formatIp(r.endpoint.address)}:${r.endpoint.port}`,
-    vtep: r.vtep && formatIp(r.vtep),
-  });
-}
-
+/**
+ * The mesh of one running interface, from start to stop (see the file comment); answers `mesh=1` and `vtep=1` as the
+ * UAPI server's MeshHandler. Calls are expected one at a time (the UAPI server's queue, a reload, tunvpnd's queue).
+ */
 export class MeshService implements MeshHandler {
   private readonly log: Logger;
   private readonly clock: MeshClock;
@@ -110,8 +76,8 @@ export class MeshService implements MeshHandler {
   private agent: MeshAgent | undefined;
   private registry: Registry | undefined;
   private publicKey: Uint8Array | undefined;
-  private retryTimer: unknown;
-  private retryAttempt = 0;
+  /** Attempts to build our record while the network cannot give what it needs. */
+  private readonly selfRetry: Retry;
   private note: string | undefined;
   private stopped = false;
   /** The state a new agent takes over (kept while our record cannot be built yet). */
@@ -122,6 +88,7 @@ export class MeshService implements MeshHandler {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.followers = new VtepFollowers(opts.fdb, opts.log);
+    this.selfRetry = new Retry({ clock: this.clock, backoff: SELF_RETRY });
     this.since = this.clock.now();
   }
 
@@ -172,7 +139,7 @@ export class MeshService implements MeshHandler {
     return { ...snap, ...(this.note !== undefined && { note: this.note }), vtepDevices };
   }
 
-  /** For `vtep=1`: see mesh-vteps.ts. Rejects with VtepRefused when the request cannot be honoured. */
+  /** For `vtep=1`: see vteps.ts. Rejects with VtepRefused when the request cannot be honoured. */
   async vtep(req: VtepRequest): Promise<string[]> {
     if (!this.inputs) throw new UapiError(EOPNOTSUPP, `${this.opts.ifname} is in no mesh (its configuration has no [Mesh] section)`);
     if (req.remove) {
@@ -225,8 +192,8 @@ export class MeshService implements MeshHandler {
       return { ...base, self, plan };
     }
     const keyChanged = this.publicKey !== undefined && encodeKey(publicKey) !== encodeKey(this.publicKey);
-    const connection = !sameJson(connectionOf(prev.settings), connectionOf(next.settings));
-    const routesMoved = !sameJson(prev.routes ?? null, next.routes ?? null);
+    const connection = connectionChanged(prev.settings, next.settings);
+    const routesMoved = routesMovedBetween(prev, next);
     if (connection || keyChanged || routesMoved || !this.agent) {
       const self = await build(true);
       if (connection) await this.readRegistryFiles(next.settings);
@@ -235,19 +202,12 @@ export class MeshService implements MeshHandler {
       const handOver = !keyChanged && prev.settings.prefix === next.settings.prefix;
       return { ...base, self, plan, restart: true, handOver, routesMoved };
     }
-    const recordInputs = (i: MeshInputs) => ({
-      name: i.settings.name ?? null,
-      endpoint: i.settings.endpoint ?? null,
-      allowedIPs: (i.settings.allowedIPs ?? []).map(formatPrefix),
-      addresses: i.addresses.map(formatPrefix),
-      port: i.listenPort ?? null,
-    });
     let self: MemberRecord | undefined;
-    if (!sameJson(recordInputs(prev), recordInputs(next))) {
+    if (recordInputsChanged(prev, next)) {
       self = await build(false);
       const current = this.agent.record;
       const withVtep = { ...self!, ...(current.vtep && { vtep: current.vtep }) };
-      if (recordText(current) !== recordText(withVtep)) plan.push("mesh: this node's record updated in place (Name, Endpoint or AllowedIPs)");
+      if (!sameRecord(current, withVtep)) plan.push("mesh: this node's record updated in place (Name, Endpoint or AllowedIPs)");
     }
     if ((prev.settings.persistentKeepalive ?? 0) !== (next.settings.persistentKeepalive ?? 0)) {
       plan.push(`mesh: PersistentKeepalive ${next.settings.persistentKeepalive ?? 'off'} for every mesh peer`);
@@ -315,7 +275,7 @@ export class MeshService implements MeshHandler {
     if (p.restart || !this.agent) {
       const old = this.agent;
       const oldRegistry = this.registry;
-      this.clearRetry();
+      this.selfRetry.cancel();
       this.agent = undefined;
       this.registry = undefined;
       let state = this.carried;
@@ -348,7 +308,7 @@ export class MeshService implements MeshHandler {
       const record: MemberRecord = { ...p.self };
       const vtep = this.followers.vtep;
       if (vtep) record.vtep = vtep;
-      if (recordText(record) !== recordText(agent.record)) this.updateSelf(agent, record);
+      if (!sameRecord(record, agent.record)) this.updateSelf(agent, record);
     }
     return p.plan;
   }
@@ -359,7 +319,7 @@ export class MeshService implements MeshHandler {
    */
   async stop(opts: { clear?: boolean } = {}): Promise<void> {
     this.stopped = true;
-    this.clearRetry();
+    this.selfRetry.cancel();
     const agent = this.agent;
     const registry = this.registry;
     this.agent = undefined;
@@ -449,7 +409,7 @@ export class MeshService implements MeshHandler {
       return;
     }
     this.note = undefined;
-    this.retryAttempt = 0;
+    this.selfRetry.reset();
     const options: MeshAgentOptions = {
       registry,
       target: this.target(inputs),
@@ -479,9 +439,7 @@ export class MeshService implements MeshHandler {
   }
 
   private scheduleRetry(inputs: MeshInputs, registry: Registry, state: MeshState): void {
-    const d = backoffCeiling(SELF_RETRY, this.retryAttempt++);
-    this.retryTimer = this.clock.setTimeout(() => {
-      this.retryTimer = undefined;
+    this.selfRetry.schedule(() => {
       if (this.stopped || this.inputs !== inputs) return;
       void (async () => {
         const self = await this.tryBuildSelf(inputs).catch((e: unknown) => {
@@ -492,12 +450,7 @@ export class MeshService implements MeshHandler {
         if (self) this.log.info('mesh: this node\'s record could be built now');
         await this.launch(inputs, self, registry, state);
       })();
-    }, d);
-  }
-
-  private clearRetry(): void {
-    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    });
   }
 
   /** Our VTEP changed: announce the record with (or without) it. */

@@ -53,6 +53,11 @@ export function netlinkVtepFdb(rtnl: Rtnl): VtepFdb {
   };
 }
 
+/**
+ * The vxlan devices following the mesh, this node's VTEP while any does, and the member VTEPs known: keeps one
+ * all-zeros FDB entry per member VTEP on every followed device (see the file comment). Without `fdb`, every device
+ * is refused (check).
+ */
 export class VtepFollowers {
   private readonly devices = new Set<string>();
   private readonly remotes = new Map<string, IpAddress>();
