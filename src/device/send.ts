@@ -9,7 +9,8 @@
  *      on, if any), and queues the seal of the packet into that slot (no session yet: the protocol stages a copy
  *      and starts a handshake);
  *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
- *   5. one aead call seals every queued packet, then one bind.send() sends the batch; one tun.write() for the
+ *   5. one aead call seals every queued packet (the core's send batch: beginSend … flushSend … finishSend), then
+ *      one bind.send() sends the batch; one tun.write() for the
  *      unreachable replies, if any. A sticky source the kernel refused (the address went away; the bind sent
  *      without it) is forgotten for every peer that had it: they send from the kernel's choice until they are
  *      reached again.
@@ -20,7 +21,6 @@ import type { Bind } from '../conn/bind.js';
 import { ADDR_SLOT, localSlotEquals } from '../net/addr-slot.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
-import type { TransportAead } from '../crypto/transport-aead.js';
 import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import type { EndpointCache } from './endpoints.js';
@@ -37,7 +37,6 @@ export class SendPipeline {
 
   constructor(
     private readonly core: DeviceCore<Endpoint>,
-    private readonly aead: TransportAead,
     private readonly bind: Bind,
     private readonly stats: DeviceStats,
     batchSize: number,
@@ -56,7 +55,7 @@ export class SendPipeline {
     stats.tunPackets += batch.count;
     out.reset();
     // Seals from this TUN batch into `out` run together, in one call, just before out is sent.
-    this.aead.beginSeals(batch.buf, out.buf);
+    core.beginSend(batch.buf, out.buf);
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offsets[i]!;
       const len = batch.lengths[i]!;
@@ -82,7 +81,7 @@ export class SendPipeline {
       if (out.count === out.capacity) this.send();
     }
     this.flushOutbound();
-    this.aead.endSeals();
+    core.finishSend();
     this.unreachable.flush(this.tun);
   }
 
@@ -114,7 +113,7 @@ export class SendPipeline {
   }
 
   private send(): void {
-    this.aead.flushSeals();
+    this.core.flushSend();
     if (this.out.count === 0) return;
     this.stats.sent += this.out.count;
     if (this.bind.send(this.out) > 0) this.forgetRefusedSources();
