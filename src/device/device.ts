@@ -26,7 +26,7 @@ import { HandshakeLog } from './handshake-log.js';
 import { HANDSHAKE_QUEUE_ENTRIES, HandshakeQueue } from './handshake-queue.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
-import { countDrop, emptyDeviceStats, type DeviceStats } from './stats.js';
+import { countDrop, emptyDeviceStats, flattenStats, totalDropped, type DeviceStats } from './stats.js';
 
 /** Handshake messages the core gets per turn of the event loop at most, and the time they may take (ms). */
 export const HANDSHAKE_BUDGET_MESSAGES = 64;
@@ -169,7 +169,7 @@ export class Device {
     // Peers configured before start with persistent keepalive (or staged packets) get going now.
     this.startKeepalives();
     this.flush();
-    this.log.info({ port: this.listenPort }, 'device started');
+    this.log.info(`device started, listening on UDP port ${this.listenPort}`);
     return this.listenPort;
   }
 
@@ -179,7 +179,11 @@ export class Device {
     this.closed = true;
     this.drainEvents();
     this.handshakeLog.close();
-    this.log.info({ stats: this.stats }, 'device closing');
+    const stats = this.stats;
+    // One line at info (what a wg-quick user reads on a terminal); every counter at debug.
+    this.log.info(`device closing: ${stats.sent} datagrams sent, ${stats.datagrams} received, ${totalDropped(stats)} dropped, ` +
+      `${stats.noRoute} packets to no peer`);
+    this.log.debug({ stats: flattenStats(stats) }, 'device counters at close');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const peer of [...this.core.allPeers()]) this.core.removePeer(peer);
@@ -351,7 +355,7 @@ export class Device {
     let peer = this.core.getPeer(s.publicKey);
     if (peer === undefined) {
       peer = this.core.addPeer(s.publicKey, s.presharedKey);
-      this.log.debug({ peer: shortKey(encodeKey(s.publicKey)) }, 'peer added');
+      this.log.debug(`peer ${shortKey(encodeKey(s.publicKey))} added`);
     } else if (s.presharedKey) {
       peer.handshake.setPresharedKey(s.presharedKey);
     }
@@ -431,11 +435,11 @@ export class Device {
     } catch (e) {
       this.listenPort = await this.bind.open(previous);
       this.bind.start((batch) => this.onDatagrams(batch));
-      this.log.warn({ err: (e as Error).message }, `cannot bind UDP port ${port}; staying on ${this.listenPort}`);
+      this.log.warn(`cannot bind UDP port ${port} (${(e as Error).message}); staying on ${this.listenPort}`);
       throw e;
     }
     this.bind.start((batch) => this.onDatagrams(batch));
-    this.log.info({ port: this.listenPort }, 'listening');
+    this.log.info(`listening on UDP port ${this.listenPort}`);
   }
 
   privateKeyCopy(): Uint8Array {

@@ -3,7 +3,8 @@
  *
  *   1. a batch of IP packets arrives from the TUN device (valid until we return);
  *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted, and answered
- *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts);
+ *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts; but the
+ *      host's own link-scope traffic, see isHostLinkTraffic, is only counted apart, as noRouteHost);
  *   3. the peer's current session writes its header into the next slot of a preallocated datagram batch,
  *      addressed to the peer's endpoint and from its sticky source (the local address the peer last reached us
  *      on, if any), and queues the seal of the packet into that slot (no session yet: the protocol stages a copy
@@ -19,6 +20,9 @@
  */
 import type { Bind } from '../conn/bind.js';
 import { ADDR_SLOT, localSlotEquals } from '../net/addr-slot.js';
+import {
+  IPV4_DESTINATION_OFFSET, IPV4_MIN_HEADER_BYTES, IPV6_DESTINATION_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET,
+} from '../packet/ip-header.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
 import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
@@ -61,6 +65,10 @@ export class SendPipeline {
       const len = batch.lengths[i]!;
       const peer = core.routeFor(batch.buf, off, len);
       if (peer === undefined) {
+        if (isHostLinkTraffic(batch.buf, off, len)) {
+          stats.noRouteHost++;
+          continue;
+        }
         stats.noRoute++;
         this.answerUnreachable(batch.buf, off, len, now);
         continue;
@@ -142,4 +150,29 @@ export class SendPipeline {
       }
     }
   }
+}
+
+/** First octet of IPv4 multicast (224.0.0.0/4): the four high bits 1110. */
+const IPV4_MULTICAST_HIGH_BITS = 0xe;
+/** First octet of IPv6 multicast (ff00::/8). */
+const IPV6_MULTICAST_FIRST_OCTET = 0xff;
+/** fe80::/10, IPv6 link-local unicast: first octet 0xfe, two high bits of the second 10. */
+const IPV6_LINK_LOCAL_FIRST_OCTET = 0xfe;
+const IPV6_LINK_LOCAL_SECOND_MASK = 0xc0;
+const IPV6_LINK_LOCAL_SECOND_BITS = 0x80;
+
+/**
+ * Whether the IP packet buf[off, off+len) is the host's own link-scope traffic rather than the user's: from an
+ * IPv6 link-local address (fe80::/10) or to a multicast group (224.0.0.0/4, ff00::/8). The kernel sends such packets
+ * into every interface (IPv6 router solicitations from the TUN's fe80:: address on each start); with no peer for
+ * them they are not a drop of anything the user sent.
+ */
+export function isHostLinkTraffic(buf: Uint8Array, off: number, len: number): boolean {
+  if (len < 1) return false;
+  const version = buf[off]! >>> 4;
+  if (version === 4) return len >= IPV4_MIN_HEADER_BYTES && buf[off + IPV4_DESTINATION_OFFSET]! >>> 4 === IPV4_MULTICAST_HIGH_BITS;
+  if (version !== 6 || len < IPV6_HEADER_BYTES) return false;
+  if (buf[off + IPV6_DESTINATION_OFFSET] === IPV6_MULTICAST_FIRST_OCTET) return true;
+  const src = off + IPV6_SOURCE_OFFSET;
+  return buf[src] === IPV6_LINK_LOCAL_FIRST_OCTET && (buf[src + 1]! & IPV6_LINK_LOCAL_SECOND_MASK) === IPV6_LINK_LOCAL_SECOND_BITS;
 }
