@@ -27,6 +27,15 @@ module.exports = {
       to: { path: '^src/(native|tun|conn|netlink|device|uapi|quick|cli|daemon|site|lab|config|mesh|system|metrics|systemd)/' },
     },
     {
+      name: 'protocol-cannot-reach-the-addon',
+      severity: 'error',
+      comment:
+        'Not even through crypto/: the core takes its primitives injected (crypto/handshake-crypto.ts, ' +
+        'crypto/transport-aead.ts), so it and its tests run with the addon absent.',
+      from: { path: '^src/protocol/' },
+      to: { path: '^src/native/', reachable: true },
+    },
+    {
       name: 'tun-and-conn-are-siblings',
       severity: 'error',
       comment: 'The TUN side and the UDP side share only what lives below both (packet/, net/).',

@@ -1,5 +1,5 @@
 /** The [Interface] section: one pass over its entries into an InterfaceConfig. */
-import { publicKeyOf } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/x25519.js';
 import { formatPrefix, type Prefix } from '../net/ip.js';
 import type { InterfaceConfig } from './types.js';
 import type { Section } from './lines.js';

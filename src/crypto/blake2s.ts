@@ -1,21 +1,22 @@
 /**
- * BLAKE2s primitives exactly as WireGuard uses them (whitepaper §5.4):
+ * BLAKE2s primitives exactly as WireGuard uses them (whitepaper §5.4), in pure JavaScript (@noble/hashes):
  *   HASH(input)      = BLAKE2s(input, 32)
  *   MAC(key, input)  = Keyed-BLAKE2s(key, input, 16)
  *   HMAC(key, input) = HMAC-BLAKE2s(key, input, 32)   (RFC 2104 over BLAKE2s, 64-byte block)
  *   KDFn(key, input) = HKDF as in the whitepaper: τ0 = HMAC(key, input), τ1 = HMAC(τ0, 0x1),
  *                      τi = HMAC(τ0, τi-1 || i).
- * Not on the per-packet path: these run for handshakes and cookies only. MAC is the exception that matters under a
- * handshake flood (mac1 is checked on every handshake message before anything else), so it runs in the addon
- * (OpenSSL's keyed BLAKE2s, about 14 times @noble's speed here); the rest use @noble/hashes, which tests also use as
- * the reference for MAC.
+ * Not on the per-packet path: these run for handshakes and cookies only. Both handshake suites use HASH and KDF from
+ * here; MAC, which matters under a handshake flood (mac1 is checked on every handshake message before anything
+ * else), has a native form too (native-handshake.ts, OpenSSL's keyed BLAKE2s, about 14 times this one's speed); the
+ * one here is the reference suite's.
  */
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
-import { native } from '../native/addon.js';
 
 export const HASH_LEN = 32;
 export const MAC_LEN = 16;
+/** The longest BLAKE2s key (RFC 7693 §2.1). */
+const MAX_KEY_LEN = 32;
 
 /** HASH(a || b || ...) with BLAKE2s-256. */
 export function hash(...parts: Uint8Array[]): Uint8Array {
@@ -31,17 +32,25 @@ export function keyedBlake2s(key: Uint8Array, data: Uint8Array, outLen: 16 | 32)
 
 /** MAC(key, input): keyed BLAKE2s-128, used for mac1/mac2 and cookies. A new 16-byte array. */
 export function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(MAC_LEN);
-  native().blake2sMac(key, data, 0, data.length, out);
-  return out;
+  checkMacKey(key);
+  return keyedBlake2s(key, data, MAC_LEN);
 }
 
 /**
- * MAC(key, data[off, off+len)) written into `out` (16 bytes), allocating nothing. Throws RangeError for a key of
- * 0 or more than 32 bytes, an `out` of another size, or a range outside data.
+ * MAC(key, data[off, off+len)) written into `out` (16 bytes). Throws RangeError for a key of 0 or more than 32
+ * bytes, an `out` of another size, or a range outside data (as the native one).
  */
 export function macInto(key: Uint8Array, data: Uint8Array, off: number, len: number, out: Uint8Array): void {
-  native().blake2sMac(key, data, off, len, out);
+  checkMacKey(key);
+  if (out.length !== MAC_LEN) throw new RangeError(`MAC output must be ${MAC_LEN} bytes`);
+  if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > data.length) {
+    throw new RangeError('MAC input range lies outside its buffer');
+  }
+  out.set(keyedBlake2s(key, data.subarray(off, off + len), MAC_LEN));
+}
+
+function checkMacKey(key: Uint8Array): void {
+  if (key.length === 0 || key.length > MAX_KEY_LEN) throw new RangeError(`MAC key must be 1..${MAX_KEY_LEN} bytes`);
 }
 
 /** HMAC-BLAKE2s-256. */

@@ -1,6 +1,5 @@
 /**
- * WireGuard keys, in one place: generation, clamping, Curve25519 public keys, constant-time comparison, and the two
- * text encodings.
+ * WireGuard keys: generation, clamping, constant-time comparison, and the two text encodings. Pure: no addon.
  *
  * - base64 is the form `wg` and wg-quick configs use: exactly 44 characters, standard alphabet, one '=' of
  *   padding, decoding to 32 bytes. Like `wg`, the encoding must be canonical: the character before '=' carries
@@ -9,9 +8,9 @@
  *   accept either case on input.
  *
  * Nothing here logs, and errors never echo the key text back (a mistyped private key is still mostly secret).
- * Randomness comes in as an Rng (crypto/random.ts), so this module does no I/O of its own.
+ * Randomness comes in as an Rng (crypto/random.ts), so this module does no I/O of its own. Deriving a public key
+ * takes an X25519 implementation: publicKeyOf in x25519.ts (native), or a HandshakeCrypto's publicKey.
  */
-import { native } from '../native/addon.js';
 import type { Rng } from './random.js';
 
 /** Bytes in every WireGuard key: private, public, preshared, ephemeral (whitepaper §5.4, Curve25519 and PSK). */
@@ -59,17 +58,6 @@ export function generatePresharedKey(rng: Rng): Uint8Array {
   const key = new Uint8Array(KEY_BYTES);
   rng(key);
   return key;
-}
-
-/**
- * The X25519 public key of `privateKey` (scalar times the base point, RFC 7748 §6.1; the scalar is clamped), through
- * the addon (crypto/x25519.ts says why). Throws KeyFormatError unless the key is 32 bytes.
- */
-export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
-  checkLength(privateKey);
-  const out = new Uint8Array(KEY_BYTES);
-  native().x25519PublicKey(privateKey, out);
-  return out;
 }
 
 /**

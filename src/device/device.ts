@@ -14,6 +14,8 @@ import { Endpoint } from '../net/endpoint.js';
 import { systemRng, type Rng } from '../crypto/random.js';
 import { nativeAeadBackend } from '../crypto/native-aead.js';
 import { TransportAead, type AeadBackend } from '../crypto/transport-aead.js';
+import type { HandshakeCrypto } from '../crypto/handshake-crypto.js';
+import { nativeHandshakeCrypto } from '../crypto/native-handshake.js';
 import { constantTimeEqual, encodeKey } from '../crypto/keys.js';
 import { shortKey, silentLogger, type Logger } from '../log.js';
 import { DeviceCore, MAX_TUNNEL_MTU_BYTES, NEVER, UNDER_LOAD_HOLD_MS, type Peer } from '../protocol/index.js';
@@ -24,7 +26,7 @@ import { HandshakeLog } from './handshake-log.js';
 import { HANDSHAKE_QUEUE_ENTRIES, HandshakeQueue } from './handshake-queue.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
-import { countDrop, emptyDeviceStats, type DeviceStats } from './stats.js';
+import { countDrop, emptyDeviceStats, flattenStats, totalDropped, type DeviceStats } from './stats.js';
 
 /** Handshake messages the core gets per turn of the event loop at most, and the time they may take (ms). */
 export const HANDSHAKE_BUDGET_MESSAGES = 64;
@@ -58,6 +60,8 @@ export interface DeviceOptions {
   rng?: Rng;
   /** The transport cipher's backend; the native one (one addon call per batch) by default. */
   aeadBackend?: AeadBackend;
+  /** The handshake's primitives (crypto/handshake-crypto.ts); the native ones (X25519, MAC in the addon) by default. */
+  handshakeCrypto?: HandshakeCrypto;
   /** Threads that share each batch of the native cipher (1..64; process-wide). Default DEFAULT_AEAD_THREADS. */
   threads?: number;
   /** Handshake messages per second that put the device under load (cookies demanded); see protocol/load.ts. */
@@ -73,8 +77,9 @@ export class Device {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly rng: Rng;
-  /** The transport cipher of every session; the pipelines batch its seals and opens. */
+  /** The transport cipher of every session; the core batches its seals and opens. */
   private readonly aead: TransportAead;
+  private readonly handshakeCrypto: HandshakeCrypto;
   /**
    * Unix ms minus monotonic ms, fixed when the device is made: handshake times and TAI64N timestamps follow the
    * monotonic clock from there, so they never jump with the wall clock and read the same on every `get`.
@@ -116,6 +121,7 @@ export class Device {
     this.clock = opts.clock ?? (() => performance.now());
     this.rng = opts.rng ?? systemRng;
     this.aead = new TransportAead(opts.aeadBackend ?? nativeAeadBackend(opts.threads));
+    this.handshakeCrypto = opts.handshakeCrypto ?? nativeHandshakeCrypto;
     this.epochOffsetMs = Date.now() - this.clock();
     this.listenPort = opts.listenPort ?? 0;
     this.fwMark = opts.fwMark ?? 0;
@@ -132,6 +138,7 @@ export class Device {
       privateKey,
       rng: this.rng,
       aead: this.aead,
+      handshakeCrypto: this.handshakeCrypto,
       epochOffsetMs: this.epochOffsetMs,
       endpointBytes: (ep) => ep.slot,
       underLoadHandshakesPerSecond: this.underLoadHandshakesPerSecond,
@@ -140,7 +147,7 @@ export class Device {
   }
 
   private makeSend(): SendPipeline {
-    return new SendPipeline(this.core, this.aead, this.bind, this.counters, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun, this.endpoints);
+    return new SendPipeline(this.core, this.bind, this.counters, this.tun.batchSize, MAX_TUNNEL_MTU_BYTES, this.tun, this.endpoints);
   }
 
   private makeReceive(): ReceivePipeline {
@@ -162,7 +169,7 @@ export class Device {
     // Peers configured before start with persistent keepalive (or staged packets) get going now.
     this.startKeepalives();
     this.flush();
-    this.log.info({ port: this.listenPort }, 'device started');
+    this.log.info(`device started, listening on UDP port ${this.listenPort}`);
     return this.listenPort;
   }
 
@@ -172,7 +179,11 @@ export class Device {
     this.closed = true;
     this.drainEvents();
     this.handshakeLog.close();
-    this.log.info({ stats: this.stats }, 'device closing');
+    const stats = this.stats;
+    // One line at info (what a wg-quick user reads on a terminal); every counter at debug.
+    this.log.info(`device closing: ${stats.sent} datagrams sent, ${stats.datagrams} received, ${totalDropped(stats)} dropped, ` +
+      `${stats.noRoute} packets to no peer`);
+    this.log.debug({ stats: flattenStats(stats) }, 'device counters at close');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const peer of [...this.core.allPeers()]) this.core.removePeer(peer);
@@ -344,7 +355,7 @@ export class Device {
     let peer = this.core.getPeer(s.publicKey);
     if (peer === undefined) {
       peer = this.core.addPeer(s.publicKey, s.presharedKey);
-      this.log.debug({ peer: shortKey(encodeKey(s.publicKey)) }, 'peer added');
+      this.log.debug(`peer ${shortKey(encodeKey(s.publicKey))} added`);
     } else if (s.presharedKey) {
       peer.handshake.setPresharedKey(s.presharedKey);
     }
@@ -424,11 +435,11 @@ export class Device {
     } catch (e) {
       this.listenPort = await this.bind.open(previous);
       this.bind.start((batch) => this.onDatagrams(batch));
-      this.log.warn({ err: (e as Error).message }, `cannot bind UDP port ${port}; staying on ${this.listenPort}`);
+      this.log.warn(`cannot bind UDP port ${port} (${(e as Error).message}); staying on ${this.listenPort}`);
       throw e;
     }
     this.bind.start((batch) => this.onDatagrams(batch));
-    this.log.info({ port: this.listenPort }, 'listening');
+    this.log.info(`listening on UDP port ${this.listenPort}`);
   }
 
   privateKeyCopy(): Uint8Array {

@@ -4,7 +4,7 @@
  * a handshake flood can neither grow memory nor keep transport data waiting (wireguard-go keeps such a queue of
  * 1024 and sheds what does not fit at receive time; the kernel keeps 4096).
  *
- * Fairness: messages are grouped by source address (IPv4 /32, IPv6 /64: the per-source rate limiter's grouping).
+ * Fairness: messages are grouped by source address (IPv4 /32, IPv6 /64: protocol/ratelimiter.ts's sourceKey, the per-source rate limiter's grouping).
  * Each source has its own FIFO of at most HANDSHAKE_QUEUE_PER_SOURCE entries and take() serves the sources round
  * robin, so a flooding source gets one turn in N. When the queue is full, a message from a source with fewer
  * messages waiting takes the place of the oldest message of a heavier source (found among the next few in the
@@ -14,7 +14,7 @@
  * Pure bookkeeping over preallocated storage: no clock, no I/O. Runs on the event loop only.
  */
 import type { Endpoint } from '../net/endpoint.js';
-import { INITIATION_BYTES } from '../protocol/index.js';
+import { INITIATION_BYTES, sourceKey, type SourceKey } from '../protocol/index.js';
 
 /** Messages held at most (wireguard-go's QueueHandshakeSize). */
 export const HANDSHAKE_QUEUE_ENTRIES = 1024;
@@ -22,8 +22,6 @@ export const HANDSHAKE_QUEUE_ENTRIES = 1024;
 export const HANDSHAKE_QUEUE_PER_SOURCE = 16;
 /** Sources looked at for a heavier one to make room, when the queue is full. */
 const EVICTION_SCAN = 8;
-/** Bytes of an IPv6 address that name its source: the /64. */
-const IPV6_SOURCE_BYTES = 8;
 
 /** One queued message, as take() hands it out: valid until the next take() or offer(). */
 export interface QueuedHandshake {
@@ -35,7 +33,7 @@ export interface QueuedHandshake {
 
 /** A source's FIFO of slot numbers, and its place in the round-robin ring. */
 interface Source {
-  key: number | string;
+  key: SourceKey;
   slots: Int32Array;
   head: number;
   count: number;
@@ -49,7 +47,7 @@ export class HandshakeQueue {
   private readonly endpoints: (Endpoint | undefined)[];
   private readonly free: Int32Array;
   private freeCount: number;
-  private readonly byKey = new Map<number | string, Source>();
+  private readonly byKey = new Map<SourceKey, Source>();
   /** The next source served; the ring is a circular doubly linked list through next/prev. */
   private turn: Source | undefined;
   private readonly spare: Source[] = [];
@@ -87,7 +85,7 @@ export class HandshakeQueue {
    */
   offer(buf: Uint8Array, off: number, len: number, source: Endpoint): boolean {
     if (len > INITIATION_BYTES || len < 0) return false;
-    const key = sourceKey(source);
+    const key = sourceKey(source.addressBytes);
     const src = this.byKey.get(key);
     const count = src === undefined ? 0 : src.count;
     if (count >= this.perSource) return false;
@@ -144,7 +142,7 @@ export class HandshakeQueue {
     return slot;
   }
 
-  private join(key: number | string): Source {
+  private join(key: SourceKey): Source {
     const src = this.spare.pop() ?? ({ key, slots: new Int32Array(this.perSource), head: 0, count: 0 } as Source);
     src.key = key;
     src.head = 0;
@@ -175,13 +173,4 @@ export class HandshakeQueue {
     }
     this.spare.push(src);
   }
-}
-
-/** The map key of a source: an IPv4 address as a number, an IPv6 /64 as a short string. */
-function sourceKey(source: Endpoint): number | string {
-  const a = source.addressBytes;
-  if (a.length === 4) return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
-  let s = '';
-  for (let i = 0; i < IPV6_SOURCE_BYTES; i++) s += String.fromCharCode(a[i]!);
-  return s;
 }

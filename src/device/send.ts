@@ -3,13 +3,15 @@
  *
  *   1. a batch of IP packets arrives from the TUN device (valid until we return);
  *   2. each packet's destination picks its peer in the allowed-IPs trie (no peer: dropped, counted, and answered
- *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts);
+ *      with an ICMP destination unreachable built into a preallocated batch, rate limited; see icmp.ts; but the
+ *      host's own link-scope traffic, see isHostLinkTraffic, is only counted apart, as noRouteHost);
  *   3. the peer's current session writes its header into the next slot of a preallocated datagram batch,
  *      addressed to the peer's endpoint and from its sticky source (the local address the peer last reached us
  *      on, if any), and queues the seal of the packet into that slot (no session yet: the protocol stages a copy
  *      and starts a handshake);
  *   4. handshake and keepalive datagrams the protocol queued are appended (flushOutbound);
- *   5. one aead call seals every queued packet, then one bind.send() sends the batch; one tun.write() for the
+ *   5. one aead call seals every queued packet (the core's send batch: beginSend … flushSend … finishSend), then
+ *      one bind.send() sends the batch; one tun.write() for the
  *      unreachable replies, if any. A sticky source the kernel refused (the address went away; the bind sent
  *      without it) is forgotten for every peer that had it: they send from the kernel's choice until they are
  *      reached again.
@@ -18,9 +20,11 @@
  */
 import type { Bind } from '../conn/bind.js';
 import { ADDR_SLOT, localSlotEquals } from '../net/addr-slot.js';
+import {
+  IPV4_DESTINATION_OFFSET, IPV4_MIN_HEADER_BYTES, IPV6_DESTINATION_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET,
+} from '../packet/ip-header.js';
 import { PacketBatch } from '../packet/batch.js';
 import type { Endpoint } from '../net/endpoint.js';
-import type { TransportAead } from '../crypto/transport-aead.js';
 import { transportMessageLength, type DeviceCore } from '../protocol/index.js';
 import type { Tun } from '../tun/tun.js';
 import type { EndpointCache } from './endpoints.js';
@@ -37,7 +41,6 @@ export class SendPipeline {
 
   constructor(
     private readonly core: DeviceCore<Endpoint>,
-    private readonly aead: TransportAead,
     private readonly bind: Bind,
     private readonly stats: DeviceStats,
     batchSize: number,
@@ -56,12 +59,16 @@ export class SendPipeline {
     stats.tunPackets += batch.count;
     out.reset();
     // Seals from this TUN batch into `out` run together, in one call, just before out is sent.
-    this.aead.beginSeals(batch.buf, out.buf);
+    core.beginSend(batch.buf, out.buf);
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offsets[i]!;
       const len = batch.lengths[i]!;
       const peer = core.routeFor(batch.buf, off, len);
       if (peer === undefined) {
+        if (isHostLinkTraffic(batch.buf, off, len)) {
+          stats.noRouteHost++;
+          continue;
+        }
         stats.noRoute++;
         this.answerUnreachable(batch.buf, off, len, now);
         continue;
@@ -82,7 +89,7 @@ export class SendPipeline {
       if (out.count === out.capacity) this.send();
     }
     this.flushOutbound();
-    this.aead.endSeals();
+    core.finishSend();
     this.unreachable.flush(this.tun);
   }
 
@@ -114,7 +121,7 @@ export class SendPipeline {
   }
 
   private send(): void {
-    this.aead.flushSeals();
+    this.core.flushSend();
     if (this.out.count === 0) return;
     this.stats.sent += this.out.count;
     if (this.bind.send(this.out) > 0) this.forgetRefusedSources();
@@ -143,4 +150,29 @@ export class SendPipeline {
       }
     }
   }
+}
+
+/** First octet of IPv4 multicast (224.0.0.0/4): the four high bits 1110. */
+const IPV4_MULTICAST_HIGH_BITS = 0xe;
+/** First octet of IPv6 multicast (ff00::/8). */
+const IPV6_MULTICAST_FIRST_OCTET = 0xff;
+/** fe80::/10, IPv6 link-local unicast: first octet 0xfe, two high bits of the second 10. */
+const IPV6_LINK_LOCAL_FIRST_OCTET = 0xfe;
+const IPV6_LINK_LOCAL_SECOND_MASK = 0xc0;
+const IPV6_LINK_LOCAL_SECOND_BITS = 0x80;
+
+/**
+ * Whether the IP packet buf[off, off+len) is the host's own link-scope traffic rather than the user's: from an
+ * IPv6 link-local address (fe80::/10) or to a multicast group (224.0.0.0/4, ff00::/8). The kernel sends such packets
+ * into every interface (IPv6 router solicitations from the TUN's fe80:: address on each start); with no peer for
+ * them they are not a drop of anything the user sent.
+ */
+export function isHostLinkTraffic(buf: Uint8Array, off: number, len: number): boolean {
+  if (len < 1) return false;
+  const version = buf[off]! >>> 4;
+  if (version === 4) return len >= IPV4_MIN_HEADER_BYTES && buf[off + IPV4_DESTINATION_OFFSET]! >>> 4 === IPV4_MULTICAST_HIGH_BITS;
+  if (version !== 6 || len < IPV6_HEADER_BYTES) return false;
+  if (buf[off + IPV6_DESTINATION_OFFSET] === IPV6_MULTICAST_FIRST_OCTET) return true;
+  const src = off + IPV6_SOURCE_OFFSET;
+  return buf[src] === IPV6_LINK_LOCAL_FIRST_OCTET && (buf[src + 1]! & IPV6_LINK_LOCAL_SECOND_MASK) === IPV6_LINK_LOCAL_SECOND_BITS;
 }

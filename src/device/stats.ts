@@ -13,8 +13,15 @@ export interface DeviceStats {
   delivered: number;
   /** Datagrams handed to the bind. */
   sent: number;
-  /** Outgoing packets whose destination belongs to no peer. */
+  /** Outgoing packets whose destination belongs to no peer (the host's own link-scope traffic apart: noRouteHost). */
   noRoute: number;
+  /**
+   * Outgoing packets that route to no peer and are the host's own link-scope traffic, not the user's: an IPv6
+   * link-local source (fe80::/10: router and neighbour solicitations, MLD reports the kernel sends from the TUN's
+   * own address) or a multicast destination (224.0.0.0/4, ff00::/8). Not drops, so not in noRoute; never answered
+   * with ICMP. Dropped as wireguard-go and the kernel drop them (no peer's allowed IPs hold them).
+   */
+  noRouteHost: number;
   /** ICMP destination-unreachable replies written to the TUN for packets that route to no peer. */
   icmpUnreachable: number;
   /** Unreachable replies not sent because the device's ICMP rate limit was spent. */
@@ -66,7 +73,7 @@ export type DropReason = ErrorKind | 'oversized' | 'handshakeShed';
 
 export function emptyDeviceStats(): DeviceStats {
   return {
-    tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, icmpUnreachable: 0, icmpRateLimited: 0,
+    tunPackets: 0, datagrams: 0, delivered: 0, sent: 0, noRoute: 0, noRouteHost: 0, icmpUnreachable: 0, icmpRateLimited: 0,
     noEndpoint: 0, tooBig: 0, sourcesCleared: 0, handshakesQueued: 0, underLoadMs: 0, dropped: {},
     handshakes: {
       initiationsSent: 0, initiationsReceived: 0, responsesSent: 0, responsesReceived: 0, completed: 0, cookiesSent: 0,

@@ -7,7 +7,8 @@
  * real packet arrives. Nothing of it leaves the process: no socket, no TUN device, keys made for the occasion.
  */
 import { MemoryNetwork } from '../conn/memory-bind.js';
-import { generatePrivateKey, publicKeyOf } from '../crypto/keys.js';
+import { generatePrivateKey } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/x25519.js';
 import { systemRng } from '../crypto/random.js';
 import { Device } from './device.js';
 import { silentLogger } from '../log.js';

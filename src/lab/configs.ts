@@ -6,7 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/x25519.js';
 import { systemRng } from '../crypto/random.js';
 import type { LabPlan } from './plan.js';
 

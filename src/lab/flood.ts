@@ -29,6 +29,7 @@ import { decodeKey } from '../crypto/keys.js';
 import { systemRng, type Rng } from '../crypto/random.js';
 import { ADDR_SLOT, native, type NativeAddon } from '../native/addon.js';
 import { CookieGenerator } from '../protocol/cookie.js';
+import { nativeHandshakeCrypto } from '../crypto/native-handshake.js';
 import { INITIATION_BYTES, KEY_BYTES, TAG_BYTES, TIMESTAMP_BYTES } from '../protocol/constants.js';
 import { formatInitiation, INIT_OFF_MAC1, readU32LE } from '../protocol/messages.js';
 import { formatIp, parseIp } from '../net/ip.js';
@@ -94,7 +95,7 @@ export interface FloodReport {
  */
 export function buildInitiationPool(victimPublicKey: Uint8Array, count: number, rng: Rng = systemRng): Uint8Array {
   if (!Number.isInteger(count) || count < 1 || count > MAX_POOL) throw new RangeError(`pool size must be 1..${MAX_POOL}, got ${count}`);
-  const macs = new CookieGenerator(victimPublicKey);
+  const macs = new CookieGenerator(victimPublicKey, nativeHandshakeCrypto);
   const arena = new Uint8Array(count * INITIATION_BYTES);
   const random = new Uint8Array(4 + EPHEMERAL_BYTES + ENCRYPTED_STATIC_BYTES + ENCRYPTED_TIMESTAMP_BYTES);
   let o = 0;

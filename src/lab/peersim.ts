@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { isMainModule } from '../entry.js';
 import { decodeKey } from '../crypto/keys.js';
 import { nativeAeadBackend } from '../crypto/native-aead.js';
+import { nativeHandshakeCrypto } from '../crypto/native-handshake.js';
 import { systemRng } from '../crypto/random.js';
 import { TransportAead } from '../crypto/transport-aead.js';
 import { formatIp, parseIp } from '../net/ip.js';
@@ -180,7 +181,7 @@ export class PeerSimulator {
     const epochOffsetMs = Date.now() - performance.now();
     const encoder = new TextEncoder();
     for (const [index, privateKey] of opts.privateKeys.entries()) {
-      const core = new DeviceCore<string>({ privateKey, rng: systemRng, aead: this.aead, epochOffsetMs, endpointBytes: (e) => encoder.encode(e) });
+      const core = new DeviceCore<string>({ privateKey, rng: systemRng, aead: this.aead, handshakeCrypto: nativeHandshakeCrypto, epochOffsetMs, endpointBytes: (e) => encoder.encode(e) });
       const daemon = core.addPeer(daemonKey);
       daemon.endpoint = `${opts.to.host}:${opts.to.port}`;
       // The echo replies come from the target: the daemon's AllowedIPs as this peer sees them.

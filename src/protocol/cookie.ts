@@ -10,7 +10,7 @@
  * CookieChecker lives on the side that receives handshake messages (keyed by our own public key);
  * CookieGenerator lives per peer on the side that sends them (keyed by the peer's public key).
  */
-import { hash, mac, macInto } from '../crypto/blake2s.js';
+import type { HandshakeCrypto } from '../crypto/handshake-crypto.js';
 import { xaeadOpen, xaeadSeal } from '../crypto/aead.js';
 import type { Rng } from '../crypto/random.js';
 import { constantTimeEqual, constantTimeEqualAt, isZeroKey } from '../crypto/keys.js';
@@ -25,11 +25,13 @@ const LABEL_MAC1_BYTES = encoder.encode(LABEL_MAC1);
 const LABEL_COOKIE_BYTES = encoder.encode(LABEL_COOKIE);
 const SECRET_BYTES = 32;
 
-export function mac1Key(publicKey: Uint8Array): Uint8Array {
-  return hash(LABEL_MAC1_BYTES, publicKey);
+/** The mac1 key of messages to the holder of `publicKey`: HASH(LABEL_MAC1 || publicKey). */
+export function mac1Key(crypto: HandshakeCrypto, publicKey: Uint8Array): Uint8Array {
+  return crypto.hash(LABEL_MAC1_BYTES, publicKey);
 }
-export function cookieKey(publicKey: Uint8Array): Uint8Array {
-  return hash(LABEL_COOKIE_BYTES, publicKey);
+/** The key of cookie replies from the holder of `publicKey`: HASH(LABEL_COOKIE || publicKey). */
+export function cookieKey(crypto: HandshakeCrypto, publicKey: Uint8Array): Uint8Array {
+  return crypto.hash(LABEL_COOKIE_BYTES, publicKey);
 }
 
 /** Receiving side: verifies mac1/mac2 of incoming handshake messages and makes cookie replies. */
@@ -41,14 +43,15 @@ export class CookieChecker {
   /** Scratch for a computed MAC. */
   private readonly expected = new Uint8Array(MAC_BYTES);
 
-  constructor(localPublicKey: Uint8Array, private readonly rng: Rng) {
-    this.mac1Key = mac1Key(localPublicKey);
-    this.cookieKey = cookieKey(localPublicKey);
+  /** `crypto` computes the MACs (crypto/handshake-crypto.ts). */
+  constructor(localPublicKey: Uint8Array, private readonly rng: Rng, private readonly crypto: HandshakeCrypto) {
+    this.mac1Key = mac1Key(crypto, localPublicKey);
+    this.cookieKey = cookieKey(crypto, localPublicKey);
   }
 
   /** Checks mac1 of msg, where msg[mac1Off, mac1Off+16) is the mac1 field. Allocates nothing. */
   checkMac1(msg: Uint8Array, mac1Off: number): boolean {
-    macInto(this.mac1Key, msg, 0, mac1Off, this.expected);
+    this.crypto.macInto(this.mac1Key, msg, 0, mac1Off, this.expected);
     return constantTimeEqualAt(this.expected, msg, mac1Off);
   }
 
@@ -58,8 +61,8 @@ export class CookieChecker {
     const mac2Off = mac1Off + MAC_BYTES;
     // An all-zero mac2 is "no cookie" (whitepaper §5.4.4): refused without computing two MACs.
     if (isZeroKey(msg.subarray(mac2Off, mac2Off + MAC_BYTES))) return false;
-    const cookie = mac(this.secret, source);
-    const expected = mac(cookie, msg.subarray(0, mac2Off));
+    const cookie = this.crypto.mac(this.secret, source);
+    const expected = this.crypto.mac(cookie, msg.subarray(0, mac2Off));
     wipe(cookie);
     return constantTimeEqual(expected, msg.subarray(mac2Off, mac2Off + MAC_BYTES));
   }
@@ -70,7 +73,7 @@ export class CookieChecker {
       this.rng(this.secret);
       this.secretSetAt = now;
     }
-    const cookie = mac(this.secret, source);
+    const cookie = this.crypto.mac(this.secret, source);
     const nonce = new Uint8Array(COOKIE_NONCE_BYTES);
     this.rng(nonce);
     const encryptedCookie = xaeadSeal(this.cookieKey, nonce, cookie, msg.subarray(mac1Off, mac1Off + MAC_BYTES));
@@ -90,19 +93,20 @@ export class CookieGenerator {
   private readonly lastMac1 = new Uint8Array(MAC_BYTES);
   private hasLastMac1 = false;
 
-  constructor(private readonly remotePublicKey: Uint8Array) {}
+  /** `crypto` computes the MACs (crypto/handshake-crypto.ts). */
+  constructor(private readonly remotePublicKey: Uint8Array, private readonly crypto: HandshakeCrypto) {}
 
   private get mac1Key(): Uint8Array {
-    return (this.macKey ??= mac1Key(this.remotePublicKey));
+    return (this.macKey ??= mac1Key(this.crypto, this.remotePublicKey));
   }
 
   private get cookieKey(): Uint8Array {
-    return (this.replyKey ??= cookieKey(this.remotePublicKey));
+    return (this.replyKey ??= cookieKey(this.crypto, this.remotePublicKey));
   }
 
   /** Fills msg's mac1 (at mac1Off) and mac2 (right after) in place. */
   addMacs(msg: Uint8Array, mac1Off: number, now: number): void {
-    const m1 = mac(this.mac1Key, msg.subarray(0, mac1Off));
+    const m1 = this.crypto.mac(this.mac1Key, msg.subarray(0, mac1Off));
     msg.set(m1, mac1Off);
     this.lastMac1.set(m1);
     this.hasLastMac1 = true;
@@ -110,7 +114,7 @@ export class CookieGenerator {
     if (now - this.cookieSetAt > COOKIE_REFRESH_TIME_MS) {
       msg.fill(0, mac2Off, mac2Off + MAC_BYTES);
     } else {
-      msg.set(mac(this.cookie, msg.subarray(0, mac2Off)), mac2Off);
+      msg.set(this.crypto.mac(this.cookie, msg.subarray(0, mac2Off)), mac2Off);
     }
   }
 

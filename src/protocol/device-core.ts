@@ -13,6 +13,7 @@
  * `E` is the device's endpoint type (e.g. "address:port" or a sockaddr object); the core only stores and returns it.
  * Contract: single-threaded; a returned Result object may be reused by the next call (copy what you keep).
  */
+import type { HandshakeCrypto } from '../crypto/handshake-crypto.js';
 import type { Rng } from '../crypto/random.js';
 import { constantTimeEqual } from '../crypto/keys.js';
 import { AllowedIps, type Family } from './allowedips.js';
@@ -64,8 +65,16 @@ const PENDING = Object.freeze({ kind: 'pending' as const });
 export interface DeviceCoreOptions<E> {
   privateKey: Uint8Array;
   rng: Rng;
-  /** The transport cipher (crypto/transport-aead.ts): the native backend in the device, the reference in tests. */
+  /**
+   * The transport cipher (crypto/transport-aead.ts): the native backend in the device, the reference in tests. The
+   * core alone drives its batches (beginSend … finishSend, beginReceive … finishReceive).
+   */
   aead: TransportAead;
+  /**
+   * The handshake's primitives (crypto/handshake-crypto.ts): nativeHandshakeCrypto in the device,
+   * referenceHandshakeCrypto in tests, so the core runs without the addon.
+   */
+  handshakeCrypto: HandshakeCrypto;
   /** Unix ms minus monotonic ms, so TAI64N timestamps are wall-clock based but never go backwards. */
   epochOffsetMs: number;
   /** Bytes identifying an endpoint (address || port) for cookies; only called for handshakes under load. */
@@ -111,9 +120,9 @@ export class DeviceCore<E> {
   private pendingCount = 0;
 
   constructor(private readonly opts: DeviceCoreOptions<E>) {
-    this.local = new LocalStatic(opts.privateKey);
+    this.local = new LocalStatic(opts.privateKey, opts.handshakeCrypto);
     this.handshakeLoad = new HandshakeLoad(opts.underLoadHandshakesPerSecond);
-    this.checker = new CookieChecker(this.local.publicKey, opts.rng);
+    this.checker = new CookieChecker(this.local.publicKey, opts.rng, opts.handshakeCrypto);
     this.ctx = {
       local: this.local,
       rng: opts.rng,
@@ -178,6 +187,28 @@ export class DeviceCore<E> {
     const n = peer.send(src, srcOff, len, dst, dstOff, now);
     this.timersChanged(peer);
     return n;
+  }
+
+  /* ---------------- batched send ---------------- */
+
+  /**
+   * Starts a send batch: until finishSend(), encapsulate() from `src` into `dst` queues the seal of each packet (the
+   * header is written at once) instead of sealing it, so the batch's seals run in one aead call at the next
+   * flushSend() or finishSend(). The ciphertext of a returned length is only in `dst` after that: flush before
+   * sending the datagrams. Encapsulations of other buffers are sealed at once. The mirror of beginReceive().
+   */
+  beginSend(src: Uint8Array, dst: Uint8Array): void {
+    this.ctx.aead.beginSeals(src, dst);
+  }
+
+  /** Seals every packet queued since beginSend() or the last flushSend(), in one aead call; the batch goes on. */
+  flushSend(): void {
+    this.ctx.aead.flushSeals();
+  }
+
+  /** Seals what is still queued and ends the send batch. */
+  finishSend(): void {
+    this.ctx.aead.endSeals();
   }
 
   /** Returns and clears the recorded handshake and session events, oldest first (see events.ts). */

@@ -10,5 +10,5 @@ export { LocalStatic, Handshake, consumeInitiation, type NoiseError } from './no
 export { classify, type MessageType, type ParseError } from './messages.js';
 export { tai64n, compareTai64n } from './tai64n.js';
 export { ReplayWindow } from './replay.js';
-export { RateLimiter, TokenBucket, type RateLimiterOptions } from './ratelimiter.js';
+export { RateLimiter, TokenBucket, sourceKey, type RateLimiterOptions, type SourceKey } from './ratelimiter.js';
 export { CookieChecker, CookieGenerator } from './cookie.js';

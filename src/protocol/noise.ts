@@ -2,21 +2,24 @@
  * The Noise_IKpsk2 handshake as WireGuard instantiates it (whitepaper §5.4.2–§5.4.3). Each step is tagged with its
  * Noise token (e, es, s, ss, t for the timestamp; e, ee, se, psk for the response) so it reads beside the spec.
  *
- * Pure: randomness comes from an injected Rng, times are passed in. Secrets held by the state are wiped when the
- * handshake completes or is cleared. Functions that consume wire messages compute into temporaries and only commit
- * to the state on success, so a forged message cannot corrupt an ongoing handshake.
+ * Pure: the primitives (DH, HASH, KDF, public keys) come from the HandshakeCrypto the LocalStatic holds
+ * (crypto/handshake-crypto.ts), randomness from an injected Rng, times are passed in. Secrets held by the state are
+ * wiped when the handshake completes or is cleared. Functions that consume wire messages compute into temporaries
+ * and only commit to the state on success, so a forged message cannot corrupt an ongoing handshake.
  */
 import { aeadOpen, aeadSeal } from '../crypto/aead.js';
-import { hash, kdf } from '../crypto/blake2s.js';
+import { hash } from '../crypto/blake2s.js';
+import type { HandshakeCrypto } from '../crypto/handshake-crypto.js';
 import type { Rng } from '../crypto/random.js';
-import { constantTimeEqual, generatePrivateKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
+import { constantTimeEqual, generatePrivateKey, isZeroKey } from '../crypto/keys.js';
 import { wipe } from '../crypto/wipe.js';
-import { dh } from '../crypto/x25519.js';
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE_MS, IDENTIFIER, KEY_BYTES } from './constants.js';
 import { formatInitiation, formatResponse, type Initiation, type Response } from './messages.js';
 import { compareTai64n, tai64n } from './tai64n.js';
 
 const encoder = new TextEncoder();
+// The two constants of the construction are the same whatever suite runs the handshake: BLAKE2s-256 of fixed
+// strings, computed once with the pure HASH (crypto/blake2s.ts).
 /** Ci = HASH(CONSTRUCTION): the initial chaining key. */
 export const INITIAL_CHAIN_KEY: Uint8Array = hash(encoder.encode(CONSTRUCTION));
 /** Hi = HASH(Ci || IDENTIFIER): the initial hash, before mixing in the responder's static key. */
@@ -32,15 +35,18 @@ export type NoiseError =
   | 'initiationFlood' // more than one initiation per HANDSHAKE_INITIATION_RATE_MS from that peer
   | 'noPrivateKey'; // we have no private key yet (all zeros): no handshake can be made
 
-/** Our static identity, with the hash of our public key precomputed for the responder role. */
+/**
+ * Our static identity, with the hash of our public key precomputed for the responder role, and the handshake
+ * primitives every handshake of this identity runs on. Throws RangeError unless the private key is 32 bytes.
+ */
 export class LocalStatic {
   readonly publicKey: Uint8Array;
   /** HASH(INITIAL_HASH || our public key). */
   readonly responderHash: Uint8Array;
-  constructor(readonly privateKey: Uint8Array) {
+  constructor(readonly privateKey: Uint8Array, readonly crypto: HandshakeCrypto) {
     if (privateKey.length !== KEY_BYTES) throw new RangeError('private key must be 32 bytes');
-    this.publicKey = publicKeyOf(privateKey);
-    this.responderHash = hash(INITIAL_HASH, this.publicKey);
+    this.publicKey = crypto.publicKey(privateKey);
+    this.responderHash = crypto.hash(INITIAL_HASH, this.publicKey);
   }
 }
 
@@ -71,6 +77,8 @@ export class Handshake {
   presharedKey: Uint8Array = new Uint8Array(KEY_BYTES);
   /** Our static private key (the device's, shared by every peer; never wiped here). */
   private readonly localPrivate: Uint8Array;
+  /** The primitives (the LocalStatic's). */
+  private readonly crypto: HandshakeCrypto;
 
   chainKey: Uint8Array = new Uint8Array(KEY_BYTES);
   hash: Uint8Array = new Uint8Array(KEY_BYTES);
@@ -86,7 +94,8 @@ export class Handshake {
   constructor(local: LocalStatic, remoteStatic: Uint8Array, presharedKey?: Uint8Array) {
     if (remoteStatic.length !== KEY_BYTES) throw new RangeError('public key must be 32 bytes');
     this.remoteStatic = Uint8Array.from(remoteStatic);
-    this.initiatorHash = hash(INITIAL_HASH, this.remoteStatic);
+    this.crypto = local.crypto;
+    this.initiatorHash = this.crypto.hash(INITIAL_HASH, this.remoteStatic);
     this.localPrivate = local.privateKey;
     if (presharedKey) this.setPresharedKey(presharedKey);
   }
@@ -99,7 +108,7 @@ export class Handshake {
 
   /** DH(our static, their static); null if their key is low order (the peer can never handshake). */
   get precomputedStaticStatic(): Uint8Array | null {
-    if (this.staticStatic === undefined) this.staticStatic = dh(this.localPrivate, this.remoteStatic);
+    if (this.staticStatic === undefined) this.staticStatic = this.crypto.dh(this.localPrivate, this.remoteStatic);
     return this.staticStatic;
   }
 
@@ -125,28 +134,29 @@ export class Handshake {
   createInitiation(local: LocalStatic, localIndex: number, wallClockMs: number, rng: Rng): Uint8Array | NoiseError {
     if (isZeroKey(local.privateKey)) return 'noPrivateKey';
     if (this.precomputedStaticStatic === null) return 'badPublicKey';
+    const c = this.crypto;
     const ephemeralPrivate = generatePrivateKey(rng);
-    const ephemeralPublic = publicKeyOf(ephemeralPrivate);
+    const ephemeralPublic = c.publicKey(ephemeralPrivate);
     let ck: Uint8Array = Uint8Array.from(INITIAL_CHAIN_KEY);
     let h: Uint8Array = this.initiatorHash;
     // e
-    [ck] = kdf(1, ck, ephemeralPublic);
-    h = hash(h, ephemeralPublic);
+    [ck] = c.kdf(1, ck, ephemeralPublic);
+    h = c.hash(h, ephemeralPublic);
     // es
-    const es = dh(ephemeralPrivate, this.remoteStatic);
+    const es = c.dh(ephemeralPrivate, this.remoteStatic);
     if (es === null) return 'badPublicKey';
     let k: Uint8Array;
-    [ck, k] = kdf(2, ck, es);
+    [ck, k] = c.kdf(2, ck, es);
     wipe(es);
     // s
     const encryptedStatic = aeadSeal(k, 0, local.publicKey, h);
-    h = hash(h, encryptedStatic);
+    h = c.hash(h, encryptedStatic);
     // ss
     wipe(k);
-    [ck, k] = kdf(2, ck, this.precomputedStaticStatic);
+    [ck, k] = c.kdf(2, ck, this.precomputedStaticStatic);
     // t (the TAI64N timestamp)
     const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallClockMs), h);
-    h = hash(h, encryptedTimestamp);
+    h = c.hash(h, encryptedTimestamp);
     wipe(k);
 
     this.clear();
@@ -164,25 +174,26 @@ export class Handshake {
    */
   consumeResponse(local: LocalStatic, msg: Response): NoiseError | null {
     if (this.state !== 'initiationCreated' || msg.receiverIndex !== this.localIndex) return 'invalidState';
+    const c = this.crypto;
     let ck: Uint8Array = this.chainKey;
     let h: Uint8Array = this.hash;
     // e
-    [ck] = kdf(1, ck, msg.ephemeral);
-    h = hash(h, msg.ephemeral);
+    [ck] = c.kdf(1, ck, msg.ephemeral);
+    h = c.hash(h, msg.ephemeral);
     // ee
-    const ee = dh(this.localEphemeral, msg.ephemeral);
+    const ee = c.dh(this.localEphemeral, msg.ephemeral);
     if (ee === null) return 'badPublicKey';
-    [ck] = kdf(1, ck, ee);
+    [ck] = c.kdf(1, ck, ee);
     wipe(ee);
     // se
-    const se = dh(local.privateKey, msg.ephemeral);
+    const se = c.dh(local.privateKey, msg.ephemeral);
     if (se === null) return 'badPublicKey';
-    [ck] = kdf(1, ck, se);
+    [ck] = c.kdf(1, ck, se);
     wipe(se);
     // psk
-    const [ckPsk, tau, k] = kdf(3, ck, this.presharedKey);
+    const [ckPsk, tau, k] = c.kdf(3, ck, this.presharedKey);
     ck = ckPsk;
-    h = hash(h, tau);
+    h = c.hash(h, tau);
     wipe(tau);
     const empty = aeadOpen(k, 0, msg.encryptedNothing, h);
     wipe(k);
@@ -190,7 +201,7 @@ export class Handshake {
       wipe(ck);
       return 'decryptFailed';
     }
-    h = hash(h, msg.encryptedNothing);
+    h = c.hash(h, msg.encryptedNothing);
 
     wipe(this.chainKey, this.hash, this.localEphemeral);
     this.chainKey = ck;
@@ -206,31 +217,32 @@ export class Handshake {
   /** Builds the 92-byte response (mac fields zero) to the initiation this handshake consumed. */
   createResponse(localIndex: number, rng: Rng): Uint8Array | NoiseError {
     if (this.state !== 'initiationConsumed') return 'invalidState';
+    const c = this.crypto;
     const ephemeralPrivate = generatePrivateKey(rng);
-    const ephemeralPublic = publicKeyOf(ephemeralPrivate);
+    const ephemeralPublic = c.publicKey(ephemeralPrivate);
     let ck: Uint8Array = this.chainKey;
     let h: Uint8Array = this.hash;
     // e
-    [ck] = kdf(1, ck, ephemeralPublic);
-    h = hash(h, ephemeralPublic);
+    [ck] = c.kdf(1, ck, ephemeralPublic);
+    h = c.hash(h, ephemeralPublic);
     // ee
-    const ee = dh(ephemeralPrivate, this.remoteEphemeral);
+    const ee = c.dh(ephemeralPrivate, this.remoteEphemeral);
     if (ee === null) return 'badPublicKey';
-    [ck] = kdf(1, ck, ee);
+    [ck] = c.kdf(1, ck, ee);
     wipe(ee);
     // se
-    const se = dh(ephemeralPrivate, this.remoteStatic);
+    const se = c.dh(ephemeralPrivate, this.remoteStatic);
     if (se === null) return 'badPublicKey';
-    [ck] = kdf(1, ck, se);
+    [ck] = c.kdf(1, ck, se);
     wipe(se);
     // psk
-    const [ckPsk, tau, k] = kdf(3, ck, this.presharedKey);
+    const [ckPsk, tau, k] = c.kdf(3, ck, this.presharedKey);
     ck = ckPsk;
-    h = hash(h, tau);
+    h = c.hash(h, tau);
     wipe(tau);
     const encryptedNothing = aeadSeal(k, 0, EMPTY, h);
     wipe(k);
-    h = hash(h, encryptedNothing);
+    h = c.hash(h, encryptedNothing);
 
     wipe(this.chainKey, this.hash);
     this.chainKey = ck;
@@ -248,7 +260,7 @@ export class Handshake {
   deriveKeys(): DerivedKeys | NoiseError {
     const isInitiator = this.state === 'responseConsumed';
     if (!isInitiator && this.state !== 'responseCreated') return 'invalidState';
-    const [t1, t2] = kdf(2, this.chainKey, EMPTY);
+    const [t1, t2] = this.crypto.kdf(2, this.chainKey, EMPTY);
     const keys: DerivedKeys = {
       sendKey: isInitiator ? t1 : t2,
       recvKey: isInitiator ? t2 : t1,
@@ -277,34 +289,35 @@ export function consumeInitiation<P>(
   lookup: (remoteStatic: Uint8Array) => { peer: P; handshake: Handshake } | undefined,
   now: number,
 ): ConsumedInitiation<P> | NoiseError {
+  const c = local.crypto;
   let ck: Uint8Array = Uint8Array.from(INITIAL_CHAIN_KEY);
   let h: Uint8Array = local.responderHash;
   // e
-  [ck] = kdf(1, ck, msg.ephemeral);
-  h = hash(h, msg.ephemeral);
+  [ck] = c.kdf(1, ck, msg.ephemeral);
+  h = c.hash(h, msg.ephemeral);
   // es
-  const es = dh(local.privateKey, msg.ephemeral);
+  const es = c.dh(local.privateKey, msg.ephemeral);
   if (es === null) return 'badPublicKey';
   let k: Uint8Array;
-  [ck, k] = kdf(2, ck, es);
+  [ck, k] = c.kdf(2, ck, es);
   wipe(es);
   // s
   const remoteStatic = aeadOpen(k, 0, msg.encryptedStatic, h);
   wipe(k);
   if (remoteStatic === null) return 'decryptFailed';
-  h = hash(h, msg.encryptedStatic);
+  h = c.hash(h, msg.encryptedStatic);
   const found = lookup(remoteStatic);
   if (found === undefined) return 'unknownPeer';
   const hs = found.handshake;
   if (!constantTimeEqual(hs.remoteStatic, remoteStatic)) return 'unknownPeer';
   // ss
   if (hs.precomputedStaticStatic === null || isZeroKey(hs.precomputedStaticStatic)) return 'badPublicKey';
-  [ck, k] = kdf(2, ck, hs.precomputedStaticStatic);
+  [ck, k] = c.kdf(2, ck, hs.precomputedStaticStatic);
   // t
   const timestamp = aeadOpen(k, 0, msg.encryptedTimestamp, h);
   wipe(k);
   if (timestamp === null) return 'decryptFailed';
-  h = hash(h, msg.encryptedTimestamp);
+  h = c.hash(h, msg.encryptedTimestamp);
 
   if (compareTai64n(timestamp, hs.lastTimestamp) <= 0) return 'replayedTimestamp';
   if (now - hs.lastInitiationConsumedAt <= HANDSHAKE_INITIATION_RATE_MS) return 'initiationFlood';

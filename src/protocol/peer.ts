@@ -77,7 +77,7 @@ export class Peer<E> {
   constructor(private readonly ctx: PeerContext<E>, publicKey: Uint8Array, presharedKey?: Uint8Array) {
     this.handshake = new Handshake(ctx.local, publicKey, presharedKey);
     this.publicKey = this.handshake.remoteStatic;
-    this.cookies = new CookieGenerator(this.publicKey);
+    this.cookies = new CookieGenerator(this.publicKey, ctx.local.crypto);
     this.timers = new PeerTimers(ctx.rng);
   }
 

@@ -76,7 +76,7 @@ export interface RateLimiterOptions {
 }
 
 /** Map key for a source: a number for IPv4, a short string for an IPv6 /64 or any other byte string. */
-type SourceKey = number | string;
+export type SourceKey = number | string;
 
 export class RateLimiter {
   private readonly costMs: number;
@@ -146,8 +146,12 @@ function u32(a: Uint8Array, at: number): number {
   return ((a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!) >>> 0;
 }
 
-/** IPv4 (and IPv4-mapped IPv6): the 32-bit address. IPv6: its /64 as "6" + 4 UTF-16 units. Else "*" + bytes. */
-function sourceKey(a: Uint8Array): SourceKey {
+/**
+ * The source a per-source limit groups an address under, as a Map key: IPv4 (and IPv4-mapped IPv6, 16 bytes) by
+ * the 32-bit address, a number; IPv6 (16 bytes) by its /64, "6" + 4 UTF-16 units; any other byte string as a whole,
+ * "*" + bytes. The one grouping of the rate limiter here and the device's handshake queue.
+ */
+export function sourceKey(a: Uint8Array): SourceKey {
   if (a.length === IPV4_BYTES) return u32(a, 0);
   if (a.length === IPV6_BYTES) {
     if (isV4Mapped(a)) return u32(a, 12);

@@ -3,7 +3,8 @@
  * the current time and whether to colour are parameters.
  */
 import { formatPrefix } from '../net/ip.js';
-import { encodeKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
+import { encodeKey, isZeroKey } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/x25519.js';
 import type { DeviceSnapshot, PeerSnapshot } from './control.js';
 
 const SECONDS_PER_MINUTE = 60;

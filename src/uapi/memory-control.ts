@@ -4,7 +4,8 @@
  *
  * apply() is all-or-nothing: it works on a copy and commits only when every step succeeded.
  */
-import { encodeHexKey, isZeroKey, publicKeyOf } from '../crypto/keys.js';
+import { encodeHexKey, isZeroKey } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/x25519.js';
 import { sameIp, type Prefix } from '../net/ip.js';
 import { newPeerSnapshot, type DeviceControl, type DeviceSnapshot, type PeerSnapshot, type SetOperation } from './control.js';
 import { EADDRINUSE, UapiError } from './errors.js';

@@ -1,14 +1,17 @@
 import test from 'ava';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hash, hmac, kdf, keyedBlake2s, mac, macInto } from '../../src/crypto/blake2s.js';
+import { hash, hmac, kdf, keyedBlake2s, mac } from '../../src/crypto/blake2s.js';
+import { KeyFormatError } from '../../src/crypto/keys.js';
 import { aeadOpen, aeadSeal, counterNonce, xaeadOpen, xaeadSeal } from '../../src/crypto/aead.js';
 import { TransportAead } from '../../src/crypto/transport-aead.js';
 import { nativeAeadBackend } from '../../src/crypto/native-aead.js';
 import { referenceAeadBackend } from '../../src/crypto/reference-aead.js';
 import { paddedLength } from '../../src/protocol/session.js';
-import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
-import { dh } from '../../src/crypto/x25519.js';
+import { dh, publicKeyOf as publicKey } from '../../src/crypto/x25519.js';
+import type { HandshakeCrypto } from '../../src/crypto/handshake-crypto.js';
+import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
+import { referenceHandshakeCrypto } from '../../src/crypto/reference-handshake.js';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../src/protocol/noise.js';
 
@@ -60,18 +63,23 @@ test('Noise construction constants: initial chaining key and hash', (t) => {
   t.is(toHex(INITIAL_HASH), '2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3');
 });
 
-test('X25519 RFC 7748 vectors; low-order point rejected', (t) => {
-  t.is(toHex(dh(hex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4'),
-    hex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c'))!),
-  'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552');
-  const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-  const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
-  t.is(toHex(publicKey(alice)), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
-  t.is(toHex(publicKey(bob)), 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-  const shared = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
-  t.is(toHex(dh(alice, publicKey(bob))!), shared);
-  t.is(toHex(dh(bob, publicKey(alice))!), shared);
-  t.is(dh(alice, new Uint8Array(32)), null);
+const SUITES: Array<[string, HandshakeCrypto]> = [['native', nativeHandshakeCrypto], ['reference', referenceHandshakeCrypto]];
+
+test('X25519 RFC 7748 vectors; low-order point rejected (x25519.ts and both handshake suites)', (t) => {
+  const native = { dh, publicKey } as const;
+  for (const [name, c] of [['x25519.ts', native], ...SUITES] as const) {
+    t.is(toHex(c.dh(hex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4'),
+      hex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c'))!),
+    'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552', name);
+    const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+    const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+    t.is(toHex(c.publicKey(alice)), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', name);
+    t.is(toHex(c.publicKey(bob)), 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f', name);
+    const shared = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+    t.is(toHex(c.dh(alice, c.publicKey(bob))!), shared, name);
+    t.is(toHex(c.dh(bob, c.publicKey(alice))!), shared, name);
+    t.is(c.dh(alice, new Uint8Array(32)), null, name);
+  }
 });
 
 const SUNSCREEN = ascii("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
@@ -196,27 +204,34 @@ test('a batch shared among native helper threads gives the same bytes and verdic
   }
 });
 
-test('MAC through the addon equals @noble keyed BLAKE2s-128 on random keys and inputs; macInto reads a range', (t) => {
-  for (let i = 0; i < 300; i++) {
-    const key = randomBytes(i % 3 === 0 ? 16 : 32);
-    const data = randomBytes(i);
-    t.is(toHex(mac(key, data)), toHex(keyedBlake2s(key, data, 16)), `length ${i}`);
-    const out = new Uint8Array(16);
-    const padded = Buffer.concat([randomBytes(5), data, randomBytes(3)]);
-    macInto(key, padded, 5, data.length, out);
-    t.is(toHex(out), toHex(keyedBlake2s(key, data, 16)));
+test('MAC of both suites (the native through the addon) equals @noble keyed BLAKE2s-128 on random keys and inputs; macInto reads a range', (t) => {
+  for (const [name, c] of SUITES) {
+    for (let i = 0; i < 300; i++) {
+      const key = randomBytes(i % 3 === 0 ? 16 : 32);
+      const data = randomBytes(i);
+      t.is(toHex(c.mac(key, data)), toHex(keyedBlake2s(key, data, 16)), `${name} length ${i}`);
+      const out = new Uint8Array(16);
+      const padded = Buffer.concat([randomBytes(5), data, randomBytes(3)]);
+      c.macInto(key, padded, 5, data.length, out);
+      t.is(toHex(out), toHex(keyedBlake2s(key, data, 16)), name);
+    }
+    t.throws(() => c.macInto(new Uint8Array(0), new Uint8Array(4), 0, 4, new Uint8Array(16)), { instanceOf: RangeError }, name);
+    t.throws(() => c.macInto(new Uint8Array(16), new Uint8Array(4), 2, 4, new Uint8Array(16)), { instanceOf: RangeError }, name);
   }
-  t.throws(() => macInto(new Uint8Array(0), new Uint8Array(4), 0, 4, new Uint8Array(16)), { instanceOf: RangeError });
-  t.throws(() => macInto(new Uint8Array(16), new Uint8Array(4), 2, 4, new Uint8Array(16)), { instanceOf: RangeError });
 });
 
-test('X25519 through the addon equals @noble/curves: public keys and shared secrets of random keys', (t) => {
+test('X25519 through the addon (x25519.ts, the native suite) equals @noble/curves (the reference suite): public keys and shared secrets of random keys', (t) => {
   for (let i = 0; i < 100; i++) {
     const a = randomBytes(32);
     const b = randomBytes(32);
     t.is(toHex(publicKey(a)), toHex(nobleX25519.getPublicKey(a)));
+    t.is(toHex(nativeHandshakeCrypto.publicKey(a)), toHex(referenceHandshakeCrypto.publicKey(a)));
     t.is(toHex(dh(a, publicKey(b))!), toHex(nobleX25519.getSharedSecret(a, nobleX25519.getPublicKey(b))));
+    t.is(toHex(nativeHandshakeCrypto.dh(a, publicKey(b))!), toHex(referenceHandshakeCrypto.dh(a, publicKey(b))!));
   }
-  t.is(dh(randomBytes(32), new Uint8Array(32)), null, 'the zero point is low order');
-  t.is(dh(randomBytes(31), randomBytes(32)), null, 'a malformed key');
+  for (const [name, c] of SUITES) {
+    t.is(c.dh(randomBytes(32), new Uint8Array(32)), null, `${name}: the zero point is low order`);
+    t.is(c.dh(randomBytes(31), randomBytes(32)), null, `${name}: a malformed key`);
+    t.throws(() => c.publicKey(new Uint8Array(33)), { instanceOf: KeyFormatError }, name);
+  }
 });

@@ -6,7 +6,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
 import { Endpoint } from '../../src/net/endpoint.js';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
 import { ICMP_UNREACHABLE_BURST, ICMP_UNREACHABLE_PER_S, UnreachableReplies } from '../../src/device/icmp.js';
 import { silentLogger } from '../../src/log.js';
@@ -258,4 +259,26 @@ test('device: unreachable replies are rate limited per device', async (t) => {
   await until(() => dev.stats.noRoute === 230);
   t.is(tun.takeWritten().length, 10, 'the rate refills the bucket');
   t.is(dev.stats.icmpUnreachable, ICMP_UNREACHABLE_BURST + 10);
+});
+
+test('device: the host\'s own link-scope traffic (fe80:: source, multicast destination) with no peer is counted apart, not as noRoute, and never answered', async (t) => {
+  const { dev, tun } = await device(t);
+  // The kernel's router solicitation from the TUN's link-local address (ICMPv6 type 133 to ff02::2), an MLD-like
+  // packet to a multicast group, mDNS to 224.0.0.251, and a link-local unicast to another link-local address.
+  const rs = buildIcmpEcho({ src: 'fe80::1', dst: 'ff02::2', id: 0, seq: 0 });
+  rs[40] = 133;
+  const group6 = buildUdp({ src: 'fd00::1', dst: 'ff05::fb', srcPort: 5353, dstPort: 5353, payload: new Uint8Array(8) });
+  const mdns4 = buildUdp({ src: '10.0.0.1', dst: '224.0.0.251', srcPort: 5353, dstPort: 5353, payload: new Uint8Array(8) });
+  const ll = buildUdp({ src: 'febf::1', dst: 'fe80::2', srcPort: 1, dstPort: 2, payload: new Uint8Array(8) });
+  // Not link scope: fec0:: lies outside fe80::/10, so it is the user's, dropped and answered as before.
+  const user = buildUdp({ src: 'fec0::1', dst: 'fd99::9', srcPort: 1, dstPort: 2, payload: new Uint8Array(8) });
+  tun.inject([rs, group6, mdns4, ll, user]);
+  await until(() => dev.stats.noRouteHost + dev.stats.noRoute === 5);
+  t.is(dev.stats.noRouteHost, 4);
+  t.is(dev.stats.noRoute, 1, 'only the user\'s packet is a drop');
+  const written = tun.takeWritten();
+  t.is(written.length, 1, 'one unreachable, to the user\'s packet only');
+  t.is(dev.stats.icmpUnreachable, 1);
+  t.is(dev.stats.icmpRateLimited, 0);
+  t.is(dev.stats.sent, 0);
 });

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
 import { Endpoint } from '../../src/net/endpoint.js';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
 import { DeviceControlAdapter } from '../../src/device/control.js';
 import { silentLogger } from '../../src/log.js';

@@ -9,7 +9,8 @@
  */
 import test from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { DeviceControlAdapter } from '../../src/device/control.js';
 import { Device } from '../../src/device/device.js';

@@ -7,7 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 import { Endpoint } from '../../src/net/endpoint.js';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { seededRng, systemRng } from '../../src/crypto/random.js';
 import { Lab, nsPrefix, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
@@ -17,6 +18,7 @@ import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
 import { native } from '../../src/native/addon.js';
 import { listNetns, netns } from '../../src/netlink/index.js';
 import { CookieChecker } from '../../src/protocol/cookie.js';
+import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
 import { INITIATION_BYTES } from '../../src/protocol/constants.js';
 import { classify, INIT_OFF_MAC1 } from '../../src/protocol/messages.js';
 
@@ -67,7 +69,7 @@ rootTest('the LAN host floods b with initiations whose MAC1 b accepts, from each
   const arena = new Uint8Array(max * slot);
   const lengths = new Int32Array(max);
   const addrs = new Uint8Array(max * ADDR_SLOT);
-  const checker = new CookieChecker(victimPublic, seededRng(1));
+  const checker = new CookieChecker(victimPublic, seededRng(1), nativeHandshakeCrypto);
   const seen = new Set<string>();
   let received = 0;
   let valid = 0;

@@ -3,10 +3,12 @@
  * and are distinct; options, source ranges and the token bucket (time passed in). Nothing is sent.
  */
 import test from 'ava';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { seededRng, systemRng } from '../../src/crypto/random.js';
 import { buildInitiationPool, parseFloodArgs, sourceAddresses, TokenBucket, DEFAULT_RATE } from '../../src/lab/flood.js';
 import { CookieChecker } from '../../src/protocol/cookie.js';
+import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
 import { INITIATION_BYTES, MAC_BYTES } from '../../src/protocol/constants.js';
 import { classify, INIT_OFF_MAC1, INIT_OFF_MAC2, parseInitiation } from '../../src/protocol/messages.js';
 
@@ -16,7 +18,7 @@ test('every pooled message is an initiation whose MAC1 the victim accepts, with 
   const count = 64;
   const pool = buildInitiationPool(victim, count, seededRng(1));
   t.is(pool.length, count * INITIATION_BYTES);
-  const checker = new CookieChecker(victim, seededRng(2));
+  const checker = new CookieChecker(victim, seededRng(2), nativeHandshakeCrypto);
   for (let i = 0; i < count; i++) {
     const msg = pool.subarray(i * INITIATION_BYTES, (i + 1) * INITIATION_BYTES);
     t.is(classify(msg, 0, msg.length), 1, `message ${i} classifies as an initiation`);
@@ -27,7 +29,7 @@ test('every pooled message is an initiation whose MAC1 the victim accepts, with 
 
 test('MAC1 is bound to the victim: another key rejects every message', (t) => {
   const pool = buildInitiationPool(victim, 16, seededRng(3));
-  const other = new CookieChecker(publicKeyOf(generatePrivateKey(systemRng)), seededRng(4));
+  const other = new CookieChecker(publicKeyOf(generatePrivateKey(systemRng)), seededRng(4), nativeHandshakeCrypto);
   for (let i = 0; i < 16; i++) t.false(other.checkMac1(pool.subarray(i * INITIATION_BYTES, (i + 1) * INITIATION_BYTES), INIT_OFF_MAC1));
 });
 

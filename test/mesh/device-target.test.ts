@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
 import { silentLogger } from '../../src/log.js';
 import { MeshAgent } from '../../src/mesh/agent.js';

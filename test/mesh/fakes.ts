@@ -2,7 +2,8 @@
  * Test doubles for the mesh agent: a manual clock (timers fire only when the test advances time), a recording
  * MeshTarget that keeps a model of the device (peers, AllowedIPs, routes, VTEPs), and helpers to build nodes.
  */
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import type { MeshClock } from '../../src/mesh/backoff.js';
 import type { MeshTarget } from '../../src/mesh/target.js';
 import type { MemberRecord } from '../../src/mesh/member.js';

@@ -18,7 +18,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { collect, deleteNs, ip, sh, uniqueNs } from '../netns/harness.js';
 import { exited, PID_DIR, run, SOCKET_DIR, sleep, stopDaemon, TUNVPN_MAIN, type Daemon, type RunResult } from '../netns/topology.js';

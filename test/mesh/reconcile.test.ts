@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import type { MemberRecord } from '../../src/mesh/member.js';
 import {
   advance,

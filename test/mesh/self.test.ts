@@ -1,6 +1,7 @@
 /** Our own record's defaults (self.ts) and the files a [Mesh] section names (etcdOptionsFromSettings). */
 import test from 'ava';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { etcdOptionsFromSettings } from '../../src/mesh/etcd-registry.js';
 import { formatMemberEndpoint } from '../../src/mesh/member.js';
 import { buildSelfRecord, MeshSelfError, sourceAddressTowards } from '../../src/mesh/self.js';

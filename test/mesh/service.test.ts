@@ -5,7 +5,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryRegistry, MemoryStore } from '../../src/mesh/memory-registry.js';

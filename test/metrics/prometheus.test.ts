@@ -5,7 +5,8 @@
 import test from 'ava';
 import { MemoryNetwork } from '../../src/conn/memory-bind.js';
 import { Endpoint } from '../../src/net/endpoint.js';
-import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePresharedKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';

@@ -6,7 +6,8 @@
 import type { ExecutionContext } from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { collect, ip, spawnInNs } from './harness.js';
 import { pingFirstReply, run, socketPath, waitFor } from './topology.js';

@@ -5,7 +5,8 @@
  * Topology: test/netns/topology.ts (a ⇄ b over a veth, b routes to c).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
 import { parseExposition } from '../helpers/prometheus.js';

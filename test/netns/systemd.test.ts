@@ -11,7 +11,8 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
 import { collect, ipJson, makeNs, sh, spawnInNs, waitExit } from './harness.js';

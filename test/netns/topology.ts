@@ -23,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { encodeKey, generatePresharedKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePresharedKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { collect, deleteNs, ip, sh, uniqueNs } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
 

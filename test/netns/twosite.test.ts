@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { collect, deleteNs, ip, makeNs, sh, shAsync, spawnInNs, waitExit, RUN_TAG } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { skipReason, testWhen } from '../helpers/skip.js';

@@ -7,7 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { collect, ipJson, makeNs, sh, shAsync, spawnInNs, waitExit } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
 import { skipReason, testWhen } from '../helpers/skip.js';

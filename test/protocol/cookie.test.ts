@@ -5,6 +5,7 @@ import { COOKIE_REFRESH_TIME_MS } from '../../src/protocol/constants.js';
 import { CookieChecker, CookieGenerator } from '../../src/protocol/cookie.js';
 import { INIT_OFF_MAC1, INIT_OFF_MAC2, parseCookieReply } from '../../src/protocol/messages.js';
 import { LocalStatic } from '../../src/protocol/noise.js';
+import { referenceHandshakeCrypto as crypto } from '../../src/crypto/reference-handshake.js';
 import { deliver, encap, ipv4, makePair, type Side } from './helpers.js';
 
 const T0 = 2_000_000;
@@ -52,9 +53,9 @@ test('not under load, mac2 is not required', (t) => {
 
 test('a cookie reply bound to another message (mac1 as AAD) or for another index is rejected', (t) => {
   const rng = seededRng(5);
-  const responder = new LocalStatic(generatePrivateKey(rng));
-  const checker = new CookieChecker(responder.publicKey, rng);
-  const generator = new CookieGenerator(responder.publicKey);
+  const responder = new LocalStatic(generatePrivateKey(rng), crypto);
+  const checker = new CookieChecker(responder.publicKey, rng, crypto);
+  const generator = new CookieGenerator(responder.publicKey, crypto);
   const msgX = new Uint8Array(148).fill(1);
   const msgY = new Uint8Array(148).fill(2);
   generator.addMacs(msgX, INIT_OFF_MAC1, T0);

@@ -5,6 +5,7 @@ import { INIT_OFF_MAC1, INIT_OFF_TIMESTAMP } from '../../src/protocol/messages.j
 import { consumeInitiation, Handshake, LocalStatic } from '../../src/protocol/noise.js';
 import { parseInitiation, parseResponse } from '../../src/protocol/messages.js';
 import { Session } from '../../src/protocol/session.js';
+import { referenceHandshakeCrypto } from '../../src/crypto/reference-handshake.js';
 import { deliver, encap, handshake, ipv4, makePair, makeProtocol, pump, referenceAead, EP_B, type Side } from './helpers.js';
 
 const T0 = 1_000_000;
@@ -56,8 +57,8 @@ test('transport both ways after the handshake, and a keepalive is consumed as do
 test('a fixed-key, fixed-randomness handshake is reproducible and both sides derive the same keys', (t) => {
   const run = (): { init: Uint8Array; resp: Uint8Array; keysI: string; keysR: string } => {
     const rng = seededRng(42);
-    const li = new LocalStatic(generatePrivateKey(rng));
-    const lr = new LocalStatic(generatePrivateKey(rng));
+    const li = new LocalStatic(generatePrivateKey(rng), referenceHandshakeCrypto);
+    const lr = new LocalStatic(generatePrivateKey(rng), referenceHandshakeCrypto);
     const psk = new Uint8Array(32).fill(7);
     const hsI = new Handshake(li, lr.publicKey, psk);
     const hsR = new Handshake(lr, li.publicKey, psk);

@@ -1,4 +1,7 @@
-/** Test helpers: two DeviceCore instances wired through an in-memory "network" of outbound queues. */
+/**
+ * Test helpers: two DeviceCore instances wired through an in-memory "network" of outbound queues. They run on the
+ * reference suites (referenceHandshakeCrypto, referenceAeadBackend): nothing here loads the addon.
+ */
 import { seededRng } from '../../src/crypto/random.js';
 import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
@@ -6,6 +9,7 @@ import type { Peer, Outbound } from '../../src/protocol/peer.js';
 import { transportMessageLength } from '../../src/protocol/session.js';
 import { TransportAead } from '../../src/crypto/transport-aead.js';
 import { referenceAeadBackend } from '../../src/crypto/reference-aead.js';
+import { referenceHandshakeCrypto } from '../../src/crypto/reference-handshake.js';
 
 export type Ep = string;
 export const EP_A = '10.0.0.1:51820';
@@ -24,6 +28,7 @@ export function makeProtocol(seed: number, privateKey?: Uint8Array): DeviceCore<
     privateKey: privateKey ?? generatePrivateKey(rng),
     rng,
     aead: referenceAead(),
+    handshakeCrypto: referenceHandshakeCrypto,
     epochOffsetMs: EPOCH,
     endpointBytes: (e) => new TextEncoder().encode(e),
   });

@@ -10,6 +10,7 @@ import type { Peer } from '../../src/protocol/peer.js';
 import { DeviceCore, type Result } from '../../src/protocol/device-core.js';
 import { RateLimiter, TokenBucket } from '../../src/protocol/ratelimiter.js';
 import { parseIp } from '../../src/net/ip.js';
+import { referenceHandshakeCrypto } from '../../src/crypto/reference-handshake.js';
 import { EPOCH, ipv4, referenceAead } from './helpers.js';
 
 const T0 = 5_000_000;
@@ -115,6 +116,7 @@ function makeProto(seed: number): DeviceCore<Ep> {
     privateKey: generatePrivateKey(rng),
     rng,
     aead: referenceAead(),
+    handshakeCrypto: referenceHandshakeCrypto,
     epochOffsetMs: EPOCH,
     endpointBytes: (e) => encoder.encode(e),
     endpointAddress: (e) => parseIp(e.slice(0, e.lastIndexOf(':')))!.bytes,

@@ -4,7 +4,8 @@ import {
   REKEY_TIMEOUT_JITTER_MAX_MS, REKEY_TIMEOUT_MS, ZERO_KEY_MATERIAL_AFTER_MS,
 } from '../../src/protocol/constants.js';
 import { deliver, encap, handshake, ipv4, makePair, type Side } from './helpers.js';
-import { generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { referenceHandshakeCrypto } from '../../src/crypto/reference-handshake.js';
 import { seededRng } from '../../src/crypto/random.js';
 
 const T0 = 5_000_000;
@@ -137,7 +138,7 @@ test('key material is zeroed 3 × REJECT_AFTER_TIME after the last session was d
 test('a thousand idle peers: the next deadline is the one pending peer\'s, and tick fires it alone', (t) => {
   const { a } = makePair();
   const core = a.proto;
-  for (let i = 0; i < 1000; i++) core.addPeer(publicKeyOf(generatePrivateKey(seededRng(1000 + i))));
+  for (let i = 0; i < 1000; i++) core.addPeer(referenceHandshakeCrypto.publicKey(generatePrivateKey(seededRng(1000 + i))));
   t.is(core.nextDeadline(), Infinity, 'idle peers have no pending timer');
   t.is(encap(a, pktAB(), T0), null); // a's peer b: no session yet, so an initiation goes out and a retry is due
   t.deepEqual(types(a), [1]);

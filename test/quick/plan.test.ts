@@ -5,7 +5,8 @@
 import test from 'ava';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/index.js';
-import { encodeKey, generatePrivateKey, publicKeyOf } from '../../src/crypto/keys.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { silentLogger } from '../../src/log.js';
 import { applySteps, type InterfaceOps, type RuleSpec } from '../../src/quick/apply.js';
 import { autoMtu, planUp, type Step } from '../../src/quick/plan.js';

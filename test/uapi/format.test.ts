@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parsePrefix } from '../../src/net/ip.js';
-import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/x25519.js';
 import type { DeviceSnapshot, PeerSnapshot } from '../../src/uapi/control.js';
 import { encodeKey } from '../../src/crypto/keys.js';
 import { ansi, formatAgo, formatBytes, formatDuration, formatInterface, interfaceJson, sortPeers } from '../../src/uapi/format.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { runShow } from '../../src/cli/commands/show.js';
-import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/x25519.js';
 import { UapiClient } from '../../src/uapi/client.js';
 import { encodeKey } from '../../src/crypto/keys.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';

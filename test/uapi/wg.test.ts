@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { publicKeyOf as publicKey } from '../../src/crypto/keys.js';
+import { publicKeyOf as publicKey } from '../../src/crypto/x25519.js';
 import { UapiClient } from '../../src/uapi/client.js';
 import { formatInterface } from '../../src/uapi/format.js';
 import { MemoryDeviceControl } from '../../src/uapi/memory-control.js';

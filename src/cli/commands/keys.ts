@@ -1,7 +1,8 @@
 /** `tunvpn genkey`, `pubkey`, `genpsk`: the same output, byte for byte, as `wg genkey | wg pubkey` and `wg genpsk`. */
 import type { Command } from 'commander';
 import { systemRng } from '../../crypto/random.js';
-import { decodeKey, encodeKey, generatePresharedKey, generatePrivateKey, KeyFormatError, publicKeyOf } from '../../crypto/keys.js';
+import { decodeKey, encodeKey, generatePresharedKey, generatePrivateKey, KeyFormatError } from '../../crypto/keys.js';
+import { publicKeyOf } from '../../crypto/x25519.js';
 import type { CliContext } from '../context.js';
 
 /** Print a fresh key and wipe our copy of it. */
