@@ -12,7 +12,7 @@
  */
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
-import { native } from '../native/addon.js';
+import { nativeCrypto as native } from '../native/crypto.js';
 
 export const HASH_LEN = 32;
 export const MAC_LEN = 16;

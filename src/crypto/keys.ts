@@ -11,7 +11,7 @@
  * Nothing here logs, and errors never echo the key text back (a mistyped private key is still mostly secret).
  * Randomness comes in as an Rng (crypto/random.ts), so this module does no I/O of its own.
  */
-import { native } from '../native/addon.js';
+import { nativeCrypto as native } from '../native/crypto.js';
 import type { Rng } from './random.js';
 
 /** Bytes in every WireGuard key: private, public, preshared, ephemeral (whitepaper §5.4, Curve25519 and PSK). */

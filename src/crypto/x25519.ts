@@ -3,7 +3,7 @@
  * times @noble/curves' speed here, which is what a handshake flood, a thousand handshaking peers or ten thousand
  * configured ones cost). @noble/curves stays the reference the tests check it against. Keys are 32-byte arrays.
  */
-import { native } from '../native/addon.js';
+import { nativeCrypto as native } from '../native/crypto.js';
 
 /**
  * DH(private, public): a new 32-byte shared secret. Returns null when the result is all zeros (a low-order public

@@ -1,5 +1,6 @@
 /**
- * LinuxTun: a Linux TUN device (IFF_TUN | IFF_NO_PI) over the addon, batched.
+ * LinuxTun: a Linux TUN device (IFF_TUN | IFF_NO_PI) over the addon, batched. Opening the device and probing its
+ * offloads is linux-open.ts; this file is the I/O.
  *
  * Read: a uv_poll watcher wakes us; readBatch drains up to batchSize packets into one PacketBatch per callback,
  * at most MAX_BATCHES_PER_WAKE batches per wake-up (the poll is level-triggered, so the rest wakes us again).
@@ -16,18 +17,17 @@
  * headers of a batch's packets in place).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { ifnameProblem } from '../net/ifname.js';
 import { silentLogger } from '../log.js';
-import { isNativeError, native, type FdWatcher, type NativeAddon } from '../native/addon.js';
+import { isNativeError } from '../native/errors.js';
+import { nativeFdIo, type NativeFdIo } from '../native/fdio.js';
+import type { FdWatcher } from '../native/poll.js';
+import { nativeTun, type NativeTun } from '../native/tun.js';
 import { Backlog } from '../packet/backlog.js';
 import { PacketBatch } from '../packet/batch.js';
 import { offloadAllowed } from '../packet/offload-switches.js';
+import { describeOffloads, openTunDevice, readSysMtu, type OpenedTun } from './linux-open.js';
 import { GroPlanner } from './offload/coalesce.js';
-
-/** errno EBADF (asm-generic/errno-base.h): what libuv's poll reports, negated, once the device is gone. */
-const EBADF = 9;
 import { VnetReader } from './offload/reader.js';
 import { VNET_HDR_BYTES } from './offload/vnet-header.js';
 import {
@@ -40,6 +40,8 @@ import {
   type TunStats,
 } from './tun.js';
 
+/** errno EBADF (asm-generic/errno-base.h): what libuv's poll reports, negated, once the device is gone. */
+const EBADF = 9;
 /** Largest IP packet: a read slot of this size never truncates. */
 const MAX_PACKET_BYTES = 65_535;
 const MAX_BATCHES_PER_WAKE = 8;
@@ -66,16 +68,23 @@ export interface LinuxTunOptions {
   /** IFF_VNET_HDR with TSO/checksum offloads when the kernel accepts them (default: unless TUNVPN_OFFLOAD=0). */
   offload?: boolean;
   logger?: Logger;
-  addon?: NativeAddon;
+  /** The addon's TUN and fd I/O calls (default: the real addon); tests pass a scripted fake. */
+  addon?: LinuxTunAddon;
 }
+
+/** What a LinuxTun calls in the addon: the TUN ioctls and fd life cycle, and the batched read/write(v). */
+export type LinuxTunAddon = NativeTun & NativeFdIo;
 
 export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   readonly name: string;
   readonly batchSize: number;
   readonly stats: TunStats = emptyTunStats();
 
-  private readonly addon: NativeAddon;
+  private readonly tun: NativeTun;
+  private readonly io: NativeFdIo;
   private readonly log: Logger;
+  /** The caller's logger, without our bindings: the info lines say what they are about in the message. */
+  private readonly steps: Logger;
   private fd: number;
   private watcher: FdWatcher | undefined;
   private onPackets: PacketsCallback | undefined;
@@ -92,39 +101,27 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
 
   /** Opens (creating if needed) the TUN device. Throws a clear error when /dev/net/tun or the name is unusable. */
   static open(opts: LinuxTunOptions = {}): LinuxTun {
-    const addon = opts.addon ?? native();
-    const name = opts.name ?? '';
-    const problem = name === '' ? undefined : ifnameProblem(name);
-    if (problem !== undefined) throw new Error(`cannot open a TUN device: ${problem}`);
-    const c = addon.constants;
-    const wantOffload = (opts.offload ?? offloadAllowed('TUN')) && addonHasOffloads(addon);
-    const doOpen = (): { fd: number; name: string; offload: number } => {
-      const plain = c.IFF_TUN | c.IFF_NO_PI;
-      if (wantOffload) {
-        const opened = addon.tunOpen(name, plain | c.IFF_VNET_HDR);
-        const offload = enableOffloads(addon, opened.fd);
-        if (offload !== 0) return { ...opened, offload };
-        addon.close(opened.fd);
-      }
-      return { ...addon.tunOpen(name, plain), offload: 0 };
-    };
-    let opened: { fd: number; name: string; offload: number };
-    try {
-      opened = opts.netnsPath ? addon.withNetns(opts.netnsPath, doOpen) : doOpen();
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      throw new Error(`cannot open TUN device "${name || '(any)'}": ${why}`, { cause: e });
-    }
-    return new LinuxTun(addon, opened.fd, opened.name, opened.offload, opts);
+    const tun = opts.addon ?? nativeTun();
+    const io = opts.addon ?? nativeFdIo();
+    const opened = openTunDevice(tun, {
+      name: opts.name ?? '',
+      netnsPath: opts.netnsPath,
+      // Offloaded writes need writevBatch (a scripted fake may not have it).
+      offload: (opts.offload ?? offloadAllowed('TUN')) && typeof io.writevBatch === 'function',
+    });
+    return new LinuxTun(tun, io, opened, opts);
   }
 
-  private constructor(addon: NativeAddon, fd: number, name: string, offloadFlags: number, opts: LinuxTunOptions) {
+  private constructor(tun: NativeTun, io: NativeFdIo, opened: OpenedTun, opts: LinuxTunOptions) {
     super();
-    this.addon = addon;
+    const { fd, name, offloadFlags } = opened;
+    this.tun = tun;
+    this.io = io;
     this.fd = fd;
     this.name = name;
     this.offloadFlags = offloadFlags;
-    this.log = (opts.logger ?? silentLogger).child({ component: 'tun', tun: name });
+    this.steps = opts.logger ?? silentLogger;
+    this.log = this.steps.child({ component: 'tun', tun: name });
     this.batchSize = opts.batchSize ?? DEFAULT_TUN_BATCH_SIZE;
     const headroom = opts.headroom ?? 0;
     if (offloadFlags !== 0) {
@@ -138,7 +135,8 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       this.backlog = new Backlog(opts.backlog ?? 2 * this.batchSize, BACKLOG_SLOT_BYTES, false);
     }
     this.mtuBytes = opts.mtu ?? (opts.netnsPath ? undefined : readSysMtu(name)) ?? DEFAULT_TUN_MTU;
-    this.log.info({ fd, offload: offloadFlags !== 0 ? describeOffloads(addon, offloadFlags) : 'off' }, 'TUN device open');
+    this.steps.info(`TUN device ${name} open`);
+    this.log.debug({ fd, offload: offloadFlags !== 0 ? describeOffloads(tun, offloadFlags) : 'off' }, 'TUN device features');
   }
 
   /** Whether the device runs with IFF_VNET_HDR offloads. */
@@ -160,7 +158,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     if (this.isClosed) throw new Error(`TUN ${this.name} is closed`);
     if (this.onPackets) throw new Error(`TUN ${this.name} already started`);
     this.onPackets = onPackets;
-    this.watcher = this.addon.watch(this.fd, (events) => this.onPoll(events));
+    this.watcher = this.tun.watch(this.fd, (events) => this.onPoll(events));
     this.arm();
   }
 
@@ -194,7 +192,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       this.shutdown(events === -EBADF ? `the TUN device ${this.name} was deleted` : `poll error ${events} on the TUN device ${this.name} (was it deleted?)`);
       return;
     }
-    const c = this.addon.constants;
+    const c = this.tun.constants;
     if (events & c.POLL_WRITABLE) this.flushBacklog();
     if (events & c.POLL_READABLE) this.drain();
   }
@@ -209,7 +207,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     for (let round = 0; round < MAX_BATCHES_PER_WAKE && !this.isClosed; round++) {
       let n: number;
       try {
-        n = this.addon.readBatch(this.fd, this.rxArena, rx.slotSize, rx.lengths, max);
+        n = this.io.readBatch(this.fd, this.rxArena, rx.slotSize, rx.lengths, max);
       } catch (e) {
         this.onIoError(e, 'read');
         return;
@@ -234,7 +232,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     for (let round = 0; round < MAX_BATCHES_PER_WAKE && !this.isClosed; round++) {
       let n: number;
       try {
-        n = this.addon.readBatch(this.fd, vnet.rawArena, vnet.rawSlot, vnet.rawLengths, vnet.rawMax);
+        n = this.io.readBatch(this.fd, vnet.rawArena, vnet.rawSlot, vnet.rawLengths, vnet.rawMax);
       } catch (e) {
         this.onIoError(e, 'read');
         return;
@@ -274,7 +272,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     }
     let done: number;
     try {
-      done = this.addon.writevBatch(this.fd, gro.heads, VNET_HDR_BYTES, batch.buf, gro.offsets, gro.lengths, gro.parts, writes);
+      done = this.io.writevBatch(this.fd, gro.heads, VNET_HDR_BYTES, batch.buf, gro.offsets, gro.lengths, gro.parts, writes);
     } catch (e) {
       if (!this.refusedWrite(e, 0)) return;
       done = 1;
@@ -286,7 +284,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     while (done < writes && !this.isClosed) {
       let n: number;
       try {
-        n = this.addon.writevBatch(
+        n = this.io.writevBatch(
           this.fd,
           gro.heads.subarray(done * VNET_HDR_BYTES),
           VNET_HDR_BYTES,
@@ -362,7 +360,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   private writeRun(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number, fromBacklog: boolean): number {
     let done: number;
     try {
-      done = this.addon.writeBatch(this.fd, buf, offsets, lengths, count);
+      done = this.io.writeBatch(this.fd, buf, offsets, lengths, count);
       this.stats.written += done;
     } catch (e) {
       if (!this.refused(e, count)) return count;
@@ -371,7 +369,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     while (done < count && !this.isClosed) {
       let n: number;
       try {
-        n = this.addon.write(this.fd, buf, offsets[done]!, lengths[done]!);
+        n = this.io.write(this.fd, buf, offsets[done]!, lengths[done]!);
       } catch (e) {
         if (!this.refused(e, count - done)) return count;
         done++;
@@ -429,7 +427,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
 
   private arm(): void {
     if (!this.watcher || this.isClosed) return;
-    const c = this.addon.constants;
+    const c = this.tun.constants;
     this.watcher.start(this.backlog.count > 0 ? c.POLL_READABLE | c.POLL_WRITABLE : c.POLL_READABLE);
   }
 
@@ -440,71 +438,14 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     this.watcher?.close();
     this.watcher = undefined;
     try {
-      this.addon.close(this.fd);
+      this.tun.close(this.fd);
     } catch (e) {
       this.log.warn({ err: e }, 'closing the TUN fd failed');
     }
     this.fd = -1;
     this.stats.writeDropped += this.backlog.count;
     this.backlog.consume(this.backlog.count);
-    this.log.info({ reason }, 'TUN device closed');
+    this.steps.info(`TUN device ${this.name} closed (${reason})`);
     this.emit('closed', reason);
-  }
-}
-
-function addonHasOffloads(addon: NativeAddon): boolean {
-  return (
-    typeof addon.tunSetOffload === 'function' &&
-    typeof addon.tunSetVnetHdrSize === 'function' &&
-    typeof addon.writevBatch === 'function' &&
-    typeof addon.constants.IFF_VNET_HDR === 'number'
-  );
-}
-
-/**
- * Sets the 10-byte virtio header and the offloads on a TUN fd opened with IFF_VNET_HDR: checksum + TSO4/6 (+USO
- * when the kernel has it, Linux 6.2+). Returns the TUN_F_* flags in force, 0 when the kernel took none.
- */
-function enableOffloads(addon: NativeAddon, fd: number): number {
-  const c = addon.constants;
-  const tcp = c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6;
-  try {
-    addon.tunSetVnetHdrSize(fd, VNET_HDR_BYTES);
-  } catch {
-    return 0;
-  }
-  for (const flags of [tcp | c.TUN_F_USO4 | c.TUN_F_USO6, tcp]) {
-    try {
-      addon.tunSetOffload(fd, flags);
-      return flags;
-    } catch {
-      // try the next, smaller set
-    }
-  }
-  return 0;
-}
-
-function describeOffloads(addon: NativeAddon, flags: number): string {
-  const c = addon.constants;
-  const names: Array<[number, string]> = [
-    [c.TUN_F_CSUM, 'csum'],
-    [c.TUN_F_TSO4, 'tso4'],
-    [c.TUN_F_TSO6, 'tso6'],
-    [c.TUN_F_USO4, 'uso4'],
-    [c.TUN_F_USO6, 'uso6'],
-  ];
-  return names
-    .filter(([f]) => (flags & f) !== 0)
-    .map(([, n]) => n)
-    .join(',');
-}
-
-function readSysMtu(name: string): number | undefined {
-  if (ifnameProblem(name) !== undefined) return undefined;
-  try {
-    const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim());
-    return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -6,7 +6,7 @@ import test from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import type { NativeAddon } from '../../src/native/addon.js';
+import type { NativeUdp } from '../../src/native/udp.js';
 
 const READABLE = 1;
 const WRITABLE = 2;
@@ -37,7 +37,7 @@ function fakeAddon() {
       return n;
     },
   };
-  return { addon: addon as unknown as NativeAddon, state };
+  return { addon: addon as unknown as NativeUdp, state };
 }
 
 function batch(from: number, count: number, to: Endpoint[]): PacketBatch {
@@ -97,7 +97,7 @@ function markAddon(fail?: { code: string; errno: number }) {
     }
     calls.push([fd, level, name, value]);
   };
-  return { addon: { ...addon, constants: addon.constants, setsockoptInt } as NativeAddon, calls };
+  return { addon: { ...addon, constants: addon.constants, setsockoptInt } as NativeUdp, calls };
 }
 
 test('setMark hands a mark of 2^31 or more to setsockopt as its int32 bit pattern (the kernel keeps the u32)', async (t) => {

@@ -4,8 +4,7 @@
  */
 import test from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
-import type { NativeAddon } from '../../src/native/addon.js';
-import { LinuxTun } from '../../src/tun/linux-tun.js';
+import { LinuxTun, type LinuxTunAddon } from '../../src/tun/linux-tun.js';
 
 const READABLE = 1;
 const WRITABLE = 2;
@@ -60,7 +59,7 @@ function fakeAddon() {
       return 2;
     },
   };
-  return { addon: addon as unknown as NativeAddon, state };
+  return { addon: addon as unknown as LinuxTunAddon, state };
 }
 
 function packets(...first: number[]): PacketBatch {
