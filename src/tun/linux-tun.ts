@@ -1,6 +1,9 @@
 /**
- * LinuxTun: a Linux TUN device (IFF_TUN | IFF_NO_PI) over the addon, batched. Opening the device and probing its
- * offloads is linux-open.ts; this file is the I/O.
+ * LinuxTun: a Linux TUN device (IFF_TUN | IFF_NO_PI) over the addon, batched. One file per concern:
+ *
+ *   linux-open.ts   open the device (in a namespace), probe and set its offloads
+ *   linux-tun.ts    this file: the read loop, the poll callback, errors and shutdown
+ *   linux-write.ts  the write path: writeBatch, offloaded writevBatch, the EAGAIN backlog
  *
  * Read: a uv_poll watcher wakes us; readBatch drains up to batchSize packets into one PacketBatch per callback,
  * at most MAX_BATCHES_PER_WAKE batches per wake-up (the poll is level-triggered, so the rest wakes us again).
@@ -11,8 +14,8 @@
  *
  * Offloads (default on when the kernel takes them; `offload: false`, TUNVPN_OFFLOAD=0 or TUNVPN_TUN_OFFLOAD=0 turn
  * them off): the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD CSUM|TSO4|TSO6 (|USO4|USO6 when accepted).
- * Reads then carry a virtio_net_hdr and may be 64 KiB TCP super-packets: offload.ts splits them into MTU-sized
- * packets before the callback. Writes go through offload/coalesce.ts: consecutive segments of a TCP flow become one
+ * Reads then carry a virtio_net_hdr and may be 64 KiB TCP super-packets: offload/split.ts cuts them into MTU-sized
+ * packets before the callback (offload/reader.ts). Writes go through offload/coalesce.ts: consecutive segments of a TCP flow become one
  * super-packet, everything is written with writevBatch behind its virtio_net_hdr (and write() may rewrite the
  * headers of a batch's packets in place).
  */
@@ -23,13 +26,11 @@ import { isNativeError } from '../native/errors.js';
 import { nativeFdIo, type NativeFdIo } from '../native/fdio.js';
 import type { FdWatcher } from '../native/poll.js';
 import { nativeTun, type NativeTun } from '../native/tun.js';
-import { Backlog } from '../packet/backlog.js';
 import { PacketBatch } from '../packet/batch.js';
 import { offloadAllowed } from '../packet/offload-switches.js';
 import { describeOffloads, openTunDevice, readSysMtu, type OpenedTun } from './linux-open.js';
-import { GroPlanner } from './offload/coalesce.js';
+import { TunWriter, type TunWriteHooks } from './linux-write.js';
 import { VnetReader } from './offload/reader.js';
-import { VNET_HDR_BYTES } from './offload/vnet-header.js';
 import {
   DEFAULT_TUN_BATCH_SIZE,
   DEFAULT_TUN_MTU,
@@ -47,11 +48,6 @@ const MAX_PACKET_BYTES = 65_535;
 const MAX_BATCHES_PER_WAKE = 8;
 /** Errors that mean the device is gone (deleted link, detached queue). */
 const DEVICE_GONE = new Set(['EBADFD', 'EIO', 'ENXIO', 'ENODEV', 'EBADF', 'EPIPE']);
-/** Backlog slot: covers jumbo MTUs; a larger packet that meets a full kernel queue is dropped and counted. */
-const BACKLOG_SLOT_BYTES = 9216;
-/** With offloads a backlog entry is a virtio_net_hdr and a super-packet of up to 64 KiB. */
-const OFFLOAD_BACKLOG_SLOT_BYTES = VNET_HDR_BYTES + MAX_PACKET_BYTES;
-const OFFLOAD_BACKLOG_ENTRIES = 32;
 
 export interface LinuxTunOptions {
   /** Interface name, at most 15 bytes; '' or a pattern like 'tv%d' lets the kernel pick. */
@@ -90,13 +86,12 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   private onPackets: PacketsCallback | undefined;
   private readonly rx: PacketBatch;
   private readonly rxArena: Uint8Array;
-  private readonly backlog: Backlog;
+  private readonly writer: TunWriter;
   private mtuBytes: number;
   private isClosed = false;
   /** Offload state: TUN_F_* flags in force, the reader that splits, the planner that coalesces. */
   readonly offloadFlags: number;
   private readonly vnet: VnetReader | undefined;
-  private gro: GroPlanner | undefined;
   private readonly deliverRx = (batch: PacketBatch): void => this.deliver(batch);
 
   /** Opens (creating if needed) the TUN device. Throws a clear error when /dev/net/tun or the name is unusable. */
@@ -128,12 +123,12 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       this.vnet = new VnetReader(this.batchSize, headroom);
       this.rx = this.vnet.rx;
       this.rxArena = this.vnet.rawArena;
-      this.backlog = new Backlog(OFFLOAD_BACKLOG_ENTRIES, OFFLOAD_BACKLOG_SLOT_BYTES, false);
     } else {
       this.rx = new PacketBatch(this.batchSize, MAX_PACKET_BYTES + headroom, { headroom });
       this.rxArena = this.rx.buf.subarray(headroom);
-      this.backlog = new Backlog(opts.backlog ?? 2 * this.batchSize, BACKLOG_SLOT_BYTES, false);
     }
+    const hooks: TunWriteHooks = { ioError: (e, op) => this.onIoError(e, op), arm: () => this.arm() };
+    this.writer = new TunWriter(io, fd, this.stats, hooks, offloadFlags !== 0, this.batchSize, opts.backlog ?? 2 * this.batchSize);
     this.mtuBytes = opts.mtu ?? (opts.netnsPath ? undefined : readSysMtu(name)) ?? DEFAULT_TUN_MTU;
     this.steps.info(`TUN device ${name} open`);
     this.log.debug({ fd, offload: offloadFlags !== 0 ? describeOffloads(tun, offloadFlags) : 'off' }, 'TUN device features');
@@ -163,19 +158,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   }
 
   write(batch: PacketBatch): void {
-    if (this.isClosed) {
-      this.stats.writeDropped += batch.count;
-      return;
-    }
-    if (this.vnet) {
-      this.writeOffload(batch);
-      return;
-    }
-    if (this.backlog.count > 0) {
-      this.toBacklog(batch.buf, batch.offsets, batch.lengths, 0, batch.count);
-      return;
-    }
-    this.writeRun(batch.buf, batch.offsets, batch.lengths, batch.count, false);
+    this.writer.write(batch);
   }
 
   async close(): Promise<void> {
@@ -193,7 +176,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       return;
     }
     const c = this.tun.constants;
-    if (events & c.POLL_WRITABLE) this.flushBacklog();
+    if (events & c.POLL_WRITABLE) this.writer.flushBacklog();
     if (events & c.POLL_READABLE) this.drain();
   }
 
@@ -254,163 +237,6 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
     }
   }
 
-  // ---- write -----------------------------------------------------------------------------------------------
-
-  /**
-   * write() with offloads: GRO plans the writes (heads + slices), writevBatch does them. After a short batch we go
-   * on one write at a time, which tells EAGAIN (the rest goes to the backlog) from a refused write (dropped).
-   */
-  private writeOffload(batch: PacketBatch): void {
-    if (batch.count === 0) return;
-    if (!this.gro || this.gro.capacity < batch.count) this.gro = new GroPlanner(Math.max(batch.count, this.batchSize));
-    const gro = this.gro;
-    gro.plan(batch);
-    const writes = gro.writes;
-    if (this.backlog.count > 0) {
-      this.planToBacklog(batch.buf, 0, 0);
-      return;
-    }
-    let done: number;
-    try {
-      done = this.io.writevBatch(this.fd, gro.heads, VNET_HDR_BYTES, batch.buf, gro.offsets, gro.lengths, gro.parts, writes);
-    } catch (e) {
-      if (!this.refusedWrite(e, 0)) return;
-      done = 1;
-    }
-    this.countWritten(0, done);
-    if (done === writes) return;
-    let slice = 0;
-    for (let w = 0; w < done; w++) slice += gro.parts[w]!;
-    while (done < writes && !this.isClosed) {
-      let n: number;
-      try {
-        n = this.io.writevBatch(
-          this.fd,
-          gro.heads.subarray(done * VNET_HDR_BYTES),
-          VNET_HDR_BYTES,
-          batch.buf,
-          gro.offsets.subarray(slice),
-          gro.lengths.subarray(slice),
-          gro.parts.subarray(done),
-          1,
-        );
-      } catch (e) {
-        if (!this.refusedWrite(e, done)) return;
-        n = 1;
-      }
-      if (n === 0) {
-        this.planToBacklog(batch.buf, done, slice);
-        return;
-      }
-      if (n === 1) this.countWritten(done, done + 1);
-      slice += gro.parts[done]!;
-      done++;
-    }
-  }
-
-  private countWritten(from: number, to: number): void {
-    const packets = this.gro!.packets;
-    for (let w = from; w < to; w++) this.stats.written += packets[w]!;
-  }
-
-  /** A planned write threw: count its packets dropped and return true to go on, false when the device is gone. */
-  private refusedWrite(e: unknown, w: number): boolean {
-    const gro = this.gro!;
-    if (this.onIoError(e, 'write')) {
-      this.stats.writeDropped += gro.packets[w]!;
-      return true;
-    }
-    for (let k = w; k < gro.writes; k++) this.stats.writeDropped += gro.packets[k]!;
-    return false;
-  }
-
-  /** Copies planned writes from `w` (its first slice at `slice`) into the backlog, header and slices contiguous. */
-  private planToBacklog(buf: Uint8Array, w: number, slice: number): void {
-    const gro = this.gro!;
-    const b = this.backlog.batch;
-    const wasEmpty = b.count === 0;
-    for (; w < gro.writes; w++) {
-      const parts = gro.parts[w]!;
-      let total = VNET_HDR_BYTES;
-      for (let k = 0; k < parts; k++) total += gro.lengths[slice + k]!;
-      const at = total <= b.maxPacketSize ? b.next() : -1;
-      if (at < 0) {
-        this.stats.writeDropped += gro.packets[w]!;
-        slice += parts;
-        continue;
-      }
-      b.buf.set(gro.heads.subarray(w * VNET_HDR_BYTES, (w + 1) * VNET_HDR_BYTES), at);
-      let p = at + VNET_HDR_BYTES;
-      for (let k = 0; k < parts; k++, slice++) {
-        const o = gro.offsets[slice]!;
-        const l = gro.lengths[slice]!;
-        b.buf.set(buf.subarray(o, o + l), p);
-        p += l;
-      }
-      b.commit(total);
-    }
-    if (wasEmpty && b.count > 0) this.arm();
-  }
-
-  /**
-   * Writes entries 0..count-1 and returns how many were dealt with (written or dropped); the rest hit EAGAIN and,
-   * unless they are the backlog's own (fromBacklog), were queued. writeBatch stops short both on EAGAIN and on a
-   * refused packet, so after a short batch we go on one packet at a time, which tells the two apart.
-   */
-  private writeRun(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number, fromBacklog: boolean): number {
-    let done: number;
-    try {
-      done = this.io.writeBatch(this.fd, buf, offsets, lengths, count);
-      this.stats.written += done;
-    } catch (e) {
-      if (!this.refused(e, count)) return count;
-      done = 1;
-    }
-    while (done < count && !this.isClosed) {
-      let n: number;
-      try {
-        n = this.io.write(this.fd, buf, offsets[done]!, lengths[done]!);
-      } catch (e) {
-        if (!this.refused(e, count - done)) return count;
-        done++;
-        continue;
-      }
-      if (n < 0) {
-        // EAGAIN: keep the rest for POLL_WRITABLE.
-        if (!fromBacklog) this.toBacklog(buf, offsets, lengths, done, count);
-        return done;
-      }
-      this.stats.written++;
-      done++;
-    }
-    return done;
-  }
-
-  /**
-   * A write threw: count the refused packet as dropped and return true to go on, or, when the device is gone,
-   * count all `remaining` packets as dropped and return false.
-   */
-  private refused(e: unknown, remaining: number): boolean {
-    if (this.onIoError(e, 'write')) {
-      this.stats.writeDropped++;
-      return true;
-    }
-    this.stats.writeDropped += remaining;
-    return false;
-  }
-
-  private toBacklog(buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, from: number, to: number): void {
-    const wasEmpty = this.backlog.count === 0;
-    for (let i = from; i < to; i++) if (!this.backlog.add(buf, offsets[i]!, lengths[i]!)) this.stats.writeDropped++;
-    if (wasEmpty && this.backlog.count > 0) this.arm();
-  }
-
-  private flushBacklog(): void {
-    const b = this.backlog.batch;
-    if (b.count > 0) this.backlog.consume(this.writeRun(b.buf, b.offsets, b.lengths, b.count, true));
-    if (this.backlog.count === 0) this.arm();
-  }
-
   // ---- errors and shutdown ---------------------------------------------------------------------------------
 
   /** Handles a thrown I/O error. Returns true when the device is still usable. */
@@ -428,7 +254,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
   private arm(): void {
     if (!this.watcher || this.isClosed) return;
     const c = this.tun.constants;
-    this.watcher.start(this.backlog.count > 0 ? c.POLL_READABLE | c.POLL_WRITABLE : c.POLL_READABLE);
+    this.watcher.start(this.writer.pending ? c.POLL_READABLE | c.POLL_WRITABLE : c.POLL_READABLE);
   }
 
   private shutdown(reason: string): void {
@@ -443,8 +269,7 @@ export class LinuxTun extends EventEmitter<TunEvents> implements Tun {
       this.log.warn({ err: e }, 'closing the TUN fd failed');
     }
     this.fd = -1;
-    this.stats.writeDropped += this.backlog.count;
-    this.backlog.consume(this.backlog.count);
+    this.writer.close();
     this.steps.info(`TUN device ${this.name} closed (${reason})`);
     this.emit('closed', reason);
   }
