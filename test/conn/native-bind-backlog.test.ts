@@ -3,6 +3,7 @@
  * the script allows, the rest waits in the backlog in order until POLL_WRITABLE, and overflow is counted.
  */
 import test from 'ava';
+import { pino, type Logger } from 'pino';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
@@ -127,4 +128,26 @@ test('a refused fwmark names CAP_NET_ADMIN only when the errno is EPERM', async 
   t.regex(e.message, /^cannot set fwmark 0x80000000 on the IPv4 socket: ENOPROTOOPT/);
   t.notRegex(e.message, /CAP_NET_ADMIN/);
   await b.close();
+});
+
+/** A debug-level pino logger whose JSON lines are kept as objects. */
+function recordingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug', base: undefined, timestamp: false }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+test('open and close are one info line each, saying it all in the message; the socket features are at debug', async (t) => {
+  const { addon } = fakeAddon();
+  const { logger, lines } = recordingLogger();
+  const bind = new NativeBind({ addon, offload: false, logger });
+  await bind.open(0);
+  await bind.close();
+  const info = lines.filter((l) => l.level === 30);
+  t.deepEqual(info, [
+    { level: 30, msg: 'UDP port 40000 open (IPv4 and IPv6)' },
+    { level: 30, msg: 'UDP port 40000 closed' },
+  ]);
+  const features = lines.find((l) => l.msg === 'UDP socket features');
+  t.like(features, { level: 20, component: 'bind', IPv4: 'pktinfo', IPv6: 'pktinfo' });
 });
