@@ -40,6 +40,6 @@ installTest('npm pack + npm install -g puts tunvpn and tunvpnd on PATH with a wo
   }
   const pkg = join(prefix, 'lib', 'node_modules', 'tunvpn');
   t.true(existsSync(join(pkg, 'native', 'build', 'Release', 'tunvpn.node')), 'the native addon was not built at install');
-  const addon = pathToFileURL(join(pkg, 'dist', 'src', 'native', 'addon.js')).href;
-  t.is(run(process.execPath, ['-e', `import(${JSON.stringify(addon)}).then((m) => console.log(typeof m.native().tunOpen))`]).trim(), 'function');
+  const addon = pathToFileURL(join(pkg, 'dist', 'src', 'native', 'tun.js')).href;
+  t.is(run(process.execPath, ['-e', `import(${JSON.stringify(addon)}).then((m) => console.log(typeof m.nativeTun().tunOpen))`]).trim(), 'function');
 });

@@ -1,4 +1,5 @@
-// Module entry: exports the functions and the `constants` object typed in src/native/addon.ts.
+// Module entry: exports the functions and the `constants` object, typed one concern per module in src/native/*.ts
+// (tun.ts, udp.ts, netlink.ts, ...; src/native/load.ts loads this module).
 #include <napi.h>
 
 #include "bindings.h"

@@ -1,5 +1,5 @@
 // UDP sockets: open/bind, int socket options, and the recvmmsg/sendmmsg bindings (loops in udp_batch.cc) with
-// the ADDR_SLOT encoding of src/native/addon.ts:
+// the ADDR_SLOT encoding of src/net/addr-slot.ts:
 //   [0] family 4|6 (0 = empty)  [1] reserved  [2..3] port BE  [4..7] IPv6 scope id LE  [8..23] address
 // and local slots in the same layout, [4..7] holding the interface index (udp.h).
 #include <arpa/inet.h>

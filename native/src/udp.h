@@ -1,4 +1,4 @@
-// Shared by the UDP bindings (udp.cc, udp_offload.cc): the ADDR_SLOT codec of src/native/addon.ts, the errno
+// Shared by the UDP bindings (udp.cc, udp_offload.cc): the ADDR_SLOT codec of src/net/addr-slot.ts, the errno
 // classes the batch calls act on, and the batch loops (udp_batch.cc) behind recvmmsg/recvmmsgGro and
 // sendmmsg/sendmmsgGso.
 //
@@ -17,7 +17,7 @@
 
 namespace tunvpn {
 
-constexpr size_t kAddrSlot = 24;  // bytes per address slot (ADDR_SLOT in addon.ts)
+constexpr size_t kAddrSlot = 24;  // bytes per address slot (ADDR_SLOT in src/net/addr-slot.ts)
 constexpr int kMaxSegments = 64;  // UDP_MAX_SEGMENTS: the kernel's limit of datagrams per UDP_SEGMENT send
 
 union SockAddr {

@@ -2,7 +2,7 @@
  * The native AeadBackend: one addon call per batch (native/src/aead.cc), ChaCha20-Poly1305 from the OpenSSL that
  * Node.js itself links. This is the per-packet cipher of the device.
  */
-import { native } from '../native/addon.js';
+import { nativeCrypto as native } from '../native/crypto.js';
 import type { AeadBackend } from './transport-aead.js';
 
 /** Threads a batch may use when nothing else is said: what measured best on a 2-core machine (docs/bench.md). */

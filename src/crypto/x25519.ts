@@ -5,7 +5,7 @@
  * the UAPI use. @noble/curves stays the reference (reference-handshake.ts) the tests check it against. Keys are
  * 32-byte arrays.
  */
-import { native } from '../native/addon.js';
+import { nativeCrypto as native } from '../native/crypto.js';
 import { KEY_BYTES, KeyFormatError } from './keys.js';
 
 /**

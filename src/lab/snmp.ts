@@ -4,7 +4,7 @@
  * because a socket's receive buffer was full, which is where a flood ends up when the daemon cannot keep up.
  */
 import { readFileSync } from 'node:fs';
-import { native } from '../native/addon.js';
+import { nativeNetns as native } from '../native/netns.js';
 import { netns } from '../netlink/index.js';
 
 export interface UdpCounters {

@@ -2,7 +2,8 @@
  * The raw NETLINK_ROUTE socket under NetlinkSocket: the only part that touches the addon. An interface, so the
  * socket's framing/queueing logic is testable against a scripted fake kernel without root.
  */
-import { native, type FdWatcher } from '../native/addon.js';
+import { nativeNetlink as native } from '../native/netlink.js';
+import type { FdWatcher } from '../native/poll.js';
 
 export interface NetlinkChannel {
   /** The port id the kernel assigned (replies carry it in nlmsg_pid). */

@@ -1,5 +1,6 @@
 /** Link operations: list/get/exists, create (veth, bridge, vxlan, macvlan, ipvlan, vlan, geneve, tun, tap), delete, set. */
-import { isNativeError, native } from '../native/addon.js';
+import { isNativeError } from '../native/errors.js';
+import { nativeTun as native } from '../native/tun.js';
 import type { RtnlContext } from './context.js';
 import { NetlinkError } from './errors.js';
 import {

@@ -5,7 +5,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNativeError, native } from '../native/addon.js';
+import { isNativeError } from '../native/errors.js';
+import { nativeNetns as native } from '../native/netns.js';
 import { NetlinkArgumentError, NetlinkError } from './errors.js';
 
 export const NETNS_RUN_DIR = '/run/netns';

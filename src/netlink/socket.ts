@@ -13,8 +13,8 @@
  * - The fd watcher runs only while a request is in flight, so an idle socket never keeps the process alive.
  *   close() rejects everything pending and releases the watcher and the fd.
  */
-import type { FdWatcher } from '../native/addon.js';
-import { isNativeError } from '../native/addon.js';
+import type { FdWatcher } from '../native/poll.js';
+import { isNativeError } from '../native/errors.js';
 import { openNativeChannel, type NetlinkChannel } from './channel.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR } from './constants.js';
 import { HOST_LE } from './endian.js';

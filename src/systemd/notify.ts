@@ -12,7 +12,7 @@
  * A failure to notify is logged, never fatal: the tunnel works the same.
  */
 import type { Logger } from '../log.js';
-import { native } from '../native/addon.js';
+import { nativeNotify as native } from '../native/notify.js';
 
 /** Nanoseconds per microsecond (MONOTONIC_USEC is CLOCK_MONOTONIC in µs; hrtime reads it in ns). */
 const NS_PER_US = 1000n;

@@ -3,10 +3,11 @@
  * the script allows, the rest waits in the backlog in order until POLL_WRITABLE, and overflow is counted.
  */
 import test from 'ava';
+import { pino, type Logger } from 'pino';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import type { NativeAddon } from '../../src/native/addon.js';
+import type { NativeUdp } from '../../src/native/udp.js';
 
 const READABLE = 1;
 const WRITABLE = 2;
@@ -37,7 +38,7 @@ function fakeAddon() {
       return n;
     },
   };
-  return { addon: addon as unknown as NativeAddon, state };
+  return { addon: addon as unknown as NativeUdp, state };
 }
 
 function batch(from: number, count: number, to: Endpoint[]): PacketBatch {
@@ -97,7 +98,7 @@ function markAddon(fail?: { code: string; errno: number }) {
     }
     calls.push([fd, level, name, value]);
   };
-  return { addon: { ...addon, constants: addon.constants, setsockoptInt } as NativeAddon, calls };
+  return { addon: { ...addon, constants: addon.constants, setsockoptInt } as NativeUdp, calls };
 }
 
 test('setMark hands a mark of 2^31 or more to setsockopt as its int32 bit pattern (the kernel keeps the u32)', async (t) => {
@@ -127,4 +128,26 @@ test('a refused fwmark names CAP_NET_ADMIN only when the errno is EPERM', async 
   t.regex(e.message, /^cannot set fwmark 0x80000000 on the IPv4 socket: ENOPROTOOPT/);
   t.notRegex(e.message, /CAP_NET_ADMIN/);
   await b.close();
+});
+
+/** A debug-level pino logger whose JSON lines are kept as objects. */
+function recordingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug', base: undefined, timestamp: false }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+test('open and close are one info line each, saying it all in the message; the socket features are at debug', async (t) => {
+  const { addon } = fakeAddon();
+  const { logger, lines } = recordingLogger();
+  const bind = new NativeBind({ addon, offload: false, logger });
+  await bind.open(0);
+  await bind.close();
+  const info = lines.filter((l) => l.level === 30);
+  t.deepEqual(info, [
+    { level: 30, msg: 'UDP port 40000 open (IPv4 and IPv6)' },
+    { level: 30, msg: 'UDP port 40000 closed' },
+  ]);
+  const features = lines.find((l) => l.msg === 'UDP socket features');
+  t.like(features, { level: 20, component: 'bind', IPv4: 'pktinfo', IPv6: 'pktinfo' });
 });

@@ -8,7 +8,7 @@ import { writeLocalSlot } from '../../src/net/addr-slot.js';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import { native } from '../../src/native/addon.js';
+import { nativeUdp } from '../../src/native/udp.js';
 import { sendDatagram } from '../helpers/bind.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
 import { until } from '../helpers/wait.js';
@@ -117,7 +117,7 @@ nativeTest('datagrams longer than a slot are dropped and counted, the next ones 
 });
 
 nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), before or after open', async (t) => {
-  const n = native();
+  const n = nativeUdp();
   const { SOL_SOCKET, SO_MARK } = n.constants;
   const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
   t.teardown(() => a.close());
@@ -136,7 +136,7 @@ nativeTest('setMark sets SO_MARK on every socket (read back with getsockopt), be
 });
 
 nativeTest('an explicit port that is taken fails clearly; close releases the sockets', async (t) => {
-  const n = native();
+  const n = nativeUdp();
   const a = new NativeBind({ address4: '127.0.0.1', address6: '::1' });
   t.teardown(() => a.close());
   const port = await a.open(0);
@@ -166,7 +166,7 @@ nativeTest('sticky source: received batches carry the local address; a send batc
   await a.open(0);
   await b.open(0);
   t.deepEqual(b.pktinfo, [{ family: 4, pktinfo: true }, { family: 6, pktinfo: true }]);
-  const lo = native().withNetns(netnsPath, () => native().ifNameToIndex('lo'));
+  const lo = nativeUdp().withNetns(netnsPath, () => nativeUdp().ifNameToIndex('lo'));
 
   const locals: string[] = [];
   b.start((batch) => {

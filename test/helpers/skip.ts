@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { onPath } from '../../src/lab/exec.js';
-import { native } from '../../src/native/addon.js';
+import { loadAddon as native } from '../../src/native/load.js';
 
 export { onPath };
 

@@ -15,7 +15,7 @@ import { skipReason, testWhen } from '../helpers/skip.js';
 import { socketPath } from '../../src/uapi/paths.js';
 import { existsSync } from 'node:fs';
 import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
-import { native } from '../../src/native/addon.js';
+import { nativeUdp as native } from '../../src/native/udp.js';
 import { listNetns, netns } from '../../src/netlink/index.js';
 import { CookieChecker } from '../../src/protocol/cookie.js';
 import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';

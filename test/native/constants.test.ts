@@ -6,7 +6,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ADDR_SLOT } from '../../src/native/addon.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 import { C, NETNS_DIR, n, oneSlot, throwsNative } from './helpers.js';
 
 test('constants carry the Linux values', (t) => {

@@ -5,9 +5,17 @@ import { randomBytes } from 'node:crypto';
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDR_SLOT, isNativeError, native, type NativeError } from '../../src/native/addon.js';
+import { isNativeError, type NativeError } from '../../src/native/errors.js';
+import type { NativeFdIo } from '../../src/native/fdio.js';
+import { loadAddon } from '../../src/native/load.js';
+import type { NativeNetlink } from '../../src/native/netlink.js';
+import type { NativeNetns } from '../../src/native/netns.js';
+import type { NativeTun } from '../../src/native/tun.js';
+import type { NativeUdp } from '../../src/native/udp.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 
-export const n = native();
+/** The addon's system-call concerns in one view: these tests exercise the binary itself, every concern of it. */
+export const n = loadAddon() as NativeTun & NativeUdp & NativeNetlink & NativeNetns & NativeFdIo;
 export const C = n.constants;
 export const NETNS_DIR = '/run/netns';
 export const THREAD_NETNS = '/proc/thread-self/ns/net';

@@ -7,9 +7,12 @@ import test from 'ava';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADDR_SLOT, native } from '../../src/native/addon.js';
+import type { NativeFdIo } from '../../src/native/fdio.js';
+import { loadAddon } from '../../src/native/load.js';
+import type { NativeUdp } from '../../src/native/udp.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 
-const n = native();
+const n = loadAddon() as NativeUdp & NativeFdIo;
 const C = n.constants;
 const SLOT = 65_536;
 

@@ -6,7 +6,8 @@
  * counted in the report.
  */
 import test, { type ExecutionContext } from 'ava';
-import { ADDR_SLOT, SEND_REPORT_LENGTH, SEND_REPORT_UNSOURCED } from '../../src/native/addon.js';
+import { SEND_REPORT_LENGTH, SEND_REPORT_UNSOURCED } from '../../src/native/udp.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 import { C, batch, ip, makeNetns, n, pattern, readSlot, whenReadable, type Netns } from './helpers.js';
 
 const SLOT = 2048;

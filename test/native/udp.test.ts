@@ -4,7 +4,7 @@
  * This file: UDP batches on 127.0.0.1 and ::1.
  */
 import test from 'ava';
-import { ADDR_SLOT } from '../../src/native/addon.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
 import { C, LOOPBACK4, LOOPBACK6, batch, ip, makeNetns, n, pattern, receive, throwsNative, writeSlot } from './helpers.js';
 
 for (const v of [

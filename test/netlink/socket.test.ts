@@ -1,6 +1,6 @@
 /** NetlinkSocket against a scripted in-memory kernel: queueing, ACKs, errors, dumps, DUMP_INTR, ENOBUFS, close. */
 import test from 'ava';
-import type { FdWatcher } from '../../src/native/addon.js';
+import type { FdWatcher } from '../../src/native/poll.js';
 import type { NetlinkChannel } from '../../src/netlink/channel.js';
 import { NetlinkSocket } from '../../src/netlink/socket.js';
 import { NetlinkError, parseMessages, rt, type NlMessage, type NlRequest } from '../../src/netlink/index.js';

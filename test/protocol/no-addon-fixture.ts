@@ -20,7 +20,8 @@ const reply = encap(b, ipv4([10, 9, 0, 2], [10, 9, 0, 1], 32), T0 + 1);
 const back = reply === null ? null : deliver(b, a, reply, T0 + 1);
 let addonLoaded = true;
 try {
-  await import('../../src/native/addon.js');
+  const { loadAddon } = await import('../../src/native/load.js');
+  loadAddon();
 } catch {
   addonLoaded = false;
 }

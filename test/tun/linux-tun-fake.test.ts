@@ -3,9 +3,9 @@
  * POLL_WRITABLE in order, a refused packet is dropped without losing the rest, and EBADFD on read means 'closed'.
  */
 import test from 'ava';
+import { pino } from 'pino';
 import { PacketBatch } from '../../src/packet/batch.js';
-import type { NativeAddon } from '../../src/native/addon.js';
-import { LinuxTun } from '../../src/tun/linux-tun.js';
+import { LinuxTun, type LinuxTunAddon } from '../../src/tun/linux-tun.js';
 
 const READABLE = 1;
 const WRITABLE = 2;
@@ -60,7 +60,7 @@ function fakeAddon() {
       return 2;
     },
   };
-  return { addon: addon as unknown as NativeAddon, state };
+  return { addon: addon as unknown as LinuxTunAddon, state };
 }
 
 function packets(...first: number[]): PacketBatch {
@@ -126,4 +126,17 @@ test('EBADF from poll (the device was deleted) is named as such', (t) => {
   tun.start(() => undefined);
   state.watcher.cb(-9);
   t.regex(reason, /the TUN device \S+ was deleted/);
+});
+
+test('open and close are one info line each, saying it all in the message; the offloads are at debug', async (t) => {
+  const { addon } = fakeAddon();
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug', base: undefined, timestamp: false }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const tun = LinuxTun.open({ name: 'tvlog', addon, mtu: 1400, logger });
+  await tun.close();
+  t.deepEqual(lines.filter((l) => l.level === 30), [
+    { level: 30, msg: 'TUN device tvlog open' },
+    { level: 30, msg: 'TUN device tvlog closed (closed by the device)' },
+  ]);
+  t.like(lines.find((l) => l.msg === 'TUN device features'), { level: 20, component: 'tun', tun: 'tvlog', fd: 5, offload: 'off' });
 });

@@ -13,7 +13,8 @@ import type { ExecutionContext } from 'ava';
 import { PacketBatch } from '../../src/packet/batch.js';
 import { Endpoint } from '../../src/net/endpoint.js';
 import { NativeBind } from '../../src/conn/native-bind.js';
-import { native } from '../../src/native/addon.js';
+import { nativeNetns } from '../../src/native/netns.js';
+import { nativeTun } from '../../src/native/tun.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
 import { buildIcmpEcho, buildUdp, parseIpPacket, type ParsedTransport } from '../helpers/packets.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
@@ -43,7 +44,7 @@ function ip(...args: string[]): void {
 
 /** A namespace with the TUN configured and started; removed on teardown, also on failure. */
 function makeLab(t: ExecutionContext, offload = true): Lab {
-  const n = native();
+  const n = nativeNetns();
   const ns = `tv-tun-${process.pid}-${randomBytes(3).toString('hex')}`;
   const path = `/run/netns/${ns}`;
   n.netnsCreate(path);
@@ -154,11 +155,12 @@ nsTest('deleting the TUN link makes the Tun emit closed', async (t) => {
 });
 
 nsTest('opening with a bad name fails with a clear error', async (t) => {
-  t.throws(() => LinuxTun.open({ name: 'x'.repeat(16), addon: native() }), { message: /longer than 15 bytes/ });
+  t.throws(() => LinuxTun.open({ name: 'x'.repeat(16) }), { message: /longer than 15 bytes/ });
 });
 
 nsTest('offloads: on by default when the kernel takes them (IFF_VNET_HDR + TSO), off on request', async (t) => {
-  const n = native();
+  const n = nativeNetns();
+  const c = nativeTun().constants;
   const ns = `tv-tuno-${process.pid}-${randomBytes(3).toString('hex')}`;
   const path = `/run/netns/${ns}`;
   n.netnsCreate(path);
@@ -166,7 +168,7 @@ nsTest('offloads: on by default when the kernel takes them (IFF_VNET_HDR + TSO),
   const on = LinuxTun.open({ name: 'tvo0', netnsPath: path });
   t.teardown(() => on.close());
   t.true(on.offload);
-  t.is(on.offloadFlags & (n.constants.TUN_F_CSUM | n.constants.TUN_F_TSO4 | n.constants.TUN_F_TSO6), n.constants.TUN_F_CSUM | n.constants.TUN_F_TSO4 | n.constants.TUN_F_TSO6);
+  t.is(on.offloadFlags & (c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6), c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6);
   const off = LinuxTun.open({ name: 'tvo1', netnsPath: path, offload: false });
   t.teardown(() => off.close());
   t.false(off.offload);

@@ -15,7 +15,7 @@ import { NativeBind } from '../../src/conn/native-bind.js';
 import { generatePrivateKey } from '../../src/crypto/keys.js';
 import { publicKeyOf } from '../../src/crypto/x25519.js';
 import { Device } from '../../src/device/device.js';
-import { native } from '../../src/native/addon.js';
+import { nativeNetns } from '../../src/native/netns.js';
 import { LinuxTun } from '../../src/tun/linux-tun.js';
 import { parsePrefix, type Prefix } from '../../src/net/ip.js';
 import { systemRng } from '../../src/crypto/random.js';
@@ -88,7 +88,7 @@ async function until(what: string, probe: () => boolean): Promise<void> {
 }
 
 async function transfer(t: ExecutionContext, offload: boolean): Promise<void> {
-  const n = native();
+  const n = nativeNetns();
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const ns = { a: `tv-offa-${tag}`, b: `tv-offb-${tag}` };
   const path = { a: `/run/netns/${ns.a}`, b: `/run/netns/${ns.b}` };

@@ -22,7 +22,7 @@
 import type { PacketBatch } from '../../packet/batch.js';
 import { put16, read32 } from '../../packet/bytes.js';
 import { fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
-import { native } from '../../native/addon.js';
+import { nativeChecksum as native } from '../../native/checksum.js';
 import {
   IPPROTO_TCP, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET, TCP_CSUM_OFFSET, TCP_FLAG_ACK, TCP_FLAG_PSH, TCP_FLAGS_OFFSET,
   TCP_HEADER_MAX_BYTES, TCP_HEADER_MIN_BYTES, TCP_SEQ_OFFSET,

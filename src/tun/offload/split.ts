@@ -15,7 +15,7 @@
  */
 import type { PacketBatch } from '../../packet/batch.js';
 import { put16, put32, read32 } from '../../packet/bytes.js';
-import { native } from '../../native/addon.js';
+import { nativeChecksum as native } from '../../native/checksum.js';
 import { checksumAdd, fold16, pseudoHeaderSum, setIpv4HeaderChecksum } from '../../packet/checksum.js';
 import {
   IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER_BYTES, IPV4_SOURCE_OFFSET, IPV6_HEADER_BYTES, IPV6_SOURCE_OFFSET,
