@@ -7,8 +7,6 @@ export { againstPlanned, parsePing, parsePingReplies, type PingResult, type Ping
 export { parseIperfJson, parseIperfUdpJson, IPERF_PORT, type IperfOptions, type IperfResult, type IperfUdpOptions, type IperfUdpResult } from './iperf.js';
 export { parseProcStat, cpuSeconds, clockTicksPerSecond, type CpuTicks } from './cpu.js';
 export { parseProcStatus, residentMemory, type ResidentMemory } from './rss.js';
-export { startFreshPeer, timeFirstHandshake, publicKeyOfB, latestHandshake, type FreshPeer, type HandshakeTiming } from './freshpeer.js';
 export { quickConfig, wgConfig, allowedIps, type TunnelEnd } from './configs.js';
 export { onPath, ExecError } from './exec.js';
 export { formatBitsPerSecond, formatPing, formatIperf } from './format.js';
-export { parseSnmpUdp, udpCounters, type UdpCounters } from './snmp.js';

@@ -4,8 +4,8 @@
  * because a socket's receive buffer was full, which is where a flood ends up when the daemon cannot keep up.
  */
 import { readFileSync } from 'node:fs';
-import { native } from '../native/addon.js';
-import { netns } from '../netlink/index.js';
+import { native } from '../../src/native/addon.js';
+import { netns } from '../../src/netlink/index.js';
 
 export interface UdpCounters {
   /** Datagrams delivered to sockets. */
