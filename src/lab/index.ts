@@ -1,6 +1,6 @@
 /** The namespace lab (a — b — c with a WireGuard tunnel a ⇄ b) and its measurement helpers. */
 export { Lab, type LabOptions } from './lab.js';
-export { makePlan, randomTag, nsPrefix, LAB_NODES, type LabNode, type LabPlan } from './plan.js';
+export { makePlan, randomTag, nsPrefix, LAB_NODES, type LabNode, type LabPlan, type LanHostPlan, type NamespacePlan } from './plan.js';
 export { labDiagram, type EndKind } from './diagram.js';
 export { DAEMONS, DEFAULT_WIREGUARD_GO, isDaemon, type Daemon, type RunningDaemon } from './daemons.js';
 export { againstPlanned, parsePing, parsePingReplies, type PingResult, type PingReplies } from './ping.js';
