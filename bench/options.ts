@@ -9,7 +9,7 @@
  *                      simulated peers handshaking at once
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_PATHS, KNOWN_PATHS, parseList, parsePaths, parseTests, TEST_IDS, type PathName, type TestId } from './report.js';
+import { DEFAULT_PATHS, KNOWN_PATHS, TEST_IDS, type PathName, type TestId } from './compare/report.js';
 
 export const DEFAULT_SECONDS = 10;
 export const MAX_SECONDS = 3600;
@@ -131,6 +131,30 @@ function list<T>(parse: (text: string) => T): (text: string) => T {
       throw new InvalidArgumentError((e as Error).message);
     }
   };
+}
+
+/** Splits and validates a comma-separated list against `known`; throws on an unknown or repeated name. */
+export function parseList<T extends string>(option: string, text: string, known: readonly T[]): T[] {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new Error(`${option}: give at least one of ${known.join(', ')}`);
+  const out: T[] = [];
+  for (const n of names) {
+    if (!(known as readonly string[]).includes(n)) throw new Error(`${option}: unknown name "${n}" (known: ${known.join(', ')})`);
+    if (out.includes(n as T)) throw new Error(`${option}: "${n}" given twice`);
+    out.push(n as T);
+  }
+  return out;
+}
+
+/** `--paths a,b,c`. */
+export function parsePaths(text: string): PathName[] {
+  return parseList('--paths', text, KNOWN_PATHS);
+}
+
+/** `--only tcp1,udp64,...`: the tests, returned in run order (TESTS), whatever order they were given in. */
+export function parseTests(text: string): TestId[] {
+  const chosen = parseList('--only', text, TEST_IDS);
+  return TEST_IDS.filter((t) => chosen.includes(t));
 }
 
 function parseOne<T extends string>(option: string, text: string, known: readonly T[]): T {

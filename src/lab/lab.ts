@@ -115,7 +115,7 @@ export class Lab {
   }
 
   private async build(): Promise<void> {
-    await buildTopology(this.plan, this.log, (ns) => this.namespaces.push(ns), { lanHost: this.opts.lanHost });
+    await buildTopology(this.plan, this.log, (ns) => this.namespaces.push(ns), this.opts.lanHost ? this.plan.lanHost : undefined);
     if (!this.tunnelled) return addVethRoute(this.plan, this.log);
     this.files = writeConfigs(this.plan);
     const ctx = { plan: this.plan, files: this.files, procs: this.procs, log: this.log, wireguardGo: this.opts.wireguardGo };

@@ -35,26 +35,45 @@ export const LAN_SOURCES_MAX = 254 - LAN_SOURCES_FIRST_HOST + 1;
 /** Tag: 6 lowercase hex digits, so "tv" + tag + end letter stays within IFNAMSIZ-1 = 15 bytes. */
 const TAG_RE = /^[0-9a-f]{6}$/;
 
-export interface LabPlan {
-  tag: string;
-  /** Third octet of every lab subnet, 0..255, derived from the tag. */
-  k: number;
+/**
+ * What topology.ts builds: the three namespaces, the veth names (aToB in a ⇄ bToA in b, bToC in b ⇄ cToB in c),
+ * the underlay a ⇄ b and the LAN b ⇄ c (addresses as dotted quads, prefixes in bits). makePlan fills it for the
+ * lab; the netns tests fill it with addresses of their own.
+ */
+export interface NamespacePlan {
   ns: Record<LabNode, string>;
   /** veth names (each unique inside its own namespace). */
   links: { aToB: string; bToA: string; bToC: string; cToB: string };
-  /** WireGuard interface names at a and b (unique per run: the UAPI socket directory is global). */
-  wg: { a: string; b: string };
   underlay: { a: string; b: string; prefix: number };
   lan: { subnet: string; b: string; c: string; prefix: number };
+}
+
+/**
+ * A host on b's LAN: namespace, its veth (named to-b inside f, to-f inside b), its address, the bridge that then
+ * carries b's LAN address, and the first of the extra source addresses it may be given (consecutive, inside the
+ * LAN's /24).
+ */
+export interface LanHostPlan {
+  ns: string;
+  bToHost: string;
+  hostToB: string;
+  bridge: string;
+  address: string;
+  firstSource: string;
+}
+
+/** The whole lab: its namespaces and links, the tunnel on top, and the LAN host it may add. */
+export interface LabPlan extends NamespacePlan {
+  tag: string;
+  /** Third octet of every lab subnet, 0..255, derived from the tag. */
+  k: number;
+  /** WireGuard interface names at a and b (unique per run: the UAPI socket directory is global). */
+  wg: { a: string; b: string };
   tunnel: { a: string; b: string };
   ports: { a: number; b: number };
   mtu: number;
-  /**
-   * A host on b's LAN, built only when asked for (Lab option lanHost): namespace, its veth (named to-b inside f,
-   * to-f inside b), its address, the bridge that then carries b's LAN address, and the first of the extra source
-   * addresses it may be given (consecutive, inside the LAN's /24).
-   */
-  lanHost: { ns: string; bToHost: string; hostToB: string; bridge: string; address: string; firstSource: string };
+  /** The host on b's LAN, built only when asked for (Lab option lanHost). */
+  lanHost: LanHostPlan;
 }
 
 export function randomTag(): string {

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { netns, Rtnl } from '../netlink/index.js';
-import { LAB_NODES, type LabPlan } from './plan.js';
+import { LAB_NODES, type LabPlan, type LanHostPlan, type NamespacePlan } from './plan.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
@@ -22,9 +22,10 @@ export async function withRtnl<T>(ns: string, fn: (rtnl: Rtnl) => Promise<T>): P
 /**
  * Creates namespaces a, b, c; veth a⇄b (underlay) and b⇄c (LAN); addresses; c's default route via b; forwarding
  * on b. `created` receives each namespace as soon as it exists, so the caller can remove it if a later step fails.
- * With `lanHost`, b's LAN address sits on a bridge that also holds a veth to namespace f (see plan.ts).
+ * With `lanHost`, b's LAN address sits on a bridge that also holds a veth to that host's namespace (see plan.ts).
+ * Throws the netlink error of the first step that fails (namespaces made so far stay, for the caller to delete).
  */
-export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: string) => void, opts: { lanHost?: boolean } = {}): Promise<void> {
+export async function buildTopology(plan: NamespacePlan, log: Logger, created: (ns: string) => void, lanHost?: LanHostPlan): Promise<void> {
   for (const node of LAB_NODES) {
     log.info(`[#] netns add ${plan.ns[node]}`);
     netns.create(plan.ns[node]);
@@ -37,7 +38,7 @@ export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: st
   log.info(`[#] veth ${ns.b}/${links.bToC} ⇄ ${ns.c}/${links.cToB}`);
   await withRtnl(ns.b, (r) => r.links.create({ kind: 'veth', name: links.bToC, peerName: links.cToB, peerNetns: ns.c }));
 
-  const lanDev = opts.lanHost ? await buildLanHost(plan, log, created) : links.bToC;
+  const lanDev = lanHost ? await buildLanHost(plan, lanHost, log, created) : links.bToC;
   const addrs: Array<[string, string, string]> = [
     [ns.a, links.aToB, `${underlay.a}/${underlay.prefix}`],
     [ns.b, links.bToA, `${underlay.b}/${underlay.prefix}`],
@@ -61,8 +62,8 @@ export async function buildTopology(plan: LabPlan, log: Logger, created: (ns: st
  * The LAN host: namespace f, a bridge in b enslaving b's veth to c and a new veth to f, f's address. Returns the
  * bridge's name (where b's LAN address goes). b's veth to c is brought up later with the other links.
  */
-async function buildLanHost(plan: LabPlan, log: Logger, created: (ns: string) => void): Promise<string> {
-  const { ns, links, lan, lanHost: h } = plan;
+async function buildLanHost(plan: NamespacePlan, h: LanHostPlan, log: Logger, created: (ns: string) => void): Promise<string> {
+  const { ns, links, lan } = plan;
   log.info(`[#] netns add ${h.ns}`);
   netns.create(h.ns);
   created(h.ns);

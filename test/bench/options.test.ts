@@ -1,8 +1,8 @@
 /** The bench's command line: defaults, each command's options, and errors (text to the writers, an exit code). */
 import test from 'ava';
 import { DEFAULT_FLOOD_RATE, DEFAULT_ROUNDS, DEFAULT_SECONDS, parseBenchArgs, UsageExit, type BenchArgs } from '../../bench/options.js';
-import { firstLine } from '../../bench/binaries.js';
-import { DEFAULT_PATHS, TEST_IDS } from '../../bench/report.js';
+import { firstLine } from '../../bench/common/binaries.js';
+import { DEFAULT_PATHS, TEST_IDS } from '../../bench/compare/report.js';
 
 function parse(argv: string[]): { args?: BenchArgs; exit?: UsageExit; out: string; err: string } {
   let out = '';

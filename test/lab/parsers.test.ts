@@ -1,6 +1,6 @@
-/** The lab's new pure parsers: ping reply lines, iperf3 UDP JSON, /proc/PID/status, /proc/net/snmp, wg handshakes. */
+/** The lab's pure parsers: ping reply lines, iperf3 UDP JSON, /proc/PID/status. */
 import test from 'ava';
-import { againstPlanned, latestHandshake, makePlan, parseIperfUdpJson, parsePingReplies, parseProcStatus, parseSnmpUdp } from '../../src/lab/index.js';
+import { againstPlanned, makePlan, parseIperfUdpJson, parsePingReplies, parseProcStatus } from '../../src/lab/index.js';
 
 test('parsePingReplies: every reply time in order, summary and error lines ignored', (t) => {
   const out = [
@@ -60,28 +60,6 @@ test('parseProcStatus reads VmRSS and VmHWM in KiB', (t) => {
   const text = 'Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t   81234 kB\nVmRSS:\t   80000 kB\nThreads:\t11\n';
   t.deepEqual(parseProcStatus(text), { rssKiB: 80000, peakKiB: 81234 });
   t.throws(() => parseProcStatus('Name:\tkthreadd\nThreads:\t1\n'), { message: /no VmRSS/ });
-});
-
-test('parseSnmpUdp picks the Udp fields by name', (t) => {
-  const text = [
-    'Ip: Forwarding DefaultTTL',
-    'Ip: 1 64',
-    'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
-    'Udp: 500146 0 2168 502513 2167 0 0 0 0',
-    'UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
-    'UdpLite: 0 0 0 0 0 0 0 0 0',
-  ].join('\n');
-  t.deepEqual(parseSnmpUdp(text), { inDatagrams: 500146, inErrors: 2168, rcvbufErrors: 2167 });
-  t.throws(() => parseSnmpUdp('Ip: a\nIp: 1\n'), { message: /no Udp header/ });
-  t.throws(() => parseSnmpUdp('Udp: InDatagrams\nUdp: 5\n'), { message: /no Udp InErrors/ });
-});
-
-test('latestHandshake: epoch of the named peer, 0 for never or absent', (t) => {
-  const out = 'AAAA=\t0\nBBBB=\t1764421234\n';
-  t.is(latestHandshake(out, 'BBBB='), 1764421234);
-  t.is(latestHandshake(out, 'AAAA='), 0);
-  t.is(latestHandshake(out, 'CCCC='), 0);
-  t.is(latestHandshake('', 'AAAA='), 0);
 });
 
 test('makePlan: the LAN host lives in its own namespace inside the LAN /24, sources after it', (t) => {

@@ -12,8 +12,11 @@
  */
 import type { ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
-import { Lab, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
-import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
+import { publicKeyOfB } from '../../bench/common/in-lab.js';
+import { sourceAddresses } from '../../bench/common/ipv4.js';
+import type { FloodReport } from '../../bench/flood/flooder.js';
+import { startFreshPeer, timeFirstHandshake } from '../../bench/flood/freshpeer.js';
+import { Lab } from '../../src/lab/index.js';
 import { residentMemory } from '../../src/lab/rss.js';
 import { withClient } from '../../src/uapi/client.js';
 import { skipReason, testWhen } from '../helpers/skip.js';
@@ -21,7 +24,7 @@ import { skipReason, testWhen } from '../helpers/skip.js';
 const why = skipReason({ root: true, commands: ['ip', 'ping', 'wg', 'wireguard-go'], files: ['/dev/net/tun'] });
 const serial = testWhen(why);
 
-const FLOOD_MAIN = fileURLToPath(new URL('../../src/lab/flood.js', import.meta.url));
+const FLOOD_MAIN = fileURLToPath(new URL('../../bench/flood/flooder.js', import.meta.url));
 /** Initiations per second: as the flood where the machine allows it. */
 const RATE = 100_000;
 const PINGS = 80;

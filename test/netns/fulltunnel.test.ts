@@ -38,7 +38,7 @@ function suppressRule(rules: RuleJson[]): RuleJson | undefined {
 }
 
 maybe(`AllowedIPs = 0.0.0.0/0: fwmark table and rules, handshake does not loop, LAN reached, all undone`, async (t) => {
-  const topo = buildTopology(t, { purpose: 'full', fullTunnel: true });
+  const topo = await buildTopology(t, { purpose: 'full', fullTunnel: true });
   const rulesBefore = ipJson<RuleJson[]>(topo.ns.a, 'rule');
   const b = await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');

@@ -89,7 +89,7 @@ function errorLines(output: string): string[] {
 const LEGIT_DATAGRAMS_SLACK = 100;
 
 maybe(`20,000 hostile datagrams: the daemon survives, memory stays bounded, the tunnel still works`, async (t) => {
-  const topo = buildTopology(t, { purpose: 'hos' });
+  const topo = await buildTopology(t, { purpose: 'hos' });
   const b = await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');
   await pingUntilReply(topo.ns.a, topo.tunnel.b);

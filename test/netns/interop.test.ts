@@ -29,7 +29,7 @@ const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg',
 const maybe = testWhen(why);
 
 async function interop(t: ExecutionContext, impl: { a: Impl; b: Impl }, presharedKey: boolean): Promise<void> {
-  const topo = buildTopology(t, { purpose: `io${impl.a[0]}${impl.b[0]}`, presharedKey });
+  const topo = await buildTopology(t, { purpose: `io${impl.a[0]}${impl.b[0]}`, presharedKey });
   // b first: it has no endpoint for a and waits for a's initiation.
   const b = await startEnd(topo, 'b', impl.b);
   const a = await startEnd(topo, 'a', impl.a);
@@ -79,7 +79,7 @@ maybe(`tunvpn (a) ⇄ wireguard-go (b), with a preshared key`, (t) => interop(t,
 const TAKEOVER_PING_DEADLINE_S = 6;
 
 maybe(`key moves from wireguard-go to tunvpn: the wireguard-go server accepts tunvpn's first initiation`, async (t) => {
-  const topo = buildTopology(t, { purpose: 'iomove' });
+  const topo = await buildTopology(t, { purpose: 'iomove' });
   const server = await startEnd(topo, 'b', 'wireguard-go');
   const before = await startEnd(topo, 'a', 'wireguard-go');
   await pingUntilReply(topo.ns.a, topo.tunnel.b);

@@ -24,7 +24,7 @@ const BACKGROUND_PINGS = 25;
 const BEFORE_CHANGE_MS = 1_500;
 
 async function roam(t: ExecutionContext, implB: Impl): Promise<void> {
-  const topo = buildTopology(t, { purpose: 'roam' });
+  const topo = await buildTopology(t, { purpose: 'roam' });
   const b = await startEnd(topo, 'b', implB);
   const a = await startEnd(topo, 'a');
   await pingUntilReply(topo.ns.a, topo.tunnel.b);

@@ -48,7 +48,7 @@ async function hup(daemon: Daemon): Promise<string> {
 }
 
 rootTest('reload and SIGHUP apply a changed file, keep the unchanged peer\'s session, and refuse a bad file untouched', async (t) => {
-  const topo = buildTopology(t, { purpose: 'reload' });
+  const topo = await buildTopology(t, { purpose: 'reload' });
   const a = await startEnd(topo, 'a');
   await startEnd(topo, 'b');
   await assertPingsAcross(t, topo);
@@ -113,7 +113,7 @@ rootTest('reload and SIGHUP apply a changed file, keep the unchanged peer\'s ses
 });
 
 rootTest('up --metrics serves Prometheus text on loopback; its counters follow the traffic', async (t) => {
-  const topo = buildTopology(t, { purpose: 'metrics' });
+  const topo = await buildTopology(t, { purpose: 'metrics' });
   await startEnd(topo, 'a', 'tunvpn', ['--metrics', '127.0.0.1:9586']);
   await startEnd(topo, 'b');
   const scrape = async () => {

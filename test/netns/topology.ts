@@ -1,5 +1,6 @@
 /**
- * The tunnel test topology, built with `ip` (tests only) inside three namespaces unique to one test:
+ * The tunnel test topology, inside three namespaces unique to one test, built by the lab's builder
+ * (src/lab/topology.ts, the project's netlink) with this test's own names and addresses:
  *
  *     [ns a]                              [ns b]                                  [ns c]
  *     tunnel IFACE_A 10.213.R.1/32        tunnel IFACE_B 10.213.R.2/32
@@ -23,9 +24,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { encodeKey, generatePresharedKey, generatePrivateKey } from '../../src/crypto/keys.js';
-import { publicKeyOf } from '../../src/crypto/x25519.js';
-import { collect, deleteNs, ip, sh, uniqueNs } from './harness.js';
+import { encodeKey, generatePresharedKey } from '../../src/crypto/keys.js';
+import { makeKeys, type EndKeys } from '../../src/lab/configs.js';
+import type { NamespacePlan } from '../../src/lab/plan.js';
+import { buildTopology as buildNamespaces } from '../../src/lab/topology.js';
+import { silentLogger } from '../../src/log.js';
+import { collect, deleteNs, ip, uniqueNs } from './harness.js';
 import { systemRng } from '../../src/crypto/random.js';
 
 export type Impl = 'tunvpn' | 'wireguard-go';
@@ -55,6 +59,9 @@ const PORT_A = 51_001;
 const PORT_B = 51_002;
 /** The second octet of the tunnel addresses; the LAN's second octet is anything else. */
 const TUNNEL_OCTET = 213;
+/** The underlay a ⇄ b is a /30; the LAN b ⇄ c a /24. */
+const UNDERLAY_PREFIX = 30;
+const LAN_PREFIX = 24;
 
 /** What every tunnel test needs besides its tools: the TUN device and the built CLI. */
 export const TUNVPN_FILES = ['/dev/net/tun', TUNVPN_MAIN];
@@ -80,12 +87,6 @@ export function run(ns: string | undefined, cmd: string, args: string[], timeout
       resolve({ code, stdout, stderr: stderr || (code === null && err ? err.message : '') });
     });
   });
-}
-
-export interface EndKeys {
-  /** base64, secret: only written to the mode-600 files, never logged. */
-  privateKey: string;
-  publicKey: string;
 }
 
 export interface TopologyOptions {
@@ -131,8 +132,11 @@ export interface Daemon {
   output: () => string;
 }
 
-/** Builds the three namespaces, the veths and addresses, and the config files; registers the teardown. */
-export function buildTopology(t: ExecutionContext, opts: TopologyOptions): Topology {
+/**
+ * Builds the three namespaces, the veths and addresses, and the config files; registers the teardown first, so a
+ * build that fails half-way is undone too.
+ */
+export async function buildTopology(t: ExecutionContext, opts: TopologyOptions): Promise<Topology> {
   const tag = randomBytes(3).toString('hex');
   const r = randomInt(1, 254);
   const s = randomInt(1, 254);
@@ -171,30 +175,17 @@ export function buildTopology(t: ExecutionContext, opts: TopologyOptions): Topol
   });
   t.teardown(() => teardownDaemons(topo));
 
-  for (const name of Object.values(ns)) {
-    sh('ip', ['netns', 'add', name]);
-    ip(name, 'link', 'set', 'lo', 'up');
-  }
   const v = topo.veth;
-  ip(ns.a, 'link', 'add', v.a, 'type', 'veth', 'peer', 'name', v.b, 'netns', ns.b);
-  ip(ns.b, 'link', 'add', v.lanB, 'type', 'veth', 'peer', 'name', v.c, 'netns', ns.c);
-  ip(ns.a, 'addr', 'add', `${topo.underlay.a}/30`, 'dev', v.a);
-  ip(ns.b, 'addr', 'add', `${topo.underlay.b}/30`, 'dev', v.b);
-  ip(ns.b, 'addr', 'add', `${topo.lan.b}/24`, 'dev', v.lanB);
-  ip(ns.c, 'addr', 'add', `${topo.lan.c}/24`, 'dev', v.c);
-  for (const [n, dev] of [[ns.a, v.a], [ns.b, v.b], [ns.b, v.lanB], [ns.c, v.c]] as const) ip(n, 'link', 'set', dev, 'up');
-  ip(ns.c, 'route', 'add', 'default', 'via', topo.lan.b);
-  sh('ip', ['netns', 'exec', ns.b, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  const plan: NamespacePlan = {
+    ns,
+    links: { aToB: v.a, bToA: v.b, bToC: v.lanB, cToB: v.c },
+    underlay: { ...topo.underlay, prefix: UNDERLAY_PREFIX },
+    lan: { subnet: topo.lan.prefix.split('/')[0]!, b: topo.lan.b, c: topo.lan.c, prefix: LAN_PREFIX },
+  };
+  await buildNamespaces(plan, silentLogger, () => undefined);
 
   writeConfigs(topo, opts);
   return topo;
-}
-
-function makeKeys(): EndKeys {
-  const priv = generatePrivateKey(systemRng);
-  const keys = { privateKey: encodeKey(priv), publicKey: encodeKey(publicKeyOf(priv)) };
-  priv.fill(0);
-  return keys;
 }
 
 function writeConfigs(topo: Topology, opts: TopologyOptions): void {

@@ -33,7 +33,7 @@ const why = skipReason({ root: true, files: TUNVPN_FILES, commands: ['ip', 'wg',
 const maybe = testWhen(why, { concurrent: true });
 
 maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM`, async (t) => {
-  const topo = buildTopology(t, { purpose: 'tun' });
+  const topo = await buildTopology(t, { purpose: 'tun' });
   const b = await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');
 
@@ -112,7 +112,7 @@ maybe(`tunvpn ⇄ tunvpn: pings, iperf3, wg show, UAPI set, clean SIGTERM`, asyn
 });
 
 maybe(`tunvpn down NAME stops a running daemon from outside`, async (t) => {
-  const topo = buildTopology(t, { purpose: 'dn' });
+  const topo = await buildTopology(t, { purpose: 'dn' });
   await startEnd(topo, 'b');
   const a = await startEnd(topo, 'a');
   await pingUntilReply(topo.ns.a, topo.tunnel.b);

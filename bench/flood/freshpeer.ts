@@ -9,10 +9,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeKeys } from './configs.js';
-import { spawnWireguardGo } from './daemons.js';
-import type { Lab } from './lab.js';
-import { withRtnl } from './topology.js';
+import { makeKeys } from '../../src/lab/configs.js';
+import { spawnWireguardGo } from '../../src/lab/daemons.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { withRtnl } from '../../src/lab/topology.js';
 
 /** How often c's handshake time is polled (ms). */
 const POLL_MS = 100;
@@ -56,13 +56,6 @@ export async function startFreshPeer(lab: Lab, letter: string, index: number): P
   await withRtnl(plan.ns.c, (r) => r.links.up(ifname));
   const tunnelAddress = `10.213.${plan.k}.${FIRST_FRESH_HOST + index}`;
   return { ifname, publicKey: keys.publicKey, tunnelAddress };
-}
-
-/** b's public key (base64), read over its UAPI. */
-export async function publicKeyOfB(lab: Lab): Promise<string> {
-  const b = lab.daemons.b;
-  if (!b) throw new Error('no daemon at b');
-  return (await lab.procs.run(b.ns, 'wg', ['show', b.ifname, 'public-key'], { timeoutMs: WG_TIMEOUT_MS })).stdout.trim();
 }
 
 /**

@@ -6,7 +6,7 @@
  * tunnel, which would flatten the tunnels on a linear axis). Pure.
  */
 import { DENOMINATOR, METRICS, NUMERATOR, type BenchReport, type Metric, type PathName } from './report.js';
-import type { Spread } from './stats.js';
+import type { Spread } from '../common/stats.js';
 
 const H = 440;
 const M = { top: 74, bottom: 86, left: 64, right: 20 };

@@ -5,29 +5,32 @@
  * b over the UAPI, completes a handshake with b. Skipped, with the reason, when not root (or without wireguard-go).
  */
 import { fileURLToPath } from 'node:url';
-import { ADDR_SLOT } from '../../src/net/addr-slot.js';
-import { Endpoint } from '../../src/net/endpoint.js';
-import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
-import { publicKeyOf } from '../../src/crypto/x25519.js';
-import { seededRng, systemRng } from '../../src/crypto/random.js';
-import { Lab, nsPrefix, publicKeyOfB, startFreshPeer, timeFirstHandshake } from '../../src/lab/index.js';
-import { skipReason, testWhen } from '../helpers/skip.js';
-import { socketPath } from '../../src/uapi/paths.js';
+import { ADDR_SLOT } from '../../../src/net/addr-slot.js';
+import { Endpoint } from '../../../src/net/endpoint.js';
+import { encodeKey, generatePrivateKey } from '../../../src/crypto/keys.js';
+import { publicKeyOf } from '../../../src/crypto/x25519.js';
+import { seededRng, systemRng } from '../../../src/crypto/random.js';
+import { Lab, nsPrefix } from '../../../src/lab/index.js';
+import { publicKeyOfB } from '../../../bench/common/in-lab.js';
+import { startFreshPeer, timeFirstHandshake } from '../../../bench/flood/freshpeer.js';
+import { sourceAddresses } from '../../../bench/common/ipv4.js';
+import { skipReason, testWhen } from '../../helpers/skip.js';
+import { socketPath } from '../../../src/uapi/paths.js';
 import { existsSync } from 'node:fs';
-import { sourceAddresses, type FloodReport } from '../../src/lab/flood.js';
-import { nativeUdp as native } from '../../src/native/udp.js';
-import { listNetns, netns } from '../../src/netlink/index.js';
-import { CookieChecker } from '../../src/protocol/cookie.js';
-import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
-import { INITIATION_BYTES } from '../../src/protocol/constants.js';
-import { classify, INIT_OFF_MAC1 } from '../../src/protocol/messages.js';
+import type { FloodReport } from '../../../bench/flood/flooder.js';
+import { nativeUdp as native } from '../../../src/native/udp.js';
+import { listNetns, netns } from '../../../src/netlink/index.js';
+import { CookieChecker } from '../../../src/protocol/cookie.js';
+import { INITIATION_BYTES } from '../../../src/protocol/constants.js';
+import { classify, INIT_OFF_MAC1 } from '../../../src/protocol/messages.js';
+import { nativeHandshakeCrypto } from '../../../src/crypto/native-handshake.js';
 
 const rootTest = testWhen(skipReason({ root: true, addon: true }));
 const wgTest = testWhen(skipReason({ root: true, commands: ['wireguard-go', 'wg'] }));
 /** A generous wait for the fresh peer's first handshake (ms): not a performance bound. */
 const HANDSHAKE_WAIT_MS = 30_000;
 
-const FLOOD_MAIN = fileURLToPath(new URL('../../src/lab/flood.js', import.meta.url));
+const FLOOD_MAIN = fileURLToPath(new URL('../../../bench/flood/flooder.js', import.meta.url));
 const PORT = 51820;
 const SOURCES = 4;
 /** Low enough that nothing is dropped on the way. */

@@ -20,25 +20,26 @@
  * really one thread cannot pass unnoticed.
  */
 import { EventEmitter } from 'node:events';
-import { cpus, release } from 'node:os';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ADDR_SLOT, writeLocalSlot } from '../src/net/addr-slot.js';
-import { PacketBatch } from '../src/packet/batch.js';
-import { emptyBindStats, type Bind, type BindStats, type ReceiveCallback } from '../src/conn/bind.js';
-import { Endpoint } from '../src/net/endpoint.js';
-import { MemoryNetwork } from '../src/conn/memory-bind.js';
-import { generatePrivateKey } from '../src/crypto/keys.js';
-import { publicKeyOf } from '../src/crypto/x25519.js';
-import { systemRng } from '../src/crypto/random.js';
-import { Device, type DeviceOptions } from '../src/device/device.js';
-import { totalDropped } from '../src/device/stats.js';
-import { silentLogger } from '../src/log.js';
-import { buildUdp } from '../test/helpers/packets.js';
-import { DEFAULT_TUN_BATCH_SIZE, emptyTunStats, type PacketsCallback, type Tun, type TunEvents, type TunStats } from '../src/tun/tun.js';
-import { parsePrefix } from '../src/net/ip.js';
-import type { Direction, InprocessArgs, InprocessBind } from './options.js';
-import { formatColumns, resultStem } from './report.js';
-import { writeResult } from './results.js';
+import { ADDR_SLOT, writeLocalSlot } from '../../src/net/addr-slot.js';
+import { PacketBatch } from '../../src/packet/batch.js';
+import { emptyBindStats, type Bind, type BindStats, type ReceiveCallback } from '../../src/conn/bind.js';
+import { Endpoint } from '../../src/net/endpoint.js';
+import { MemoryNetwork } from '../../src/conn/memory-bind.js';
+import { generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
+import { systemRng } from '../../src/crypto/random.js';
+import { Device, type DeviceOptions } from '../../src/device/device.js';
+import { totalDropped } from '../../src/device/stats.js';
+import { silentLogger } from '../../src/log.js';
+import { buildUdp } from '../../test/helpers/packets.js';
+import { DEFAULT_TUN_BATCH_SIZE, emptyTunStats, type PacketsCallback, type Tun, type TunEvents, type TunStats } from '../../src/tun/tun.js';
+import { parsePrefix } from '../../src/net/ip.js';
+import type { Direction, InprocessArgs, InprocessBind } from '../options.js';
+import { formatColumns, resultStem } from '../common/format.js';
+import { hostInfo, type HostInfo } from '../common/host.js';
+import { writeResult } from '../common/results.js';
 
 /** Batches in flight at most. */
 const WINDOW_BATCHES = 8;
@@ -235,7 +236,7 @@ export interface InprocessRun {
 
 export interface InprocessReport {
   date: string;
-  host: { cpus: number; cpuModel: string; kernel: string; node: string };
+  host: HostInfo & { cpuModel: string };
   runs: InprocessRun[];
 }
 
@@ -415,7 +416,7 @@ export async function runInprocess(args: InprocessArgs): Promise<number> {
   }
   const report: InprocessReport = {
     date,
-    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version },
+    host: { ...hostInfo(), cpuModel: cpus()[0]?.model ?? 'unknown' },
     runs,
   };
   const json = `${JSON.stringify(report, null, 2)}\n`;

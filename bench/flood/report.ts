@@ -1,5 +1,5 @@
 /**
- * The flood scenario's results (issue 13) and their side-by-side table. Pure: the numbers come from bench/flood.ts.
+ * The flood scenario's results (issue 13) and their side-by-side table. Pure: the numbers come from flood.ts.
  *
  * Each run is one path (the daemon at both tunnel ends) and one source mode, in a fresh lab, measured twice the
  * same way: the quiet phase, then the flood phase with the flood running. A phase has two segments:
@@ -9,12 +9,14 @@
  *   2. iperf3 TCP x1 a → c for `seconds`.
  * The flooder is a separate process per segment, so its datagram count matches the segment it ran in.
  */
-import type { FloodReport } from '../src/lab/flood.js';
-import type { HandshakeTiming } from '../src/lab/freshpeer.js';
-import type { ResidentMemory } from '../src/lab/rss.js';
-import type { UdpCounters } from '../src/lab/snmp.js';
-import type { FloodMode, FloodPath } from './options.js';
-import { formatColumns, type RttStats } from './report.js';
+import type { HostInfo } from '../common/host.js';
+import type { FloodReport } from './flooder.js';
+import type { HandshakeTiming } from './freshpeer.js';
+import type { ResidentMemory } from '../../src/lab/rss.js';
+import type { UdpCounters } from './snmp.js';
+import type { FloodMode, FloodPath } from '../options.js';
+import { formatColumns } from '../common/format.js';
+import type { RttStats } from '../common/stats.js';
 
 /** How long a fresh peer's first handshake may take before it counts as failed (ms). */
 export const HANDSHAKE_CAP_MS = 10_000;
@@ -58,7 +60,7 @@ export interface FloodRun {
 
 export interface FloodBenchReport {
   date: string;
-  host: { cpus: number; kernel: string; node: string };
+  host: HostInfo;
   /** Seconds per measurement. */
   seconds: number;
   /** Flood datagrams per second asked for. */

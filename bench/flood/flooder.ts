@@ -15,7 +15,7 @@
  *
  * Run inside the attacker's namespace (addresses must already be on its interface):
  *
- *   ip netns exec NS node dist/src/lab/flood.js --to 10.214.7.1:51820 --public-key BASE64 \
+ *   ip netns exec NS node dist/bench/flood/flooder.js --to 10.214.7.1:51820 --public-key BASE64 \
  *       [--rate 100000] [--seconds 10] [--source 10.214.7.10 [--sources 200]] [--pool 4096] [--batch 64]
  *
  * It prints "flooding ..." on stderr when the first batch goes out and, when done (after --seconds, or on SIGTERM /
@@ -23,17 +23,17 @@
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { isMainModule } from '../entry.js';
-import { Endpoint } from '../net/endpoint.js';
-import { decodeKey } from '../crypto/keys.js';
-import { systemRng, type Rng } from '../crypto/random.js';
-import { ADDR_SLOT } from '../net/addr-slot.js';
-import { nativeUdp as native, type NativeUdp as NativeAddon } from '../native/udp.js';
-import { CookieGenerator } from '../protocol/cookie.js';
-import { nativeHandshakeCrypto } from '../crypto/native-handshake.js';
-import { INITIATION_BYTES, KEY_BYTES, TAG_BYTES, TIMESTAMP_BYTES } from '../protocol/constants.js';
-import { formatInitiation, INIT_OFF_MAC1, readU32LE } from '../protocol/messages.js';
-import { formatIp, parseIp } from '../net/ip.js';
+import { isMainModule } from '../../src/entry.js';
+import { Endpoint } from '../../src/net/endpoint.js';
+import { decodeKey } from '../../src/crypto/keys.js';
+import { systemRng, type Rng } from '../../src/crypto/random.js';
+import { ADDR_SLOT } from '../../src/net/addr-slot.js';
+import { nativeUdp as native, type NativeUdp as NativeAddon } from '../../src/native/udp.js';
+import { CookieGenerator } from '../../src/protocol/cookie.js';
+import { INITIATION_BYTES, KEY_BYTES, TAG_BYTES, TIMESTAMP_BYTES } from '../../src/protocol/constants.js';
+import { formatInitiation, INIT_OFF_MAC1, readU32LE } from '../../src/protocol/messages.js';
+import { sourceAddresses } from '../common/ipv4.js';
+import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
 
 /** Field sizes of an initiation (whitepaper §5.4.2): ephemeral key, static key + AEAD tag, timestamp + tag. */
 const EPHEMERAL_BYTES = KEY_BYTES;
@@ -115,19 +115,6 @@ export function buildInitiationPool(victimPublicKey: Uint8Array, count: number, 
     arena.set(msg, i * INITIATION_BYTES);
   }
   return arena;
-}
-
-/**
- * `count` consecutive IPv4 addresses from `first`, all inside first's /24 (a LAN's sources). Throws when one would
- * leave the /24 or reach its broadcast address .255, or on an address that is not IPv4.
- */
-export function sourceAddresses(first: string, count: number): string[] {
-  const ip = parseIp(first);
-  if (!ip || ip.family !== 4) throw new Error(`source must be an IPv4 address, got "${first}"`);
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`source count must be a positive integer, got ${count}`);
-  const host = ip.bytes[3]!;
-  if (host + count - 1 > 254) throw new RangeError(`${count} sources from ${first} leave its /24 (last usable host .254)`);
-  return Array.from({ length: count }, (_, i) => formatIp(Uint8Array.of(ip.bytes[0]!, ip.bytes[1]!, ip.bytes[2]!, host + i)));
 }
 
 /** A token bucket in datagrams: `rate` per second, at most `capacity` banked. Time (ms) is passed in. */

@@ -3,14 +3,15 @@
  * and are distinct; options, source ranges and the token bucket (time passed in). Nothing is sent.
  */
 import test from 'ava';
-import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
-import { publicKeyOf } from '../../src/crypto/x25519.js';
-import { seededRng, systemRng } from '../../src/crypto/random.js';
-import { buildInitiationPool, parseFloodArgs, sourceAddresses, TokenBucket, DEFAULT_RATE } from '../../src/lab/flood.js';
-import { CookieChecker } from '../../src/protocol/cookie.js';
-import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
-import { INITIATION_BYTES, MAC_BYTES } from '../../src/protocol/constants.js';
-import { classify, INIT_OFF_MAC1, INIT_OFF_MAC2, parseInitiation } from '../../src/protocol/messages.js';
+import { encodeKey, generatePrivateKey } from '../../../src/crypto/keys.js';
+import { publicKeyOf } from '../../../src/crypto/x25519.js';
+import { seededRng, systemRng } from '../../../src/crypto/random.js';
+import { buildInitiationPool, parseFloodArgs, TokenBucket, DEFAULT_RATE } from '../../../bench/flood/flooder.js';
+import { sourceAddresses } from '../../../bench/common/ipv4.js';
+import { CookieChecker } from '../../../src/protocol/cookie.js';
+import { INITIATION_BYTES, MAC_BYTES } from '../../../src/protocol/constants.js';
+import { classify, INIT_OFF_MAC1, INIT_OFF_MAC2, parseInitiation } from '../../../src/protocol/messages.js';
+import { nativeHandshakeCrypto } from '../../../src/crypto/native-handshake.js';
 
 const victim = publicKeyOf(generatePrivateKey(systemRng));
 

@@ -1,7 +1,7 @@
 /** Finding the programs the bench runs, and the version line of the wireguard-go it compares against. */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { onPath } from '../src/lab/index.js';
+import { onPath } from '../../src/lab/index.js';
 
 const VERSION_TIMEOUT_MS = 10_000;
 

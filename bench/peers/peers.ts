@@ -4,27 +4,27 @@
  * bench/results/<date>-peers.json.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeKey, generatePrivateKey } from '../src/crypto/keys.js';
-import { publicKeyOf } from '../src/crypto/x25519.js';
-import { systemRng } from '../src/crypto/random.js';
-import { publicKeyOfB } from '../src/lab/index.js';
-import { inLab } from './in-lab.js';
-import { sourceAddresses } from '../src/lab/flood.js';
-import { addIpv4, type PeerSimReport } from '../src/lab/peersim.js';
-import { LAN_SOURCES_MAX } from '../src/lab/plan.js';
-import { withRtnl } from '../src/lab/topology.js';
-import { createLogger, type Logger } from '../src/log.js';
-import { checkLabTools, wireguardGoVersion } from './binaries.js';
-import type { FloodPath, PeersArgs } from './options.js';
-import { formatPeersTable, type PeersBenchReport, type ScaleRun, type SimulateRun } from './peers-report.js';
-import { Progress } from './progress.js';
-import { resultStem } from './report.js';
-import { writeResult } from './results.js';
+import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
+import { publicKeyOf } from '../../src/crypto/x25519.js';
+import { systemRng } from '../../src/crypto/random.js';
+import { lastJsonLine } from '../common/child-report.js';
+import { hostInfo } from '../common/host.js';
+import { inLab, publicKeyOfB } from '../common/in-lab.js';
+import { addIpv4, sourceAddresses } from '../common/ipv4.js';
+import type { PeerSimReport } from './peersim.js';
+import { LAN_SOURCES_MAX } from '../../src/lab/plan.js';
+import { withRtnl } from '../../src/lab/topology.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { checkLabTools, wireguardGoVersion } from '../common/binaries.js';
+import type { FloodPath, PeersArgs } from '../options.js';
+import { formatPeersTable, type PeersBenchReport, type ScaleRun, type SimulateRun } from './report.js';
+import { Progress } from '../common/progress.js';
+import { resultStem } from '../common/format.js';
+import { writeResult } from '../common/results.js';
 
-const PEERSIM_MAIN = fileURLToPath(new URL('../src/lab/peersim.js', import.meta.url));
+const PEERSIM_MAIN = fileURLToPath(new URL('./peersim.js', import.meta.url));
 const REACHABLE_TIMEOUT_MS = 15_000;
 /** `wg addconf` of ten thousand peers took 1.3–15 s when measured; this cap only catches a hung daemon. */
 const WG_TIMEOUT_MS = 300_000;
@@ -121,12 +121,7 @@ async function simulateRun(path: FloodPath, round: number, args: PeersArgs, log:
     const done = await proc.exited;
     clearTimeout(timer);
     const memoryAfter = l.daemonMemory('b')!;
-    const line = done.stdout.trim().split('\n').pop() ?? '';
-    try {
-      return { sim: JSON.parse(line) as PeerSimReport, memoryBefore, memoryAfter };
-    } catch {
-      throw new Error(`the simulator printed no report (exit ${done.code ?? done.signal}): ${done.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    }
+    return { sim: lastJsonLine<PeerSimReport>(done, 'the simulator'), memoryBefore, memoryAfter };
   });
   return { path, round, ...r };
 }
@@ -164,7 +159,7 @@ export async function runPeers(args: PeersArgs): Promise<number> {
   progress.done();
   const report: PeersBenchReport = {
     date,
-    host: { cpus: cpus().length, kernel: release(), node: process.version },
+    host: hostInfo(),
     rounds: args.rounds,
     peers: args.peers,
     simulate: args.simulate,

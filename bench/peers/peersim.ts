@@ -13,7 +13,7 @@
  *
  * Run inside the namespace holding the source addresses:
  *
- *   ip netns exec NS node dist/src/lab/peersim.js --to 10.214.7.1:51820 --public-key BASE64 --keys FILE \
+ *   ip netns exec NS node dist/bench/peers/peersim.js --to 10.214.7.1:51820 --public-key BASE64 --keys FILE \
  *       --tunnel-first 10.215.7.1 --target 10.213.7.2 --source 10.214.7.10 [--sources 200] [--seconds 30] [--rate 0]
  *
  * It prints "simulating ..." on stderr once every socket is bound and the first initiation goes out, and at the end
@@ -23,19 +23,20 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { isMainModule } from '../entry.js';
-import { decodeKey } from '../crypto/keys.js';
-import { nativeAeadBackend } from '../crypto/native-aead.js';
-import { nativeHandshakeCrypto } from '../crypto/native-handshake.js';
-import { systemRng } from '../crypto/random.js';
-import { TransportAead } from '../crypto/transport-aead.js';
-import { formatIp, parseIp } from '../net/ip.js';
-import { splitHostPort } from '../net/endpoint.js';
-import { internetChecksum } from '../packet/checksum.js';
-import { ICMP_ECHO_HEADER_BYTES, ICMPV4_ECHO_REPLY, ICMPV4_ECHO_REQUEST, IPPROTO_ICMP, IPV4_MIN_HEADER_BYTES } from '../packet/ip-header.js';
-import { DeviceCore, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, type Peer } from '../protocol/index.js';
-import { transportMessageLength } from '../protocol/session.js';
-import { sourceAddresses } from './flood.js';
+import { isMainModule } from '../../src/entry.js';
+import { decodeKey } from '../../src/crypto/keys.js';
+import { nativeAeadBackend } from '../../src/crypto/native-aead.js';
+import { systemRng } from '../../src/crypto/random.js';
+import { TransportAead } from '../../src/crypto/transport-aead.js';
+import { parseIp } from '../../src/net/ip.js';
+import { splitHostPort } from '../../src/net/endpoint.js';
+import { internetChecksum } from '../../src/packet/checksum.js';
+import { ICMP_ECHO_HEADER_BYTES, ICMPV4_ECHO_REPLY, ICMPV4_ECHO_REQUEST, IPPROTO_ICMP, IPV4_MIN_HEADER_BYTES } from '../../src/packet/ip-header.js';
+import { DeviceCore, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, type Peer } from '../../src/protocol/index.js';
+import { transportMessageLength } from '../../src/protocol/session.js';
+import { addIpv4, sourceAddresses } from '../common/ipv4.js';
+import { percentile } from '../common/stats.js';
+import { nativeHandshakeCrypto } from '../../src/crypto/native-handshake.js';
 
 /** Timer resolution of the simulated peers (ms): the cores' tick() runs this often. */
 const TICK_MS = 50;
@@ -99,19 +100,7 @@ export interface PeerSimReport {
 /** The 50th, 90th and 100th percentile of `values` (ms, unsorted); null when empty. */
 export function percentiles(values: readonly number[]): Percentiles | null {
   if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-  return { p50: at(0.5), p90: at(0.9), max: s[s.length - 1]! };
-}
-
-/** IPv4 address `first` plus `n`, as text; throws when `first` is not IPv4 or the sum leaves the address space. */
-export function addIpv4(first: string, n: number): string {
-  const ip = parseIp(first);
-  if (!ip || ip.family !== 4) throw new Error(`not an IPv4 address: "${first}"`);
-  const v = ((ip.bytes[0]! << 24) | (ip.bytes[1]! << 16) | (ip.bytes[2]! << 8) | ip.bytes[3]!) >>> 0;
-  const sum = v + n;
-  if (sum > 0xffffffff) throw new RangeError(`${first} + ${n} leaves the IPv4 address space`);
-  return formatIp(Uint8Array.of(sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff));
+  return { p50: percentile(values, 50), p90: percentile(values, 90), max: percentile(values, 100) };
 }
 
 /**

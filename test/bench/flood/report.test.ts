@@ -1,8 +1,8 @@
 /** The flood scenario's pure parts: the verdict of a run and the side-by-side table. */
 import test from 'ava';
-import { floodVerdict, formatFloodTable, HANDSHAKE_CAP_MS, type FloodBenchReport, type FloodRun, type PhaseResult } from '../../bench/flood-report.js';
-import { rttStats } from '../../bench/report.js';
-import type { FloodReport } from '../../src/lab/flood.js';
+import { floodVerdict, formatFloodTable, HANDSHAKE_CAP_MS, type FloodBenchReport, type FloodRun, type PhaseResult } from '../../../bench/flood/report.js';
+import { rttStats } from '../../../bench/common/stats.js';
+import type { FloodReport } from '../../../bench/flood/flooder.js';
 
 const MiB = 1024;
 

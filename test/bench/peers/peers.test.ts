@@ -6,14 +6,15 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_IDLE_PEERS, DEFAULT_SIMULATED_PEERS, parseBenchArgs, UsageExit, type BenchArgs } from '../../bench/options.js';
-import { idlePeersConfig } from '../../bench/peers.js';
-import { formatPeersTable, summarizeScale, type PeersBenchReport } from '../../bench/peers-report.js';
-import { encodeKey, generatePrivateKey } from '../../src/crypto/keys.js';
-import { systemRng } from '../../src/crypto/random.js';
-import { internetChecksum } from '../../src/packet/checksum.js';
-import { addIpv4, echoRequest, isEchoReply, parsePeerSimArgs, percentiles } from '../../src/lab/peersim.js';
-import { parseConfig } from '../../src/config/index.js';
+import { DEFAULT_IDLE_PEERS, DEFAULT_SIMULATED_PEERS, parseBenchArgs, UsageExit, type BenchArgs } from '../../../bench/options.js';
+import { idlePeersConfig } from '../../../bench/peers/peers.js';
+import { formatPeersTable, summarizeScale, type PeersBenchReport } from '../../../bench/peers/report.js';
+import { encodeKey, generatePrivateKey } from '../../../src/crypto/keys.js';
+import { systemRng } from '../../../src/crypto/random.js';
+import { internetChecksum } from '../../../src/packet/checksum.js';
+import { echoRequest, isEchoReply, parsePeerSimArgs, percentiles } from '../../../bench/peers/peersim.js';
+import { addIpv4 } from '../../../bench/common/ipv4.js';
+import { parseConfig } from '../../../src/config/index.js';
 
 function parse(argv: string[]): BenchArgs | UsageExit {
   const writers = { writeOut: () => undefined, writeErr: () => undefined };

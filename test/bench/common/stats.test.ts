@@ -1,6 +1,6 @@
 /** The bench's statistics: medians, nearest-rank percentiles, spreads and the median of per-round ratios. */
 import test from 'ava';
-import { mean, median, percentile, ratioSpread, spread } from '../../bench/stats.js';
+import { mean, median, percentile, ratioSpread, spread } from '../../../bench/common/stats.js';
 
 test('median: odd and even counts, unsorted input, input left untouched', (t) => {
   const xs = [5, 1, 3];

@@ -1,19 +1,20 @@
 /**
  * The `peers` scenario's results (issue 12: many peers in one daemon) and their side-by-side table. Pure: the
- * numbers come from bench/peers.ts.
+ * numbers come from peers.ts.
  *
  * Per round and path (the daemon at both tunnel ends of a fresh lab) two runs:
  *   scale     iperf3 TCP a → c with the lab's one peer; `wg addconf` of N idle peers at b, timed (the UAPI set)
  *             with b's resident memory before and after; `wg show b dump`, timed; iperf3 again with the N idle
  *             peers at both ends.
- *   simulate  M peers simulated from one process on b's LAN (src/lab/peersim.ts) handshake with b and get an
+ *   simulate  M peers simulated from one process on b's LAN (peersim.ts) handshake with b and get an
  *             echo reply through it; the time until the last one, and b's resident memory.
  */
-import type { PeerSimReport } from '../src/lab/peersim.js';
-import type { ResidentMemory } from '../src/lab/rss.js';
-import type { FloodPath } from './options.js';
-import { formatColumns, formatGbps } from './report.js';
-import { median } from './stats.js';
+import type { HostInfo } from '../common/host.js';
+import type { PeerSimReport } from './peersim.js';
+import type { ResidentMemory } from '../../src/lab/rss.js';
+import type { FloodPath } from '../options.js';
+import { formatColumns, formatGbps } from '../common/format.js';
+import { median } from '../common/stats.js';
 
 /** The issue's targets: set time and RSS against wireguard-go, throughput with idle peers, simulated handshakes. */
 export const PEERS_TARGETS = { setRatio: 1.0, rssRatio: 1.0, idleThroughputRatio: 0.95, simulateSeconds: 10 } as const;
@@ -53,7 +54,7 @@ export interface SimulateRun {
 
 export interface PeersBenchReport {
   date: string;
-  host: { cpus: number; kernel: string; node: string };
+  host: HostInfo;
   rounds: number;
   /** Idle peers (scale runs) and simulated peers (simulate runs). */
   peers: number;

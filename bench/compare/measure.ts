@@ -9,13 +9,14 @@
  *   udp64    iperf3 -u -b 0 -l 64: unthrottled 64-byte datagrams a → c, packets/s that arrive and the loss
  *   udp512   the same with 512 bytes
  */
-import type { EndKind, Lab } from '../src/lab/index.js';
-import { inLab } from './in-lab.js';
-import type { Logger } from '../src/log.js';
-import type { PingReplies } from '../src/lab/ping.js';
-import { PING_INTERVAL_S } from '../src/lab/ping.js';
-import { cpuMetrics, rttStats, TESTS, type PathName, type PathRun, type TestId, type TestResult, type TestSpec } from './report.js';
-import type { Progress } from './progress.js';
+import type { EndKind, Lab } from '../../src/lab/index.js';
+import { inLab } from '../common/in-lab.js';
+import type { Logger } from '../../src/log.js';
+import type { PingReplies } from '../../src/lab/ping.js';
+import { PING_INTERVAL_S } from '../../src/lab/ping.js';
+import { rttStats } from '../common/stats.js';
+import { cpuMetrics, TESTS, type PathName, type PathRun, type TestId, type TestResult, type TestSpec } from './report.js';
+import type { Progress } from '../common/progress.js';
 
 /** Pings of the idle RTT test. */
 export const RTT_PINGS = 20;

@@ -1,27 +1,30 @@
 /**
  * `npm run bench -- flood`: issue 13's scenario. For each source mode and path (wireguard-go or tunvpn at both
  * tunnel ends), a fresh lab with a host f on b's LAN; the quiet phase, then the flood phase with f sending
- * handshake initiations (src/lab/flood.ts) at b's listening port, from one address or from many of the LAN's /24.
+ * handshake initiations (flooder.ts) at b's listening port, from one address or from many of the LAN's /24.
  * See flood-report.ts for what a phase measures. Writes bench/results/<date>-flood.json.
  */
-import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { publicKeyOfB, startFreshPeer, timeFirstHandshake, type FreshPeer, type Lab } from '../src/lab/index.js';
-import { firstLineOf, inLab } from './in-lab.js';
-import type { LabProcess } from '../src/lab/exec.js';
-import type { FloodReport } from '../src/lab/flood.js';
-import { sourceAddresses } from '../src/lab/flood.js';
-import { PING_INTERVAL_S } from '../src/lab/ping.js';
-import { udpCounters, type UdpCounters } from '../src/lab/snmp.js';
-import { createLogger, type Logger } from '../src/log.js';
-import { checkLabTools, wireguardGoVersion } from './binaries.js';
-import { floodVerdict, formatFloodTable, HANDSHAKE_CAP_MS, modeLabel, type CpuWindow, type FloodBenchReport, type FloodRun, type PhaseResult } from './flood-report.js';
-import type { FloodArgs, FloodMode, FloodPath } from './options.js';
-import { Progress } from './progress.js';
-import { resultStem, rttStats } from './report.js';
-import { writeResult } from './results.js';
+import type { Lab } from '../../src/lab/index.js';
+import { startFreshPeer, timeFirstHandshake, type FreshPeer } from './freshpeer.js';
+import { lastJsonLine } from '../common/child-report.js';
+import { hostInfo } from '../common/host.js';
+import { firstLineOf, inLab, publicKeyOfB } from '../common/in-lab.js';
+import type { LabProcess } from '../../src/lab/exec.js';
+import type { FloodReport } from './flooder.js';
+import { sourceAddresses } from '../common/ipv4.js';
+import { PING_INTERVAL_S } from '../../src/lab/ping.js';
+import { udpCounters, type UdpCounters } from './snmp.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { checkLabTools, wireguardGoVersion } from '../common/binaries.js';
+import { floodVerdict, formatFloodTable, HANDSHAKE_CAP_MS, modeLabel, type CpuWindow, type FloodBenchReport, type FloodRun, type PhaseResult } from './report.js';
+import type { FloodArgs, FloodMode, FloodPath } from '../options.js';
+import { Progress } from '../common/progress.js';
+import { resultStem } from '../common/format.js';
+import { rttStats } from '../common/stats.js';
+import { writeResult } from '../common/results.js';
 
-const FLOOD_MAIN = fileURLToPath(new URL('../src/lab/flood.js', import.meta.url));
+const FLOOD_MAIN = fileURLToPath(new URL('./flooder.js', import.meta.url));
 const REACHABLE_TIMEOUT_MS = 15_000;
 /** Node start-up, addon load and the message pool on a busy VM (ms). */
 const FLOODER_START_TIMEOUT_MS = 20_000;
@@ -38,13 +41,7 @@ interface PhaseContext {
 }
 
 async function stopFlooder(proc: LabProcess): Promise<FloodReport> {
-  const r = await proc.stop(FLOODER_STOP_GRACE_MS);
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as FloodReport;
-  } catch {
-    throw new Error(`the flooder printed no report (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  }
+  return lastJsonLine<FloodReport>(await proc.stop(FLOODER_STOP_GRACE_MS), 'the flooder');
 }
 
 function diff(a: UdpCounters, b: UdpCounters): UdpCounters {
@@ -155,7 +152,7 @@ export async function runFlood(args: FloodArgs): Promise<number> {
   progress.done();
   const report: FloodBenchReport = {
     date,
-    host: { cpus: cpus().length, kernel: release(), node: process.version },
+    host: hostInfo(),
     seconds: args.seconds,
     rate: args.rate,
     wireguardGo: { binary: args.wireguardGo, version },

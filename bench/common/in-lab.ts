@@ -1,6 +1,12 @@
-/** One bench run in a fresh lab: built, used, torn down (also on failure), a failure turned into a reason. */
-import { Lab, type LabOptions } from '../src/lab/index.js';
-import type { Logger } from '../src/log.js';
+/**
+ * One bench run in a fresh lab: built, used, torn down (also on failure), a failure turned into a reason; and what
+ * several benchmarks read from a running lab.
+ */
+import { Lab, type LabOptions } from '../../src/lab/index.js';
+import type { Logger } from '../../src/log.js';
+
+/** How long one `wg` command against a lab daemon may take (ms). */
+const WG_TIMEOUT_MS = 10_000;
 
 /** What a run that failed reports: the first line of the error. */
 export interface Failed {
@@ -39,4 +45,11 @@ export async function inLab<T extends object>(
       if (problems.length) opts.log.warn(`${label}: clean-up problems: ${problems.join('; ')}`);
     }
   }
+}
+
+/** b's public key (base64), read over its UAPI. */
+export async function publicKeyOfB(lab: Lab): Promise<string> {
+  const b = lab.daemons.b;
+  if (!b) throw new Error('no daemon at b');
+  return (await lab.procs.run(b.ns, 'wg', ['show', b.ifname, 'public-key'], { timeoutMs: WG_TIMEOUT_MS })).stdout.trim();
 }

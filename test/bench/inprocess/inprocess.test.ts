@@ -4,11 +4,11 @@
  * is asserted.
  */
 import test from 'ava';
-import { ADDR_SLOT } from '../../src/net/addr-slot.js';
-import { PacketBatch } from '../../src/packet/batch.js';
-import { Endpoint } from '../../src/net/endpoint.js';
-import { parseIpPacket } from '../helpers/packets.js';
-import { benchPacket, formatInprocess, PipeBind, PumpTun, runDirection, type InprocessReport } from '../../bench/inprocess.js';
+import { ADDR_SLOT } from '../../../src/net/addr-slot.js';
+import { PacketBatch } from '../../../src/packet/batch.js';
+import { Endpoint } from '../../../src/net/endpoint.js';
+import { parseIpPacket } from '../../helpers/packets.js';
+import { benchPacket, formatInprocess, PipeBind, PumpTun, runDirection, type InprocessReport } from '../../../bench/inprocess/inprocess.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 

@@ -4,8 +4,8 @@
  * because a socket's receive buffer was full, which is where a flood ends up when the daemon cannot keep up.
  */
 import { readFileSync } from 'node:fs';
-import { nativeNetns as native } from '../native/netns.js';
-import { netns } from '../netlink/index.js';
+import { nativeNetns as native } from '../../src/native/netns.js';
+import { netns } from '../../src/netlink/index.js';
 
 export interface UdpCounters {
   /** Datagrams delivered to sockets. */

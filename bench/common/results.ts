@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** bench/results/ (this file runs from dist/bench/). */
-export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+/** bench/results/ (this file runs from dist/bench/common/). */
+export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
 /** Writes `name` under RESULTS_DIR and returns its path. */
 export function writeResult(name: string, text: string): string {

@@ -3,13 +3,16 @@
  * medians, the tables, the SVG with whiskers and the round schedule. No root.
  */
 import test from 'ava';
-import { parseIperfJson, parsePing, parseProcStat } from '../../src/lab/index.js';
+import { parseIperfJson, parsePing, parseProcStat } from '../../../src/lab/index.js';
 import {
-  computeRatios, cpuMetrics, formatSpread, formatTable, parsePaths, parseTests, resultStem, rttStats, summarize,
+  computeRatios, cpuMetrics, formatSpread, formatTable, summarize,
   type BenchReport, type PathRun, type TestResult,
-} from '../../bench/report.js';
-import { roundSchedule } from '../../bench/schedule.js';
-import { decades, escapeXml, logY, renderSvg } from '../../bench/svg.js';
+} from '../../../bench/compare/report.js';
+import { resultStem } from '../../../bench/common/format.js';
+import { rttStats } from '../../../bench/common/stats.js';
+import { parsePaths, parseTests } from '../../../bench/options.js';
+import { roundSchedule } from '../../../bench/compare/schedule.js';
+import { decades, escapeXml, logY, renderSvg } from '../../../bench/compare/svg.js';
 
 /** Trimmed from a real `iperf3 -c ... -J -P 2` (iperf 3.12) run: the fields the parser reads, and some it does not. */
 const IPERF_JSON = JSON.stringify({

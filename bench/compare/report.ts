@@ -3,7 +3,9 @@
  * (median and min–max per path and metric over the rounds), the median of per-round tunvpn/wireguard-go ratios,
  * and the text tables. Everything here is pure (no I/O, no clock), so it is unit-tested with fixed numbers.
  */
-import { median, percentile, ratioSpread, spread, mean, type Spread } from './stats.js';
+import type { HostInfo } from '../common/host.js';
+import { formatColumns } from '../common/format.js';
+import { ratioSpread, spread, type RttStats, type Spread } from '../common/stats.js';
 
 /** The tests run on every path, in the order they run (the idle RTT first, before anything loads the path). */
 export const TESTS = [
@@ -29,8 +31,6 @@ export const DENOMINATOR: PathName = 'wireguard-go';
 const BITS_PER_GBIT = 1e9;
 const BITS_PER_BYTE = 8;
 const US_PER_S = 1e6;
-/** Percentile reported beside the median RTT. */
-export const RTT_TAIL_PERCENTILE = 99;
 
 export interface CpuMetrics {
   /** utime+stime of both daemons over the test, seconds. */
@@ -41,20 +41,6 @@ export interface CpuMetrics {
   coreSecondsPerGbit: number;
   /** CPU microseconds per packet received; UDP tests only. */
   microsecondsPerPacket?: number;
-}
-
-/** Ping a → c: counts, and statistics of the reply times (null when nothing came back). */
-export interface RttStats {
-  transmitted: number;
-  received: number;
-  /** 0..1 */
-  loss: number;
-  medianMs: number | null;
-  /** RTT_TAIL_PERCENTILE, nearest rank. */
-  p99Ms: number | null;
-  avgMs: number | null;
-  /** Every reply's RTT, ms, in arrival order: the raw numbers. */
-  samplesMs: number[];
 }
 
 export interface TcpResult {
@@ -175,7 +161,7 @@ export interface RatioSummary {
 export interface BenchReport {
   /** ISO 8601 start time. */
   date: string;
-  host: { cpus: number; kernel: string; node: string };
+  host: HostInfo;
   /** Seconds per iperf3 test. */
   seconds: number;
   rounds: number;
@@ -195,20 +181,6 @@ export function cpuMetrics(cpuSeconds: number, wallSeconds: number, bytes: numbe
   const m: CpuMetrics = { cpuSeconds, percentCore: (cpuSeconds / wallSeconds) * 100, coreSecondsPerGbit: cpuSeconds / gbit };
   if (packets !== undefined && packets > 0) m.microsecondsPerPacket = (cpuSeconds * US_PER_S) / packets;
   return m;
-}
-
-/** Ping statistics from the summary counts and the reply times. */
-export function rttStats(transmitted: number, received: number, loss: number, samplesMs: number[]): RttStats {
-  const some = samplesMs.length > 0;
-  return {
-    transmitted,
-    received,
-    loss,
-    medianMs: some ? median(samplesMs) : null,
-    p99Ms: some ? percentile(samplesMs, RTT_TAIL_PERCENTILE) : null,
-    avgMs: some ? mean(samplesMs) : null,
-    samplesMs,
-  };
 }
 
 /** The paths in the order they first appear in the runs. */
@@ -273,51 +245,12 @@ export function computeRatios(runs: readonly PathRun[], num: PathName = NUMERATO
   return out;
 }
 
-/** Splits and validates a comma-separated list against `known`; throws on an unknown or repeated name. */
-export function parseList<T extends string>(option: string, text: string, known: readonly T[]): T[] {
-  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) throw new Error(`${option}: give at least one of ${known.join(', ')}`);
-  const out: T[] = [];
-  for (const n of names) {
-    if (!(known as readonly string[]).includes(n)) throw new Error(`${option}: unknown name "${n}" (known: ${known.join(', ')})`);
-    if (out.includes(n as T)) throw new Error(`${option}: "${n}" given twice`);
-    out.push(n as T);
-  }
-  return out;
-}
-
-/** `--paths a,b,c`. */
-export function parsePaths(text: string): PathName[] {
-  return parseList('--paths', text, KNOWN_PATHS);
-}
-
-/** `--only tcp1,udp64,...`: the tests, returned in run order (TESTS), whatever order they were given in. */
-export function parseTests(text: string): TestId[] {
-  const chosen = parseList('--only', text, TEST_IDS);
-  return TEST_IDS.filter((t) => chosen.includes(t));
-}
-
-export function formatGbps(bps: number): string {
-  return (bps / BITS_PER_GBIT).toFixed(3);
-}
-
 /** "1.337 [1.300–1.400]", or just the value when there was one round (or min = max at this precision). */
 export function formatSpread(s: Spread, digits: number): string {
   const v = s.median.toFixed(digits);
   const lo = s.min.toFixed(digits);
   const hi = s.max.toFixed(digits);
   return s.n < 2 || lo === hi ? v : `${v} [${lo}–${hi}]`;
-}
-
-/** Fixed-width columns: the first `leftColumns` left-aligned, the rest right-aligned; a dashed rule under row 0. */
-export function formatColumns(rows: string[][], leftColumns: number): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
 }
 
 /** The first line: what ran, how often, and which wireguard-go. */
@@ -372,9 +305,4 @@ export function formatTable(report: BenchReport): string {
     for (const r of problems) out.push(`${r.path} round ${r.round}: ${r.status}: ${r.reason ?? ''}`.trimEnd());
   }
   return `${out.join('\n')}\n`;
-}
-
-/** "2026-01-31T12-00-00Z": the results' file name stem (no ':' in file names). */
-export function resultStem(isoDate: string): string {
-  return isoDate.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }

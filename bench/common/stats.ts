@@ -65,3 +65,34 @@ export function ratioSpread(num: ReadonlyArray<number | undefined>, den: Readonl
   const s = spread(perRound);
   return s && { perRound, spread: s };
 }
+
+/** Percentile reported beside the median RTT. */
+export const RTT_TAIL_PERCENTILE = 99;
+
+/** Ping a → c: counts, and statistics of the reply times (null when nothing came back). */
+export interface RttStats {
+  transmitted: number;
+  received: number;
+  /** 0..1 */
+  loss: number;
+  medianMs: number | null;
+  /** RTT_TAIL_PERCENTILE, nearest rank. */
+  p99Ms: number | null;
+  avgMs: number | null;
+  /** Every reply's RTT, ms, in arrival order: the raw numbers. */
+  samplesMs: number[];
+}
+
+/** Ping statistics from the summary counts and the reply times. */
+export function rttStats(transmitted: number, received: number, loss: number, samplesMs: number[]): RttStats {
+  const some = samplesMs.length > 0;
+  return {
+    transmitted,
+    received,
+    loss,
+    medianMs: some ? median(samplesMs) : null,
+    p99Ms: some ? percentile(samplesMs, RTT_TAIL_PERCENTILE) : null,
+    avgMs: some ? mean(samplesMs) : null,
+    samplesMs,
+  };
+}
