@@ -1,7 +1,8 @@
 /**
  * Link requests (RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK) and the decoding of link messages. Pure: interface
  * names referenced by a spec (parent, dev) arrive here already resolved to indices, and namespaces as fds.
- * Attribute order mirrors iproute2's so requests compare byte for byte with `ip link add ...`.
+ * Attribute order mirrors iproute2's so requests compare byte for byte with `ip link add ...`. What is particular
+ * to a kind (its spec, its IFLA_INFO_DATA both ways) is in link-kinds.ts; this file knows no kind by name.
  */
 import { attrChars, Attrs, attrNest, attrString, attrU32, concat } from './attr.js';
 import {
