@@ -1,5 +1,5 @@
 /** What the operation groups (links, addresses, ...) share: the socket and name → index resolution. */
-import type { LinkRef } from './link-codec.js';
+import type { LinkRef } from './link-ref.js';
 import type { NetlinkSocket } from './socket.js';
 
 export interface RtnlContext {

@@ -16,13 +16,12 @@ export {
   checkNetnsName, NETNS_RUN_DIR, SELF_NETNS_PATH,
 } from './netns.js';
 export { NetlinkError, NetlinkArgumentError, NetlinkDecodeError, isNetlinkError, errnoName, ignoreGone, ALREADY_GONE } from './errors.js';
+export type { LinkInfo } from './link-codec.js';
+export type { LinkRef, IndexedLink, NetnsRef } from './link-ref.js';
 export type {
   LinkSpec,
   LinkKind,
-  LinkInfo,
-  LinkRef,
-  IndexedLink,
-  NetnsRef,
+  VxlanInfo,
   VethSpec,
   BridgeSpec,
   VxlanSpec,
@@ -33,8 +32,9 @@ export type {
   TunSpec,
   MacvlanMode,
   IpvlanMode,
-} from './link-codec.js';
-export { createLinkRequest, setLinkRequest, deleteLinkRequest, getLinkRequest, dumpLinksRequest, parseLink, linkName } from './link-codec.js';
+} from './link-kinds.js';
+export { createLinkRequest, setLinkRequest, deleteLinkRequest, getLinkRequest, dumpLinksRequest, parseLink } from './link-codec.js';
+export { linkName } from './link-ref.js';
 export { addAddressRequest, deleteAddressRequest, dumpAddressesRequest, parseAddress, type AddressInfo, type AddressOptions } from './addr-codec.js';
 export { routeRequest, getRouteRequest, dumpRoutesRequest, parseRoute, type RouteSpec, type RouteInfo } from './route-codec.js';
 export { ruleRequest, dumpRulesRequest, parseRule, type RuleSpec, type RuleInfo } from './rule-codec.js';

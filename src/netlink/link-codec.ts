@@ -1,9 +1,10 @@
 /**
  * Link requests (RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK) and the decoding of link messages. Pure: interface
  * names referenced by a spec (parent, dev) arrive here already resolved to indices, and namespaces as fds.
- * Attribute order mirrors iproute2's so requests compare byte for byte with `ip link add ...`.
+ * Attribute order mirrors iproute2's so requests compare byte for byte with `ip link add ...`. What is particular
+ * to a kind (its spec, its IFLA_INFO_DATA both ways) is in link-kinds.ts; this file knows no kind by name.
  */
-import { attr, attrChars, Attrs, attrNest, attrString, attrU16, attrU16be, attrU32, attrU32be, attrU8, concat } from './attr.js';
+import { attrChars, Attrs, attrNest, attrString, attrU32, concat } from './attr.js';
 import {
   AF_UNSPEC,
   NLM_F_ACK,
@@ -19,125 +20,15 @@ import { formatIfInfoMsg, parseIfInfoMsg } from './headers.js';
 import * as L from './if-link.js';
 import type { NlMessage, NlRequest } from './message.js';
 import { NetlinkArgumentError, NetlinkDecodeError } from './errors.js';
-import { checkIfName, checkInt, checkIp, formatMac } from './validate.js';
-import { formatIp } from '../net/ip.js';
-import { MAX_PORT } from '../net/endpoint.js';
+import { INFO_DATA_DECODERS, linkKindCodec, type LinkInfoData, type LinkSpec, type ResolvedRefs } from './link-kinds.js';
+import { linkName, refIndex, type LinkRef } from './link-ref.js';
+import { checkIfName, checkInt, formatMac } from './validate.js';
 
-/**
- * A link known by its ifindex and its name: requests use the index (a name can be reused by another link), messages
- * the name, so an error reads "add address fd00::1/64 to wg0", not "... to 6".
- */
-export interface IndexedLink {
-  index: number;
-  name: string;
-}
-/** A link referenced by name, by ifindex, or by both. */
-export type LinkRef = string | number | IndexedLink;
-
-/** How a link reads in messages: its name when the reference has one, else its index. */
-export function linkName(ref: LinkRef): string {
-  return typeof ref === 'object' ? ref.name : String(ref);
-}
-
-/** The ifindex a reference carries (undefined for a bare name, which the caller resolves). */
-function refIndex(ref: LinkRef): number | undefined {
-  return typeof ref === 'number' ? ref : typeof ref === 'object' ? ref.index : undefined;
-}
-/** A network namespace: a name under /run/netns, or an open fd of one. */
-export type NetnsRef = string | number;
-
-export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
-export type IpvlanMode = 'l2' | 'l3' | 'l3s';
-
-interface LinkBase {
-  name: string;
-  mtu?: number;
-}
-export interface VethSpec extends LinkBase {
-  kind: 'veth';
-  peerName: string;
-  /** Create the peer directly inside this namespace. */
-  peerNetns?: NetnsRef;
-}
-export interface BridgeSpec extends LinkBase {
-  kind: 'bridge';
-}
-export interface VxlanSpec extends LinkBase {
-  kind: 'vxlan';
-  /** VNI, 24 bits. */
-  id: number;
-  /** UDP destination port (IANA: 4789; the kernel's default is 8472). */
-  dstPort: number;
-  local?: string;
-  /** Unicast remote; excludes `group`. */
-  remote?: string;
-  /** Multicast group; excludes `remote` (needs `dev`). */
-  group?: string;
-  dev?: LinkRef;
-  learning?: boolean;
-  ttl?: number;
-}
-export interface MacvlanSpec extends LinkBase {
-  kind: 'macvlan';
-  parent: LinkRef;
-  mode: MacvlanMode;
-}
-export interface IpvlanSpec extends LinkBase {
-  kind: 'ipvlan';
-  parent: LinkRef;
-  mode: IpvlanMode;
-}
-export interface VlanSpec extends LinkBase {
-  kind: 'vlan';
-  parent: LinkRef;
-  /** 802.1Q VLAN id, 0..4095. */
-  id: number;
-}
-export interface GeneveSpec extends LinkBase {
-  kind: 'geneve';
-  /** VNI, 24 bits. */
-  id: number;
-  remote: string;
-  /** UDP destination port (kernel default 6081). */
-  dstPort?: number;
-}
-/** Persistent tun/tap devices (made with TUNSETIFF + TUNSETPERSIST; this kernel refuses them over rtnetlink). */
-export interface TunSpec extends LinkBase {
-  kind: 'tun' | 'tap';
-}
-export type LinkSpec = VethSpec | BridgeSpec | VxlanSpec | MacvlanSpec | IpvlanSpec | VlanSpec | GeneveSpec | TunSpec;
-export type LinkKind = LinkSpec['kind'];
-
-/** Names already resolved by the caller (Rtnl): indices for parent/dev, an fd for the peer's namespace. */
-export interface ResolvedRefs {
-  parent?: number;
-  dev?: number;
-  peerNetnsFd?: number;
-}
-
-const MACVLAN_MODES: Record<MacvlanMode, number> = {
-  private: L.MACVLAN_MODE_PRIVATE,
-  vepa: L.MACVLAN_MODE_VEPA,
-  bridge: L.MACVLAN_MODE_BRIDGE,
-  passthru: L.MACVLAN_MODE_PASSTHRU,
-  source: L.MACVLAN_MODE_SOURCE,
-};
-const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: L.IPVLAN_MODE_L2, l3: L.IPVLAN_MODE_L3, l3s: L.IPVLAN_MODE_L3S };
-
-const VNI_MAX = 0xffffff;
-const VLAN_ID_MAX = 4095;
-const TTL_MAX = 255;
 /** Largest MTU the kernel's u32 carries; real limits come from the device (IFLA_MAX_MTU). */
 const MTU_MAX = 0x7fffffff;
 
 export function describeCreate(spec: { name: string; kind: string }): string {
   return `create link ${spec.name} (${spec.kind})`;
-}
-
-function resolvedIndex(op: string, field: string, ref: LinkRef, resolved: number | undefined): number {
-  const index = refIndex(ref) ?? resolved;
-  if (index === undefined) throw new NetlinkArgumentError(`${op}: ${field} ${JSON.stringify(linkName(ref))} was not resolved to an index`);
-  return checkInt(op, `${field} index`, index, 1, 0x7fffffff);
 }
 
 /** IFLA_LINKINFO { KIND, [DATA { ... }] } */
@@ -147,87 +38,13 @@ function linkInfo(kind: string, data?: Uint8Array[]): Uint8Array {
   return attrNest(L.IFLA_LINKINFO, parts);
 }
 
-function kindAttrs(op: string, spec: LinkSpec, refs: ResolvedRefs): { pre: Uint8Array[]; data?: Uint8Array[] } {
-  switch (spec.kind) {
-    case 'veth': {
-      const peer = [formatIfInfoMsg(), attrString(L.IFLA_IFNAME, checkIfName(op, spec.peerName, 'peer name'))];
-      if (spec.peerNetns !== undefined) {
-        const fd = typeof spec.peerNetns === 'number' ? spec.peerNetns : refs.peerNetnsFd;
-        if (fd === undefined) throw new NetlinkArgumentError(`${op}: peer namespace ${JSON.stringify(spec.peerNetns)} was not opened`);
-        peer.push(attrU32(L.IFLA_NET_NS_FD, checkInt(op, 'peer namespace fd', fd, 0, 0x7fffffff)));
-      }
-      return { pre: [], data: [attrNest(L.VETH_INFO_PEER, peer)] };
-    }
-    case 'bridge':
-      return { pre: [] };
-    case 'vxlan': {
-      const data: Uint8Array[] = [];
-      if (spec.dev !== undefined) data.push(attrU32(L.IFLA_VXLAN_LINK, resolvedIndex(op, 'dev', spec.dev, refs.dev)));
-      data.push(attrU32(L.IFLA_VXLAN_ID, checkInt(op, 'vxlan id', spec.id, 0, VNI_MAX)));
-      if (spec.local !== undefined) {
-        const a = checkIp(op, 'local', spec.local);
-        data.push(attrBytes(a.family === 4 ? L.IFLA_VXLAN_LOCAL : L.IFLA_VXLAN_LOCAL6, a.bytes));
-      }
-      if (spec.remote !== undefined && spec.group !== undefined) throw new NetlinkArgumentError(`${op}: give remote or group, not both`);
-      const peer = spec.remote ?? spec.group;
-      if (peer !== undefined) {
-        const a = checkIp(op, spec.remote !== undefined ? 'remote' : 'group', peer);
-        data.push(attrBytes(a.family === 4 ? L.IFLA_VXLAN_GROUP : L.IFLA_VXLAN_GROUP6, a.bytes));
-      }
-      if (spec.ttl !== undefined) data.push(attrU8(L.IFLA_VXLAN_TTL, checkInt(op, 'ttl', spec.ttl, 0, TTL_MAX)));
-      if (spec.learning !== undefined) data.push(attrU8(L.IFLA_VXLAN_LEARNING, spec.learning ? 1 : 0));
-      data.push(attrU16be(L.IFLA_VXLAN_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, MAX_PORT)));
-      return { pre: [], data };
-    }
-    case 'macvlan': {
-      const mode = MACVLAN_MODES[spec.mode];
-      if (mode === undefined) throw new NetlinkArgumentError(`${op}: unknown macvlan mode ${JSON.stringify(spec.mode)}`);
-      return { pre: [attrU32(L.IFLA_LINK, resolvedIndex(op, 'parent', spec.parent, refs.parent))], data: [attrU32(L.IFLA_MACVLAN_MODE, mode)] };
-    }
-    case 'ipvlan': {
-      const mode = IPVLAN_MODES[spec.mode];
-      if (mode === undefined) throw new NetlinkArgumentError(`${op}: unknown ipvlan mode ${JSON.stringify(spec.mode)}`);
-      return {
-        pre: [attrU32(L.IFLA_LINK, resolvedIndex(op, 'parent', spec.parent, refs.parent))],
-        data: [attrU16(L.IFLA_IPVLAN_MODE, mode), attrU16(L.IFLA_IPVLAN_FLAGS, 0)],
-      };
-    }
-    case 'vlan':
-      return {
-        pre: [attrU32(L.IFLA_LINK, resolvedIndex(op, 'parent', spec.parent, refs.parent))],
-        data: [attrU16(L.IFLA_VLAN_ID, checkInt(op, 'vlan id', spec.id, 0, VLAN_ID_MAX))],
-      };
-    case 'geneve': {
-      const a = checkIp(op, 'remote', spec.remote);
-      // As iproute2: label, ttl and tos are sent explicitly (0 = kernel default / inherit).
-      const data = [
-        attrU32(L.IFLA_GENEVE_ID, checkInt(op, 'geneve id', spec.id, 0, VNI_MAX)),
-        attrBytes(a.family === 4 ? L.IFLA_GENEVE_REMOTE : L.IFLA_GENEVE_REMOTE6, a.bytes),
-        attrU32be(L.IFLA_GENEVE_LABEL, 0),
-        attrU8(L.IFLA_GENEVE_TTL, 0),
-        attrU8(L.IFLA_GENEVE_TOS, 0),
-      ];
-      if (spec.dstPort !== undefined) data.push(attrU16be(L.IFLA_GENEVE_PORT, checkInt(op, 'dstPort', spec.dstPort, 1, MAX_PORT)));
-      return { pre: [], data };
-    }
-    case 'tun':
-    case 'tap':
-      throw new NetlinkArgumentError(`${op}: ${spec.kind} devices are created with TUNSETIFF, not rtnetlink`);
-    default: {
-      const kind: never = spec;
-      throw new NetlinkArgumentError(`create link: unknown kind ${JSON.stringify((kind as { kind: unknown }).kind)}`);
-    }
-  }
-}
-
-/** An address payload (4 or 16 bytes). */
-const attrBytes = (type: number, b: Uint8Array): Uint8Array => attr(type, b);
-
 /** RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: fails with EEXIST if the name is taken. */
 export function createLinkRequest(spec: LinkSpec, refs: ResolvedRefs = {}): NlRequest {
   const what = describeCreate(spec);
   const name = checkIfName(what, spec.name);
-  const { pre, data } = kindAttrs(what, spec, refs);
+  const codec = linkKindCodec(spec.kind);
+  if (!codec) throw new NetlinkArgumentError(`create link: unknown kind ${JSON.stringify(spec.kind)}`);
+  const { pre, data } = codec.encode(what, spec, refs);
   const attrs = [...pre, attrString(L.IFLA_IFNAME, name)];
   if (spec.mtu !== undefined) attrs.push(attrU32(L.IFLA_MTU, checkInt(what, 'mtu', spec.mtu, 1, MTU_MAX)));
   attrs.push(linkInfo(spec.kind, data));
@@ -282,7 +99,7 @@ export function dumpLinksRequest(what = 'list links'): NlRequest {
 }
 
 /** A link as the kernel reports it. */
-export interface LinkInfo {
+export interface LinkInfo extends Partial<LinkInfoData> {
   index: number;
   name: string;
   /** IFLA_INFO_KIND ('veth', 'bridge', 'vxlan', 'tun', ...); absent for plain devices like lo. */
@@ -301,8 +118,6 @@ export interface LinkInfo {
   link?: number;
   /** The namespace id (as seen from here) in which `link` lives. */
   linkNetnsId?: number;
-  /** Kind-specific details the decoder understands. */
-  vxlan?: { id?: number; dstPort?: number; local?: string; remote?: string; dev?: number; learning?: boolean };
 }
 
 function sizedMac(b: Uint8Array | undefined): string | undefined {
@@ -338,27 +153,15 @@ export function parseLink(msg: NlMessage): LinkInfo {
   if (li) {
     const kind = li.string(L.IFLA_INFO_KIND);
     if (kind !== undefined) info.kind = kind;
-    if (kind === 'vxlan') {
-      const d = li.nested(L.IFLA_INFO_DATA);
-      if (d) info.vxlan = parseVxlanData(d);
-    }
+    if (kind !== undefined) decodeInfoData(info, kind, li);
   }
   return info;
 }
 
-function parseVxlanData(d: Attrs): NonNullable<LinkInfo['vxlan']> {
-  const out: NonNullable<LinkInfo['vxlan']> = {};
-  const id = d.u32(L.IFLA_VXLAN_ID);
-  if (id !== undefined) out.id = id;
-  const port = d.u16be(L.IFLA_VXLAN_PORT);
-  if (port !== undefined) out.dstPort = port;
-  const local = d.address(L.IFLA_VXLAN_LOCAL) ?? d.address(L.IFLA_VXLAN_LOCAL6);
-  if (local) out.local = formatIp(local);
-  const remote = d.address(L.IFLA_VXLAN_GROUP) ?? d.address(L.IFLA_VXLAN_GROUP6);
-  if (remote) out.remote = formatIp(remote);
-  const dev = d.u32(L.IFLA_VXLAN_LINK);
-  if (dev) out.dev = dev;
-  const learning = d.u8(L.IFLA_VXLAN_LEARNING);
-  if (learning !== undefined) out.learning = learning !== 0;
-  return out;
+/** Kind-specific details (LinkInfoData) for the kinds INFO_DATA_DECODERS knows; others are left out. */
+function decodeInfoData(info: LinkInfo, kind: string, linkinfo: Attrs): void {
+  if (!Object.hasOwn(INFO_DATA_DECODERS, kind)) return;
+  const k = kind as keyof LinkInfoData;
+  const data = linkinfo.nested(L.IFLA_INFO_DATA);
+  if (data) info[k] = INFO_DATA_DECODERS[k](data);
 }

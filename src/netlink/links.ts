@@ -13,13 +13,9 @@ import {
   setLinkRequest,
   type LinkChange,
   type LinkInfo,
-  linkName,
-  type LinkRef,
-  type LinkSpec,
-  type NetnsRef,
-  type ResolvedRefs,
-  type TunSpec,
 } from './link-codec.js';
+import { linkKindCodec, type LinkSpec, type ResolvedRefs, type TunSpec } from './link-kinds.js';
+import { linkName, type LinkRef, type NetnsRef } from './link-ref.js';
 import { netnsPath, openNetnsFd } from './netns.js';
 import { checkIfName } from './validate.js';
 
@@ -68,13 +64,14 @@ export class LinkOps {
    */
   async create(spec: LinkSpec): Promise<LinkInfo> {
     const op = describeCreate(spec);
-    if (spec.kind === 'tun' || spec.kind === 'tap') return this.createTun(spec);
+    if (linkKindCodec(spec.kind)?.createdBy === 'tunsetiff') return this.createTun(spec as TunSpec);
+    const named = linkKindCodec(spec.kind)?.references?.(spec) ?? {};
     const refs: ResolvedRefs = {};
-    if ('parent' in spec) refs.parent = await this.ctx.index(spec.parent, op, 'parent');
-    if (spec.kind === 'vxlan' && spec.dev !== undefined) refs.dev = await this.ctx.index(spec.dev, op, 'dev');
+    if (named.parent !== undefined) refs.parent = await this.ctx.index(named.parent, op, 'parent');
+    if (named.dev !== undefined) refs.dev = await this.ctx.index(named.dev, op, 'dev');
     let fdToClose: number | undefined;
-    if (spec.kind === 'veth' && typeof spec.peerNetns === 'string') {
-      fdToClose = openNetnsFd(spec.peerNetns);
+    if (typeof named.peerNetns === 'string') {
+      fdToClose = openNetnsFd(named.peerNetns);
       refs.peerNetnsFd = fdToClose;
     }
     try {

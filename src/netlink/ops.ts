@@ -3,7 +3,7 @@ import { addAddressRequest, deleteAddressRequest, dumpAddressesRequest, parseAdd
 import type { RtnlContext } from './context.js';
 import { NetlinkError } from './errors.js';
 import { dumpFdbRequest, fdbRequest, parseFdb, type FdbEntry } from './fdb-codec.js';
-import { linkName, type LinkRef } from './link-codec.js';
+import { linkName, type LinkRef } from './link-ref.js';
 import { dumpRoutesRequest, getRouteRequest, parseRoute, routeRequest, type RouteCommand, type RouteInfo, type RouteSpec } from './route-codec.js';
 import { dumpRulesRequest, parseRule, ruleRequest, type RuleInfo, type RuleSpec } from './rule-codec.js';
 

@@ -10,7 +10,7 @@
  * Requests on one Rtnl run one at a time, in call order. Errors are NetlinkError (kernel refusals, code = errno
  * name, message names the operation) or NetlinkArgumentError (refused before sending).
  */
-import type { LinkRef } from './link-codec.js';
+import type { LinkRef } from './link-ref.js';
 import { getLinkRequest, parseLink } from './link-codec.js';
 import { LinkOps } from './links.js';
 import { netnsPath } from './netns.js';

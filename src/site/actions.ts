@@ -3,21 +3,7 @@
  * names the namespace it happens in (`netns` undefined = the host) and has a one-line human description.
  */
 import { formatIp, formatPrefix, type IpAddress, type Prefix } from '../net/ip.js';
-import type { IpvlanMode, MacvlanMode } from './model.js';
-
-/** Everything needed to create one link (created on the host; moved afterwards when it belongs in a namespace). */
-export type CreateSpec =
-  | { kind: 'bridge' }
-  | { kind: 'tap' }
-  | { kind: 'vxlan'; id: number; port: number; local?: IpAddress; dev?: string }
-  | { kind: 'geneve'; id: number; port: number; remote: IpAddress }
-  | { kind: 'veth'; peer: string }
-  | { kind: 'macvlan'; parent: string; mode: MacvlanMode }
-  | { kind: 'ipvlan'; parent: string; mode: IpvlanMode }
-  | { kind: 'vlan'; parent: string; id: number };
-
-/** The all-zero MAC: on a vxlan FDB entry it means "flood BUM traffic to this dst" (head-end replication). */
-export const ZERO_LLADDR = '00:00:00:00:00:00';
+import { linkKind, type CreateSpec } from './kinds/index.js';
 
 export type Action =
   | { op: 'netns-add'; name: string }
@@ -43,28 +29,9 @@ function where(netns: string | undefined): string {
   return netns === undefined ? '' : ` (netns ${netns})`;
 }
 
+/** "vxlan vx0 id 42 dstport 4789": how a create step reads in logs (its kind's `describe`). */
 export function describeSpec(name: string, spec: CreateSpec): string {
-  switch (spec.kind) {
-    case 'bridge':
-    case 'tap':
-      return `${spec.kind} ${name}`;
-    case 'vxlan': {
-      const parts = [`vxlan ${name} id ${spec.id}`];
-      if (spec.local) parts.push(`local ${formatIp(spec.local)}`);
-      parts.push(`dstport ${spec.port}`);
-      if (spec.dev) parts.push(`dev ${spec.dev}`);
-      return parts.join(' ');
-    }
-    case 'geneve':
-      return `geneve ${name} id ${spec.id} remote ${formatIp(spec.remote)} dstport ${spec.port}`;
-    case 'veth':
-      return `veth ${name} peer ${spec.peer}`;
-    case 'macvlan':
-    case 'ipvlan':
-      return `${spec.kind} ${name} link ${spec.parent} mode ${spec.mode}`;
-    case 'vlan':
-      return `vlan ${name} link ${spec.parent} id ${spec.id}`;
-  }
+  return linkKind(spec.kind).describe(name, spec);
 }
 
 function describeRoute(a: { dst: Prefix; gateway?: IpAddress; dev?: string }): string {

@@ -7,7 +7,7 @@ import { sameIp } from '../net/ip.js';
 import { describeAction, type Action } from './actions.js';
 import { samePrefix, emptyNetns, type LinkState, type NetnsState, type SystemState } from './state.js';
 import type { SiteSystem } from './system.js';
-import { KERNEL_KIND } from './plan.js';
+import { kindOfKernelKind, linkKind } from './kinds/index.js';
 
 interface MemLink extends LinkState {
   id: number;
@@ -131,21 +131,18 @@ export class MemorySiteSystem implements SiteSystem {
       }
       case 'link-add': {
         const base = { mtu: DEFAULT_MTU, up: false, addresses: [] };
-        const s = a.spec;
-        if ((s.kind === 'vxlan' && s.dev) || 'parent' in s) this.link(undefined, s.kind === 'vxlan' ? s.dev! : (s as { parent: string }).parent);
-        if (s.kind === 'veth') {
-          const first = this.addLink(undefined, { ...base, name: a.name, kind: 'veth' });
-          const second = this.addLink(undefined, { ...base, name: s.peer, kind: 'veth', peer: first.id });
+        const kind = linkKind(a.spec.kind);
+        const lower = kind.lowerDevice?.(a.spec);
+        if (lower !== undefined) this.link(undefined, lower);
+        const peer = kind.pairedWith?.(a.spec);
+        if (peer !== undefined) {
+          const first = this.addLink(undefined, { ...base, name: a.name, kind: kind.kernelKind });
+          const second = this.addLink(undefined, { ...base, name: peer, kind: kind.kernelKind, peer: first.id });
           first.peer = second.id;
           return;
         }
-        const details =
-          s.kind === 'vxlan' ? { id: s.id, port: s.port, ...(s.dev && { parent: s.dev }) }
-          : s.kind === 'geneve' ? { id: s.id, port: s.port }
-          : s.kind === 'vlan' ? { id: s.id, parent: s.parent }
-          : s.kind === 'macvlan' || s.kind === 'ipvlan' ? { mode: s.mode, parent: s.parent }
-          : undefined;
-        this.addLink(undefined, { ...base, name: a.name, kind: KERNEL_KIND[s.kind]!, ...(details && { details }) });
+        const details = kind.reportedDetails?.(a.spec);
+        this.addLink(undefined, { ...base, name: a.name, kind: kind.kernelKind, ...(details && { details }) });
         return;
       }
       case 'link-del': {
@@ -172,7 +169,7 @@ export class MemorySiteSystem implements SiteSystem {
         if (a.master === null) delete l.master;
         else {
           const m = this.link(a.netns, a.master);
-          if (m.kind !== 'bridge') throw new Error(`EOPNOTSUPP: ${a.master} is not a bridge`);
+          if (!kindOfKernelKind(m.kind)?.isBridge) throw new Error(`EOPNOTSUPP: ${a.master} is not a bridge`);
           l.master = a.master;
         }
         return;
@@ -221,7 +218,7 @@ export class MemorySiteSystem implements SiteSystem {
       case 'mesh-follow': {
         const following = this.meshes.get(a.tunnel);
         if (!following) throw new Error(`ENOENT: ${a.tunnel} is not a running tunvpn interface`);
-        if (this.link(undefined, a.dev).kind !== 'vxlan') throw new Error(`EINVAL: ${a.dev} is not a vxlan`);
+        if (!kindOfKernelKind(this.link(undefined, a.dev).kind)?.vtep) throw new Error(`EINVAL: ${a.dev} is not a vxlan`);
         following.add(a.dev);
         return;
       }

@@ -22,3 +22,7 @@ export function encapOverhead(underlay: Family): number {
 export function encapMtu(underlayMtu: number, underlay: Family): number {
   return underlayMtu - encapOverhead(underlay);
 }
+
+/** Smallest MTU the kernel accepts for IPv4 (68) and the largest an ethernet-like device takes (ETH_MAX_MTU). */
+export const MTU_MIN = 68;
+export const MTU_MAX = 65535;

@@ -4,9 +4,10 @@
  * inside a site namespace are configured from inside: one Rtnl opened in that namespace, cached until the
  * namespace is deleted (an open socket would keep a deleted namespace, and its veth ends, alive).
  */
-import { closeNetnsFd, createNetns, deleteNetns, ignoreGone, openSelfNetnsFd, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type LinkSpec, type NetnsRef } from '../netlink/index.js';
+import { closeNetnsFd, createNetns, deleteNetns, ignoreGone, openSelfNetnsFd, isNetlinkError, netnsExists, Rtnl, type LinkInfo, type NetnsRef } from '../netlink/index.js';
 import { formatIp, formatPrefix, parseIp, parsePrefix, type IpAddress } from '../net/ip.js';
-import type { Action, CreateSpec } from './actions.js';
+import type { Action } from './actions.js';
+import { kindOfKernelKind, linkKind } from './kinds/index.js';
 import type { FdbState, LinkState, NetnsState, RouteState, SystemState } from './state.js';
 import type { SiteSystem } from './system.js';
 import { withClient } from '../uapi/client.js';
@@ -125,10 +126,10 @@ export class NetlinkSiteSystem implements SiteSystem {
       }
     }
     const fdb: FdbState[] = [];
-    const vxlans = new Set(infos.filter((l) => l.kind === 'vxlan').map((l) => l.index));
-    if (withFdb && vxlans.size > 0) {
+    const vteps = new Set(infos.filter((l) => kindOfKernelKind(l.kind)?.vtep).map((l) => l.index));
+    if (withFdb && vteps.size > 0) {
       for (const e of await rtnl.fdb.list()) {
-        if (!vxlans.has(e.index)) continue;
+        if (!vteps.has(e.index)) continue;
         const dst = e.dst === undefined ? undefined : parseIp(e.dst);
         fdb.push({ dev: nameOf.get(e.index)!, lladdr: e.mac, ...(dst && { dst }) });
       }
@@ -146,7 +147,7 @@ export class NetlinkSiteSystem implements SiteSystem {
         if (netnsExists(a.name)) deleteNetns(a.name);
         return;
       case 'link-add':
-        await this.rtnl(undefined).links.create(toLinkSpec(a.name, a.spec));
+        await this.rtnl(undefined).links.create(linkKind(a.spec.kind).toNetlink(a.name, a.spec));
         return;
       case 'link-del':
         if (a.netns !== undefined && !netnsExists(a.netns)) return;
@@ -215,41 +216,7 @@ function toLinkState(l: LinkInfo, nameOf: Map<number, string>): LinkState {
     const m = nameOf.get(l.master);
     if (m !== undefined) s.master = m;
   }
-  if (l.vxlan) {
-    const v = l.vxlan;
-    const parent = v.dev === undefined ? undefined : nameOf.get(v.dev);
-    s.details = {
-      ...(v.id !== undefined && { id: v.id }),
-      ...(v.dstPort !== undefined && { port: v.dstPort }),
-      ...(v.local !== undefined && { local: v.local }),
-      ...(parent !== undefined && { parent }),
-    };
-  }
+  const details = kindOfKernelKind(l.kind)?.fromKernel?.(l, (index) => nameOf.get(index));
+  if (details) s.details = details;
   return s;
-}
-
-function toLinkSpec(name: string, spec: CreateSpec): LinkSpec {
-  switch (spec.kind) {
-    case 'bridge':
-    case 'tap':
-      return { kind: spec.kind, name };
-    case 'vxlan':
-      return {
-        kind: 'vxlan',
-        name,
-        id: spec.id,
-        dstPort: spec.port,
-        ...(spec.local && { local: formatIp(spec.local) }),
-        ...(spec.dev !== undefined && { dev: spec.dev }),
-      };
-    case 'geneve':
-      return { kind: 'geneve', name, id: spec.id, remote: formatIp(spec.remote), dstPort: spec.port };
-    case 'veth':
-      return { kind: 'veth', name, peerName: spec.peer };
-    case 'macvlan':
-    case 'ipvlan':
-      return spec.kind === 'macvlan' ? { kind: 'macvlan', name, parent: spec.parent, mode: spec.mode } : { kind: 'ipvlan', name, parent: spec.parent, mode: spec.mode };
-    case 'vlan':
-      return { kind: 'vlan', name, parent: spec.parent, id: spec.id };
-  }
 }

@@ -10,7 +10,8 @@
  */
 import { formatIp, formatPrefix, sameIp } from '../net/ip.js';
 import { describeAction, type Action } from './actions.js';
-import type { DesiredKind, DesiredLink, DesiredSite } from './desired.js';
+import { LOOPBACK, type DesiredKind, type DesiredLink, type DesiredSite } from './desired.js';
+import { linkKind } from './kinds/index.js';
 import { findLink, netnsState, samePrefix, type LinkState, type SystemState } from './state.js';
 
 export interface Operation {
@@ -22,18 +23,10 @@ export interface Operation {
   done: boolean;
 }
 
-/** IFLA_INFO_KIND the kernel reports per site kind (a TAP is a `tun` device; loopback reports none). */
-export const KERNEL_KIND: Record<DesiredKind, string | undefined> = {
-  bridge: 'bridge',
-  vxlan: 'vxlan',
-  geneve: 'geneve',
-  tap: 'tun',
-  veth: 'veth',
-  macvlan: 'macvlan',
-  ipvlan: 'ipvlan',
-  vlan: 'vlan',
-  loopback: undefined,
-};
+/** IFLA_INFO_KIND the kernel reports for a desired link (its kind's `kernelKind`; loopback reports none). */
+export function kernelKind(kind: DesiredKind): string | undefined {
+  return kind === LOOPBACK ? undefined : linkKind(kind).kernelKind;
+}
 
 function op(action: Action, done: boolean, undo?: Action): Operation {
   return { description: describeAction(action), action, done, ...(undo && { undo }) };
@@ -50,7 +43,7 @@ export function locate(state: SystemState, l: DesiredLink): LinkState | undefine
 
 /** Whether the link is created on the host and then moved into its namespace (loopback is born there). */
 export function movesIn(l: DesiredLink): boolean {
-  return l.netns !== undefined && l.kind !== 'loopback';
+  return l.netns !== undefined && l.kind !== LOOPBACK;
 }
 
 /**
@@ -60,7 +53,7 @@ export function movesIn(l: DesiredLink): boolean {
 export function findConflicts(desired: DesiredSite, state: SystemState): string[] {
   const out: string[] = [];
   for (const l of desired.links) {
-    if (l.kind === 'loopback') continue;
+    if (l.kind === LOOPBACK) continue;
     const s = locate(state, l);
     if (!s) continue;
     const d = linkDifferences(l, s).filter((x) => !x.repairable);
@@ -88,7 +81,7 @@ export interface Difference {
 
 export function linkDifferences(l: DesiredLink, s: LinkState): Difference[] {
   const out: Difference[] = [];
-  const kind = KERNEL_KIND[l.kind];
+  const kind = kernelKind(l.kind);
   if (kind !== undefined && s.kind !== undefined && s.kind !== kind) out.push({ text: `kind ${s.kind}, want ${kind}`, repairable: false });
   for (const key of ['id', 'port', 'local', 'remote', 'parent', 'mode'] as const) {
     const want = l.details[key];
@@ -199,7 +192,7 @@ export function planDown(desired: DesiredSite, state: SystemState): DownPlan {
     const temp = movesIn(l) ? findLink(state, undefined, l.hostName) : undefined;
     for (const [s, netns] of [[final, l.netns], [temp, undefined]] as const) {
       if (!s) continue;
-      const kind = KERNEL_KIND[l.kind];
+      const kind = kernelKind(l.kind);
       if (kind !== undefined && s.kind !== undefined && s.kind !== kind) {
         skipped.push(`${s.name}${netns ? ` (netns ${netns})` : ''} is a ${s.kind}, not the ${kind} ${l.origin} declares`);
         continue;

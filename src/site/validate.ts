@@ -1,9 +1,12 @@
 /**
  * Cross-reference checks over a parsed site: unique names per namespace (including derived veth names), bridges
- * and namespaces that are referenced must be declared, and a few combinations the kernel would reject.
+ * and namespaces that are referenced must be declared, and a few combinations the kernel would reject. Where a
+ * kind's interfaces are (`ends`) and its own checks (`validate`) come from its descriptor (kinds/).
  */
 import { SiteConfigError } from './errors.js';
-import type { LinkDecl, NamespaceDecl, Site } from './model.js';
+import { linkKind, type LinkDecl } from './kinds/index.js';
+import type { LinkDeclBase, ValidateContext } from './kinds/kind.js';
+import type { NamespaceDecl, Site } from './model.js';
 import { NAMESPACE_IFNAME, vethHostName } from './names.js';
 
 type AnyDecl = LinkDecl | NamespaceDecl;
@@ -21,20 +24,7 @@ interface Placement {
 function placements(site: Site): Placement[] {
   const out: Placement[] = [];
   for (const l of site.links) {
-    switch (l.kind) {
-      case 'bridge':
-      case 'vxlan':
-      case 'geneve':
-      case 'tap':
-        out.push({ netns: undefined, name: l.name, decl: l, key: 'name', derived: false });
-        break;
-      case 'veth':
-        out.push({ netns: l.namespace, name: l.name, decl: l, key: 'name', derived: false });
-        out.push({ netns: l.peerNamespace, name: l.peer, decl: l, key: 'peer', derived: false });
-        break;
-      default:
-        out.push({ netns: l.namespace, name: l.name, decl: l, key: 'name', derived: false });
-    }
+    for (const end of linkKind(l.kind).ends(l)) out.push({ ...end, decl: l, derived: false });
   }
   for (const ns of site.namespaces) {
     if (!ns.bridge) continue;
@@ -44,6 +34,7 @@ function placements(site: Site): Placement[] {
   return out;
 }
 
+/** Throws SiteConfigError at the first problem, pointing at the line `lineOf` gives for the offending key. */
 export function validateSite(site: Site, lineOf: LineOf): void {
   const fail = (decl: AnyDecl, key: string, message: string): never => {
     throw new SiteConfigError(site.file, lineOf(decl, key), message);
@@ -55,7 +46,7 @@ export function validateSite(site: Site, lineOf: LineOf): void {
     if (first) fail(ns, 'name', `duplicate namespace name "${ns.name}" (first at line ${lineOf(first, 'name')})`);
     nsByName.set(ns.name, ns);
   }
-  const bridges = new Set(site.links.filter((l) => l.kind === 'bridge').map((l) => l.name));
+  const bridges = new Set(site.links.filter((l) => linkKind(l.kind).isBridge).map((l) => l.name));
 
   // Unique names per namespace. Sorted by line so the error lands on the later declaration.
   const seen = new Map<string, Placement>();
@@ -74,38 +65,19 @@ export function validateSite(site: Site, lineOf: LineOf): void {
   const checkBridge = (decl: AnyDecl, bridge: string | undefined) => {
     if (bridge !== undefined && !bridges.has(bridge)) fail(decl, 'bridge', `Bridge "${bridge}" is not declared in a [Bridge] section`);
   };
-  const checkNs = (decl: AnyDecl, key: string, ns: string | undefined) => {
-    if (ns !== undefined && !nsByName.has(ns)) fail(decl, key, `namespace "${ns}" is not declared in a [Namespace] section`);
+  const claims = new Map<string, LinkDeclBase>();
+  const ctx: ValidateContext = {
+    fail: (decl, key, message) => fail(decl as LinkDecl, key, message),
+    checkBridge: (decl, bridge) => checkBridge(decl as LinkDecl, bridge),
+    checkNamespace: (decl, key, ns) => {
+      if (ns !== undefined && !nsByName.has(ns)) fail(decl as LinkDecl, key, `namespace "${ns}" is not declared in a [Namespace] section`);
+    },
+    claim: (id, decl, key, message) => {
+      const first = claims.get(id);
+      if (first) fail(decl as LinkDecl, key, message(first));
+      claims.set(id, decl);
+    },
   };
-
-  const vnis = new Map<string, LinkDecl>();
-  for (const l of site.links) {
-    switch (l.kind) {
-      case 'bridge':
-        break;
-      case 'vxlan':
-      case 'geneve': {
-        checkBridge(l, l.bridge);
-        if (l.kind === 'vxlan' && l.dev === l.name) fail(l, 'dev', `Dev cannot be the vxlan itself`);
-        const id = `${l.kind}/${l.id}/${l.dstPort}`;
-        const first = vnis.get(id);
-        if (first) fail(l, 'id', `${l.kind} Id ${l.id} on port ${l.dstPort} is already used by ${first.name} (line ${first.line})`);
-        vnis.set(id, l);
-        break;
-      }
-      case 'tap':
-        checkBridge(l, l.bridge);
-        break;
-      case 'veth':
-        checkNs(l, 'namespace', l.namespace);
-        checkNs(l, 'peernamespace', l.peerNamespace);
-        checkBridge(l, l.bridge);
-        if (l.bridge !== undefined && l.namespace !== undefined) fail(l, 'bridge', 'Bridge needs the Name end on the host (no Namespace)');
-        break;
-      default:
-        checkNs(l, 'namespace', l.namespace);
-        if (l.parent === l.name && l.namespace === undefined) fail(l, 'parent', `${l.name} cannot be its own Parent`);
-    }
-  }
+  for (const l of site.links) linkKind(l.kind).validate?.(l, ctx);
   for (const ns of site.namespaces) checkBridge(ns, ns.bridge);
 }

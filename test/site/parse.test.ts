@@ -91,6 +91,7 @@ test('namespacePrefix renames declarations and references', (t) => {
 
 const errors: Array<[string, string, number, RegExp]> = [
   ['unknown section', '[Bridge]\nName=b\n[Router]\nName=x\n', 3, /unknown section \[Router\]/],
+  ['a section named like an Object property', '[constructor]\nName=x\n', 1, /unknown section \[constructor\]/],
   ['unknown key', '[Bridge]\nName=b\nColour=red\n', 3, /unknown key "Colour"/],
   ['key outside section', 'Name=b\n', 1, /outside of any section/],
   ['malformed line', '[Bridge]\nName b\n', 2, /expected "Key = Value"/],
