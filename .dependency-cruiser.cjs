@@ -56,9 +56,9 @@ module.exports = {
         'The addon (src/native/) is called only where a system call or a native batch is needed: conn/ (UDP), tun/ ' +
         '(TUN, checksums), netlink/ (netlink, namespaces), crypto/ (the native primitives), the systemd notifier ' +
         '(systemd/) and the benchmark\'s lab code (bench/). Everything else, device/ included, reaches it through ' +
-        'their interfaces. daemon/notify.ts and lab/flood.ts, lab/snmp.ts are named until they move to systemd/ and bench/.',
+        'their interfaces.',
       from: {
-        pathNot: '^(src/(native|conn|tun|netlink|crypto|systemd)/|bench/|src/daemon/notify\\.ts$|src/lab/(flood|snmp)\\.ts$)',
+        pathNot: '^(src/(native|conn|tun|netlink|crypto|systemd)/|bench/)',
       },
       to: { path: '^src/native/' },
     },
