@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isMainModule, packageVersion } from '../entry.js';
+import { isMainModule, versionLine } from '../entry.js';
 import { createWriteStream, readFileSync, realpathSync } from 'node:fs';
 import { attachMesh, startRuntime } from '../daemon/runtime.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
@@ -157,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (inv.kind === 'version') {
-    process.stdout.write(`tunvpnd ${packageVersion()} (tunvpn), speaking the WireGuard cross-platform interface\n`);
+    process.stdout.write(`${versionLine('tunvpnd')}\n`);
     return 0;
   }
   if (inv.kind === 'usage-error') {

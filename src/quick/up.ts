@@ -92,9 +92,22 @@ export async function up(opts: UpOptions): Promise<RunningInterface> {
 
   const tx = new Transaction(log);
   const rtnl = Rtnl.open();
+  // As wg-quick: the interface must not exist. Nothing has been done yet, so there is nothing to undo or announce.
+  let exists: boolean;
+  try {
+    exists = await rtnl.links.exists(ifname);
+  } catch (e) {
+    rtnl.close();
+    throw e;
+  }
+  if (exists) {
+    rtnl.close();
+    throw new Error(
+      `interface ${ifname} already exists (already up?): \`tunvpn show ${ifname}\` shows it, \`tunvpn down ${ifname}\` takes it down`,
+    );
+  }
   tx.onRollback('close the netlink socket', () => rtnl.close());
   try {
-    if (await rtnl.links.exists(ifname)) throw new Error(`interface ${ifname} already exists`);
     await runHooks(tx, 'PreUp', config.interface.preUp, ifname);
     const iface = config.interface;
     const runtime = await startRuntime({

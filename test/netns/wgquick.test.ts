@@ -84,7 +84,7 @@ rootTest('tunvpnd --help, --version and unknown flags print, exit, and never mak
   const cases: Array<[string[], number, RegExp]> = [
     [['--help'], 0, /Usage: tunvpnd/],
     [['-f', '--help'], 0, /Usage: tunvpnd/],
-    [['--version'], 0, /^tunvpnd \S+ \(tunvpn\)/],
+    [['--version'], 0, /^tunvpnd \d+\.\d+\.\d+\n$/],
     [['--bogus'], 1, /unknown option "--bogus"[\s\S]*Usage: tunvpnd/],
     [['-f', '--no-such-flag', 'wg9'], 1, /unknown option "--no-such-flag"/],
   ];
