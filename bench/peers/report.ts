@@ -15,11 +15,11 @@ import type { ResidentMemory } from '../../src/lab/rss.js';
 import type { FloodPath } from '../options.js';
 import { formatColumns, formatGbps } from '../common/format.js';
 import { median } from '../common/stats.js';
+import { MS_PER_S } from '../../src/protocol/constants.js';
 
 /** The targets: set time and RSS against wireguard-go, throughput with idle peers, simulated handshakes. */
 export const PEERS_TARGETS = { setRatio: 1.0, rssRatio: 1.0, idleThroughputRatio: 0.95, simulateSeconds: 10 } as const;
 const KIB_PER_MIB = 1024;
-const MS_PER_S = 1000;
 
 export interface ScaleRun {
   path: FloodPath;

@@ -9,10 +9,7 @@ import type { DeviceControl, DeviceSnapshot, PeerOperation, PeerSnapshot, SetOpe
 import { EADDRINUSE, UapiError } from '../uapi/errors.js';
 import type { Device } from './device.js';
 import { flattenStats } from './stats.js';
-
-const MS_PER_S = 1000;
-const NS_PER_MS = 1_000_000;
-
+import { MS_PER_S, NS_PER_MS } from '../protocol/constants.js';
 
 export class DeviceControlAdapter implements DeviceControl {
   /**

@@ -27,6 +27,7 @@ import { HANDSHAKE_QUEUE_ENTRIES, HandshakeQueue } from './handshake-queue.js';
 import { ReceivePipeline } from './receive.js';
 import { SendPipeline } from './send.js';
 import { countDrop, emptyDeviceStats, flattenStats, totalDropped, type DeviceStats } from './stats.js';
+import { MS_PER_S } from '../protocol/constants.js';
 
 /** Handshake messages the core gets per turn of the event loop at most, and the time they may take (ms). */
 export const HANDSHAKE_BUDGET_MESSAGES = 64;
@@ -34,7 +35,6 @@ export const HANDSHAKE_BUDGET_MS = 2;
 /** The handshake queue holding this fraction of its size (an eighth, as wireguard-go) puts handshakes under load. */
 const UNDER_LOAD_QUEUE_FRACTION = 8;
 /** Seconds → ms. */
-const MS_PER_S = 1000;
 
 export interface PeerSettings {
   publicKey: Uint8Array;

@@ -21,13 +21,13 @@ import {
   type Peer, type PeerEvent,
 } from '../protocol/index.js';
 import type { HandshakeStats } from './stats.js';
+import { MS_PER_S } from '../protocol/constants.js';
 
 /** Log lines of one kind per second, sustained. */
 export const LOG_LINES_PER_S = 2;
 /** Log lines of one kind back to back before the rate applies. */
 export const LOG_BURST = 20;
 
-const MS_PER_S = 1000;
 
 type Line = 'debug' | 'info';
 /** What a bucket limits: one per event kind and level, failures one per reason. */

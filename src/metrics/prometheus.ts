@@ -26,6 +26,7 @@ import type { Device } from '../device/device.js';
 import type { Logger } from '../log.js';
 import { MAX_PORT, splitHostPort } from '../net/endpoint.js';
 import { formatPrefix, parseIp } from '../net/ip.js';
+import { MS_PER_S } from '../protocol/constants.js';
 
 /** The exporter's port (wireguard_exporter's default, registered with Prometheus for WireGuard). */
 export const DEFAULT_METRICS_PORT = 9586;
@@ -33,7 +34,6 @@ export const DEFAULT_METRICS_PORT = 9586;
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const METRICS_PATH = '/metrics';
 
-const MS_PER_S = 1000;
 
 export interface MetricsAddress {
   /** An IP literal (no brackets). */

@@ -105,3 +105,8 @@ export const RATELIMIT_MAX_ENTRIES = 16_384;
  */
 export const COOKIE_REPLIES_PER_SOURCE_PER_S = 10;
 export const COOKIE_REPLY_BURST_PER_SOURCE = 5;
+
+/** Unit conversions for the `*_MS` constants and the clocks that count in ms (whitepaper §6 gives seconds). */
+export const MS_PER_S = 1000;
+/** Nanoseconds in a millisecond (TAI64N timestamps and the UAPI's last_handshake_time_nsec count in ns). */
+export const NS_PER_MS = 1_000_000;

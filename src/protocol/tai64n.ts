@@ -7,13 +7,12 @@
  * whose timestamp is not greater than the last one it accepted from that peer, even after the peer's key has
  * moved from one implementation to another, so every implementation must count from the same base.
  */
-import { TIMESTAMP_BYTES } from './constants.js';
+import { TIMESTAMP_BYTES, NS_PER_MS } from './constants.js';
 
 /** The high and low 32 bits of 0x400000000000000a, the TAI64 label of the Unix epoch. */
 const TAI64_EPOCH_HI = 0x4000_0000;
 const TAI64_EPOCH_LO = 0x0000_000a;
 const TWO_POW_32 = 0x1_0000_0000;
-const NS_PER_MS = 1_000_000;
 /**
  * Nanoseconds are rounded down to a multiple of 2^24 ns (~16.8 ms) so the timestamp does not leak precise clock
  * values: the kernel rounds down to the power of two below 1 s / INITIATIONS_PER_SECOND (50), wireguard-go masks
