@@ -123,6 +123,9 @@ export function deviceRegistry(ifname: string, device: Device): Registry {
     () => Object.entries(s.dropped).map(([reason, n]) => [{ reason }, n ?? 0]), ifname);
   counter(registry, 'tunvpn_dropped_packets_total', 'Outgoing IP packets dropped, by reason.', ['reason'],
     () => [[{ reason: 'noRoute' }, s.noRoute], [{ reason: 'noEndpoint' }, s.noEndpoint], [{ reason: 'tooBig' }, s.tooBig]], ifname);
+  counter(registry, 'tunvpn_host_packets_unrouted_total',
+    'Packets of the host\'s own link-scope traffic (fe80:: source or multicast destination, e.g. IPv6 router solicitations) that no peer takes: not drops.',
+    [], () => [[{}, s.noRouteHost]], ifname);
   counter(registry, 'tunvpn_icmp_unreachable_total', 'ICMP unreachable replies for packets to no peer: sent, or not sent (rate limit).',
     ['outcome'], () => [[{ outcome: 'sent' }, s.icmpUnreachable], [{ outcome: 'rateLimited' }, s.icmpRateLimited]], ifname);
   counter(registry, 'tunvpn_handshake_messages_total', 'Handshake messages sent and received (received: those that authenticated).',

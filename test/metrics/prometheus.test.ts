@@ -78,6 +78,12 @@ test('the scrape parses, carries the exporter\'s series, and its counters move w
   tunA.inject(buildUdp({ src: '10.0.0.1', dst: '10.9.9.9', srcPort: 1, dstPort: 2, payload: new Uint8Array(4) }));
   await new Promise((r) => setTimeout(r, 20));
   t.is((await scrape()).value('tunvpn_dropped_packets_total', { reason: 'noRoute' }), 1);
+  // The host's own link-scope traffic (mDNS to 224.0.0.251) has a series of its own, and is no drop.
+  tunA.inject(buildUdp({ src: '10.0.0.1', dst: '224.0.0.251', srcPort: 5353, dstPort: 5353, payload: new Uint8Array(8) }));
+  await new Promise((r) => setTimeout(r, 20));
+  const host = await scrape();
+  t.is(host.value('tunvpn_host_packets_unrouted_total', { device: 'tva' }), 1);
+  t.is(host.value('tunvpn_dropped_packets_total', { reason: 'noRoute' }), 1);
 
   const other = await fetch(`http://127.0.0.1:${server.address.port}/`);
   t.is(other.status, 404);
